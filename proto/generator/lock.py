@@ -21,16 +21,21 @@ class FieldLock:
 
     @classmethod
     def load(cls, path):
-        entries = {}
         if path and os.path.exists(path):
             with open(path, encoding="utf-8") as f:
-                for line in f:
-                    line = line.strip()
-                    if not line or line.startswith("#"):
-                        continue
-                    key, _, rest = line.partition(" = ")
-                    parts = rest.split()
-                    entries[key] = [int(parts[0]), len(parts) > 1 and parts[1] == "removed"]
+                return cls.load_text(f.read())
+        return cls()
+
+    @classmethod
+    def load_text(cls, text):
+        entries = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, _, rest = line.partition(" = ")
+            parts = rest.split()
+            entries[key] = [int(parts[0]), len(parts) > 1 and parts[1] == "removed"]
         return cls(entries)
 
     @staticmethod

@@ -11,6 +11,7 @@ def snake_case(name):
     if s.startswith("."):
         s = "dot_" + s[1:]
     s = s.replace("$", "")
+    s = re.sub(r"([A-Z]{2,})s(?=[A-Z0-9_\-]|$)", lambda m: m.group(1) + "S", s)  # sourcePITs
     s = re.sub(r"[^A-Za-z0-9]+", "_", s)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)

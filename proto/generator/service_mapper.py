@@ -171,7 +171,7 @@ class ServiceMapper:
                 self.add_response_body(rpc, s, code)
             for h, hdef in (self.spec.resolve(r).get("headers") or {}).items():
                 self.add_response_header(resp, h, self.spec.resolve(hdef))
-        if not any_json and method != "head":
+        if not any_json and method != "head" and any(c != "204" for c in codes):
             rules["accept"] = "*/*"
             f = Field("content", "bytes", comments=["The raw response body."])
             resp.fields.append(f)

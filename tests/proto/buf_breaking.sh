@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# buf breaking: the working tree's proto/ against proto/ at a git ref (default HEAD~1).
+# Skips (exit 0) when that ref has no proto/ with generated protos yet.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/buf_env.sh"
+ref="${1:-HEAD~1}"
+cd "$REPO_ROOT"
+if ! git rev-parse --verify --quiet "$ref^{commit}" >/dev/null; then
+  echo "buf breaking: SKIP ($ref does not exist)"; exit 0
+fi
+if ! git ls-tree -r --name-only "$ref" -- proto/formance | grep -q '/service\.proto$'; then
+  echo "buf breaking: SKIP ($ref has no generated protos under proto/)"; exit 0
+fi
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/old"
+git archive "$ref" proto | tar -x -C "$tmp/old"
+make_buf_workspace "$REPO_ROOT/proto" "$tmp/new_ws"
+make_buf_workspace "$tmp/old/proto" "$tmp/old_ws"
+"$BUF" build "$tmp/old_ws/proto" -o "$tmp/against.binpb"
+cd "$tmp/new_ws"
+"$BUF" breaking proto --against "$tmp/against.binpb"
+echo "buf breaking against $ref: OK"

@@ -1,0 +1,290 @@
+"""Unit tests of the proto generator (naming, type mapping, lock stability) on inline spec fragments."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "proto", "generator"))
+
+from generate_protos import generate, package_of_path  # noqa: E402
+from lock import FieldLock  # noqa: E402
+from naming import enum_value_name, lower_camel_default, rpc_name, snake_case  # noqa: E402
+
+GOOGLEAPIS = "/usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis"
+
+
+def op(op_id, **kw):
+    d = {"operationId": op_id, "responses": {"200": {"description": "OK"}},
+         "security": [{"Authorization": ["ledger:read"]}]}
+    d.update(kw)
+    return d
+
+
+def json_resp(schema, code="200"):
+    return {code: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+
+def ref(name):
+    return {"$ref": "#/components/schemas/" + name}
+
+
+def spec(paths, schemas):
+    return {"openapi": "3.0.3", "paths": paths, "components": {"schemas": schemas}}
+
+
+def message_block(text, name):
+    m = re.search(r"^message %s \{\n(.*?)^\}" % re.escape(name), text, re.S | re.M)
+    assert m, "message %s not found in:\n%s" % (name, text)
+    return m.group(1)
+
+
+def enum_block(text, name):
+    m = re.search(r"^enum %s \{\n(.*?)^\}" % re.escape(name), text, re.S | re.M)
+    assert m, "enum %s not found" % name
+    return m.group(1)
+
+
+POSTING = {
+    "type": "object", "required": ["amount", "asset"],
+    "properties": {
+        "amount": {"type": "integer", "format": "bigint"},
+        "asset": {"type": "string"},
+        "accountID": {"type": "string", "format": "byte"},
+        "count": {"type": "integer"},
+        "small": {"type": "integer", "format": "int32"},
+        "ratio": {"type": "number"},
+        "at": {"type": "string", "format": "date-time"},
+        "deletedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "metadata": ref("LedgerV2Metadata"),
+        "raw": {"type": "object", "additionalProperties": True},
+        "anything": {"description": "untyped"},
+        "balances": {"type": "object", "additionalProperties": {"type": "integer", "format": "bigint"}},
+        "volumes": {"type": "object", "additionalProperties": ref("LedgerV2Volumes")},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "status": ref("PaymentsConnector"),
+        ".self": {"type": "object"},
+    },
+    "x-formance-module": "ledger", "x-formance-upstream-name": "V2Posting",
+}
+SCHEMAS = {
+    "LedgerV2Posting": POSTING,
+    "LedgerV2Metadata": {"type": "object", "additionalProperties": {"type": "string"},
+                         "x-formance-upstream-name": "V2Metadata"},
+    "LedgerV2Volume": {"type": "object", "properties": {"input": {"type": "integer", "format": "bigint"}},
+                       "x-formance-upstream-name": "V2Volume"},
+    "LedgerV2Volumes": {"type": "object", "additionalProperties": ref("LedgerV2Volume"),
+                        "x-formance-upstream-name": "V2Volumes"},
+    "PaymentsConnector": {"type": "string", "enum": ["DUMMY-PAY", "sepa debit", "FAILED", "FAILED"]},
+    "Sub": {"discriminator": {"propertyName": "type", "mapping": {"ACCOUNT": "#/components/schemas/SubA",
+                                                                  "WALLET": "#/components/schemas/SubB"}},
+            "oneOf": [ref("SubA"), ref("SubB")]},
+    "SubA": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"},
+                                                                      "identifier": {"type": "string"}}},
+    "SubB": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"},
+                                                                      "id": {"type": "string"}}},
+    "Merged": {"allOf": [ref("SubA"), {"type": "object", "required": ["extra"],
+                                       "properties": {"extra": {"type": "boolean"}}}]},
+}
+
+
+def small_spec(schemas=None):
+    return spec({
+        "/api/ledger/v2/{ledger}/postings": {
+            "post": op("v2CreatePosting", **{
+                "x-speakeasy-name-override": "CreatePosting",
+                "parameters": [
+                    {"name": "ledger", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
+                    {"name": "pageSize", "in": "query", "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "page_size", "in": "query", "deprecated": True, "schema": {"type": "integer"}},
+                    {"name": "query", "in": "query", "content": {"application/json": {"schema": {
+                        "type": "object", "additionalProperties": True}}}},
+                    {"name": "metadata", "in": "query", "style": "deepObject", "explode": True,
+                     "schema": {"type": "object", "additionalProperties": {"type": "string"}}},
+                    {"name": "expand", "in": "query", "schema": {"type": "string", "items": {"type": "string"}}},
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ref("LedgerV2Posting")}}},
+                "responses": dict(json_resp({"type": "object", "properties": {
+                    "data": ref("LedgerV2Posting"), "subject": ref("Sub"), "merged": ref("Merged")}}),
+                    default={"description": "err"}),
+            }),
+        },
+        "/api/ledger/v2/{ledger}/metadata": {
+            "put": op("v2PutMetadata", requestBody={"content": {"application/json": {"schema": ref("LedgerV2Metadata")}}},
+                      responses={"204": {"description": "No content"}}),
+        },
+        "/api/ledger/_/metrics": {
+            "get": op("getMetrics", responses=json_resp({"type": "object", "additionalProperties": {}})),
+        },
+    }, schemas or SCHEMAS)
+
+
+class NamingTest(unittest.TestCase):
+    def test_rpc_names(self):
+        self.assertEqual(rpc_name({"operationId": "v2CreateTransaction"}), "CreateTransaction")
+        self.assertEqual(rpc_name({"operationId": "getServerInfo_auth"}), "GetServerInfo")
+        self.assertEqual(rpc_name({"operationId": "x", "x-speakeasy-name-override": "V1ListAccounts"}), "ListAccounts")
+        self.assertEqual(rpc_name({"operationId": "v3GetPayment"}), "GetPayment")
+        self.assertEqual(rpc_name({"operationId": "listAccounts_ledger"}), "ListAccounts")
+        self.assertEqual(rpc_name({"operationId": "getOIDCWellKnowns"}), "GetOIDCWellKnowns")
+
+    def test_snake_case(self):
+        self.assertEqual(snake_case("accountID"), "account_id")
+        self.assertEqual(snake_case("Idempotency-Key"), "idempotency_key")
+        self.assertEqual(snake_case("pagination_token"), "pagination_token")
+        self.assertEqual(snake_case(".self"), "dot_self")
+        self.assertEqual(snake_case("V2PostTransaction"), "v2_post_transaction")
+        self.assertEqual(snake_case("sourcePITs"), "source_pits")
+        self.assertEqual(lower_camel_default("account_id"), "accountId")
+
+    def test_enum_values(self):
+        self.assertEqual(enum_value_name("PaymentsConnector", "DUMMY-PAY"), "PAYMENTS_CONNECTOR_DUMMY_PAY")
+        self.assertEqual(enum_value_name("PaymentScheme", "sepa debit"), "PAYMENT_SCHEME_SEPA_DEBIT")
+        self.assertEqual(enum_value_name("TemplateKind", "ledger_vs_pool_drift"), "TEMPLATE_KIND_LEDGER_VS_POOL_DRIFT")
+
+    def test_package_of_path(self):
+        self.assertEqual(package_of_path("/api/ledger/v2/{ledger}"), ("ledger", "v2"))
+        self.assertEqual(package_of_path("/api/ledger/{ledger}/stats"), ("ledger", "v1"))
+        self.assertEqual(package_of_path("/api/payments/v3/accounts"), ("payments", "v3"))
+        self.assertEqual(package_of_path("/versions"), ("stack", "v1"))
+
+
+class MappingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.files = generate(small_spec(), FieldLock())
+        cls.models = cls.files["formance/ledger/v2/models.proto"]
+        cls.service = cls.files["formance/ledger/v2/service.proto"]
+
+    def test_scalar_types(self):
+        b = message_block(self.models, "V2Posting")
+        self.assertIn('string amount = 1 [(formance.gateway.v1.field) = {bigint: true, required: true}];', b)
+        self.assertIn('string asset = 2 [(formance.gateway.v1.field) = {required: true}];', b)
+        self.assertIn('optional string account_id = 3 [json_name = "accountID", (formance.gateway.v1.field) = {format: "byte"}];', b)
+        self.assertIn("optional int64 count = 4;", b)
+        self.assertIn("optional int32 small = 5;", b)
+        self.assertIn("optional double ratio = 6;", b)
+        self.assertIn('optional string at = 7 [(formance.gateway.v1.field) = {format: "date-time"}];', b)
+
+    def test_nullable_and_null_fields(self):
+        b = message_block(self.models, "V2Posting")
+        self.assertRegex(b, r'optional string deleted_at = \d+ \[\(formance.gateway.v1.field\) = \{nullable: true, format: "date-time"\}\];')
+        self.assertRegex(b, r"repeated string null_fields = \d+;")
+        self.assertIn('option (formance.gateway.v1.message) = {null_fields_field: "null_fields"};', b)
+
+    def test_maps_and_free_form(self):
+        b = message_block(self.models, "V2Posting")
+        self.assertRegex(b, r"map<string, string> metadata = \d+;")
+        self.assertRegex(b, r"google.protobuf.Struct raw = \d+;")
+        self.assertRegex(b, r"google.protobuf.Value anything = \d+;")
+        self.assertRegex(b, r"map<string, string> balances = \d+ \[\(formance.gateway.v1.field\) = \{bigint: true\}\];")
+        self.assertRegex(b, r"map<string, V2Volumes> volumes = \d+;")
+        self.assertRegex(b, r"repeated string tags = \d+;")
+        self.assertRegex(b, r'google.protobuf.Struct dot_self = \d+ \[\(formance.gateway.v1.field\) = \{wire_name: ".self"\}\];')
+        w = message_block(self.models, "V2Volumes")
+        self.assertIn('option (formance.gateway.v1.message) = {bare_map_field: "entries"};', w)
+        self.assertIn("map<string, V2Volume> entries = 1;", w)
+
+    def test_enum(self):
+        e = enum_block(self.models, "PaymentsConnector")
+        self.assertIn("PAYMENTS_CONNECTOR_UNSPECIFIED = 0;", e)
+        self.assertIn('PAYMENTS_CONNECTOR_DUMMY_PAY = 1 [(formance.gateway.v1.wire_value) = "DUMMY-PAY"];', e)
+        self.assertIn('PAYMENTS_CONNECTOR_SEPA_DEBIT = 2 [(formance.gateway.v1.wire_value) = "sepa debit"];', e)
+        self.assertEqual(e.count("_FAILED ="), 1)
+
+    def test_union_and_all_of(self):
+        u = message_block(self.models, "Sub")
+        self.assertIn('option (formance.gateway.v1.message) = {union: true, discriminator: "type"};', u)
+        self.assertIn('SubA account = 1 [(formance.gateway.v1.field) = {discriminator_value: "ACCOUNT"}];', u)
+        self.assertIn('SubB wallet = 2 [(formance.gateway.v1.field) = {discriminator_value: "WALLET"}];', u)
+        self.assertIn("oneof value {", u)
+        m = message_block(self.models, "Merged")
+        self.assertIn("string type = 1 [(formance.gateway.v1.field) = {required: true}];", m)
+        self.assertIn("optional string identifier = 2;", m)
+        self.assertIn("bool extra = 3 [(formance.gateway.v1.field) = {required: true}];", m)
+
+    def test_request(self):
+        r = message_block(self.service, "CreatePostingRequest")
+        self.assertIn("string ledger = 1;", r)
+        self.assertIn('optional int64 page_size = 2 [(formance.gateway.v1.field) = {format: "int64"}];', r)
+        self.assertIn('google.protobuf.Struct query = 4 [(formance.gateway.v1.field) = {query_style: QUERY_STYLE_JSON}];', r)
+        self.assertIn('map<string, string> metadata = 5 [(formance.gateway.v1.field) = {query_style: QUERY_STYLE_DEEP_OBJECT}];', r)
+        self.assertIn('repeated string expand = 6 [(formance.gateway.v1.field) = {query_style: QUERY_STYLE_COMMA}];', r)
+        self.assertIn('optional string idempotency_key = 7 [(formance.gateway.v1.field) = {location: FIELD_LOCATION_HEADER, wire_name: "Idempotency-Key"}];', r)
+        self.assertIn('optional int64 legacy_page_size = 3 [json_name = "page_size", deprecated = true, (formance.gateway.v1.field) = {location: FIELD_LOCATION_QUERY, wire_name: "page_size"}];', r)
+        self.assertIn("V2Posting v2_posting = 8 [(formance.gateway.v1.field) = {required: true}];", r)
+        self.assertIn('post: "/api/ledger/v2/{ledger}/postings"', self.service)
+        self.assertIn('body: "v2_posting"', self.service)
+        m = message_block(self.service, "PutMetadataRequest")
+        self.assertIn("map<string, string> v2_metadata = 1;", m)
+
+    def test_response(self):
+        r = message_block(self.service, "CreatePostingResponse")
+        self.assertIn("V2Posting data = 1;", r)
+        self.assertIn("Sub subject = 2;", r)
+        v1 = self.files["formance/ledger/v1/service.proto"]  # no operations.tsv here: path decides
+        self.assertIn("google.protobuf.Struct result = 1;", message_block(v1, "GetMetricsResponse"))
+        self.assertIn('response_body: "result"', v1)
+        self.assertEqual(message_block(self.service, "PutMetadataResponse").strip(), "")
+        self.assertIn("success_status: 204", self.service)
+
+    @unittest.skipUnless(shutil.which("protoc") and os.path.isdir(GOOGLEAPIS), "protoc or googleapis missing")
+    def test_compiles(self):
+        with tempfile.TemporaryDirectory() as d:
+            for rel, text in self.files.items():
+                p = os.path.join(d, rel)
+                os.makedirs(os.path.dirname(p), exist_ok=True)
+                with open(p, "w") as f:
+                    f.write(text)
+            subprocess.run(["protoc", "-I", d, "-I", os.path.join(REPO, "proto"), "-I", GOOGLEAPIS,
+                            "-I", "/usr/include", "--descriptor_set_out=/dev/null"] + sorted(self.files),
+                           cwd=d, check=True)
+
+
+class LockTest(unittest.TestCase):
+    def test_stability_and_reserved(self):
+        lock = FieldLock()
+        generate(small_spec(), lock)
+        before = dict((k, v[0]) for k, v in lock.entries.items())
+        text = lock.dumps()
+
+        import copy
+        schemas = copy.deepcopy(SCHEMAS)
+        del schemas["LedgerV2Posting"]["properties"]["ratio"]
+        schemas["LedgerV2Posting"]["properties"]["fresh"] = {"type": "string"}
+        schemas["PaymentsConnector"]["enum"] = ["DUMMY-PAY", "FAILED", "NEW"]
+        lock2 = FieldLock.load(None)
+        lock2.entries = {k: list(v) for k, v in FieldLock.load_text(text).entries.items()}
+        files = generate(small_spec(schemas), lock2)
+        after = dict((k, v[0]) for k, v in lock2.entries.items())
+        for k, n in before.items():
+            self.assertEqual(after[k], n, k)  # nothing renumbered
+        key = "formance.ledger.v2.V2Posting."
+        self.assertTrue(lock2.entries[key + "ratio"][1])  # marked removed
+        self.assertEqual(after[key + "fresh"], max(v for k, v in before.items() if k.startswith(key)) + 1)
+        models = files["formance/ledger/v2/models.proto"]
+        b = message_block(models, "V2Posting")
+        self.assertIn("reserved %d;" % before[key + "ratio"], b)
+        self.assertIn('reserved "ratio";', b)
+        e = enum_block(models, "PaymentsConnector")
+        self.assertIn('reserved "PAYMENTS_CONNECTOR_SEPA_DEBIT";', e)
+        self.assertIn("PAYMENTS_CONNECTOR_NEW = 4", e)
+        self.assertIn(" removed", lock2.dumps())
+        # the removed field coming back gets its number again
+        lock3 = FieldLock.load_text(lock2.dumps())
+        generate(small_spec(), lock3)
+        self.assertEqual(lock3.entries[key + "ratio"], [before[key + "ratio"], False])
+
+    def test_lock_text_is_sorted(self):
+        lock = FieldLock()
+        generate(small_spec(), lock)
+        lines = [l for l in lock.dumps().splitlines() if not l.startswith("#")]
+        self.assertEqual(lines, sorted(lines))
+
+
+if __name__ == "__main__":
+    unittest.main()
