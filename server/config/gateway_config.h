@@ -66,6 +66,9 @@ struct GatewayConfig {
   std::string log_level = "info";  // trace, debug, info, warn, error.
   int64_t max_message_bytes = 16LL << 20;
   absl::Duration shutdown_grace = absl::Seconds(15);
+  // HTTP/2 keepalive pings the server sends to idle clients, and how long it waits for the ack.
+  absl::Duration keepalive_time = absl::Minutes(2);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   std::string descriptor_set_file;  // Empty: the embedded Formance API.
 };
 

@@ -1,0 +1,43 @@
+#include "server/grpc/status_conversion.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/support/slice.h"
+#include "server/util/status_details.h"
+
+namespace fgw {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbering (0..16).
+  auto code = static_cast<grpc::StatusCode>(static_cast<int>(status.code()));
+  std::string details = SerializeRpcStatusDetails(status);
+  if (details.empty()) return grpc::Status(code, std::string(status.message()));
+  return grpc::Status(code, std::string(status.message()), std::move(details));
+}
+
+std::optional<std::string> HttpStatusTrailerValue(const absl::Status& status) {
+  std::optional<int> http = GetHttpStatus(status);
+  if (!http.has_value()) return std::nullopt;
+  return absl::StrCat(*http);
+}
+
+std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices) {
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return out;
+}
+
+grpc::ByteBuffer StringToByteBuffer(std::string bytes) {
+  grpc::Slice slice(std::move(bytes));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace fgw
