@@ -1,0 +1,70 @@
+// GatewayEngine: owns everything behind the gRPC server: the Formance API descriptors, the
+// route table built from their google.api.http rules, the upstream transport, the token source,
+// the response cache and the call pipeline; exposes them as the UnaryCallHandler the generic
+// gRPC service calls and as the ReflectionSource server reflection reads.
+//
+// Thread safety: after Create() every accessor may be called from any thread. Shutdown() is
+// called once, after the gRPC server has drained.
+#ifndef FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_
+#define FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/config/gateway_config.h"
+#include "server/grpc/call_handler.h"
+#include "server/grpc/reflection_service.h"
+#include "server/upstream/transport.h"
+#include "server/util/clock.h"
+#include "server/util/random.h"
+
+namespace fgw {
+
+class ApiDescriptors;
+class RouteTable;
+class TokenSource;
+class ResponseCache;
+class UpstreamCaller;
+class TranscodingHandler;
+class DescriptorReflectionSource;
+
+class GatewayEngine {
+ public:
+  // What tests may replace. Null members get the production implementation.
+  struct Overrides {
+    std::unique_ptr<Transport> transport;
+    Clock* clock = nullptr;
+    Random* random = nullptr;
+  };
+
+  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(const GatewayConfig& config);
+  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(const GatewayConfig& config,
+                                                               Overrides overrides);
+  ~GatewayEngine();
+
+  UnaryCallHandler* handler();
+  ReflectionSource* reflection();
+  // Fully qualified names of the Formance services ("formance.ledger.v2.LedgerService").
+  std::vector<std::string> service_names() const;
+  size_t route_count() const;
+  void Shutdown();
+
+ private:
+  GatewayEngine();
+
+  std::unique_ptr<ApiDescriptors> descriptors_;
+  std::unique_ptr<RouteTable> routes_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<Random> owned_random_;
+  std::unique_ptr<TokenSource> tokens_;
+  std::unique_ptr<ResponseCache> cache_;
+  std::unique_ptr<UpstreamCaller> caller_;
+  std::unique_ptr<TranscodingHandler> handler_;
+  std::unique_ptr<DescriptorReflectionSource> reflection_;
+};
+
+}  // namespace fgw
+
+#endif  // FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_

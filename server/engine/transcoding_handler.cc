@@ -1,0 +1,166 @@
+#include "server/engine/transcoding_handler.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/transcoding/error_mapper.h"
+#include "server/transcoding/request_encoder.h"
+#include "server/transcoding/response_decoder.h"
+#include "server/util/status_details.h"
+#include "spdlog/spdlog.h"
+
+namespace fgw {
+namespace {
+
+const std::string* FindMetadata(const IncomingCall& call, absl::string_view key) {
+  for (const auto& [k, v] : call.metadata) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+bool MatchesRule(absl::string_view rule, absl::string_view method) {
+  if (absl::EndsWith(rule, "*")) {
+    return absl::StartsWith(method, absl::StripSuffix(rule, "*"));
+  }
+  return rule == method;
+}
+
+}  // namespace
+
+absl::Duration CacheTtlFor(const CacheConfig& config, absl::string_view grpc_method) {
+  absl::string_view method = absl::StripPrefix(grpc_method, "/");
+  for (const CacheRule& rule : config.rules) {
+    if (MatchesRule(rule.method, method)) return rule.ttl;
+  }
+  return absl::ZeroDuration();
+}
+
+TranscodingHandler::TranscodingHandler(const ApiDescriptors* descriptors,
+                                       const RouteTable* routes, UpstreamCaller* caller,
+                                       Clock* clock, const CacheConfig& cache_config,
+                                       int max_attempts)
+    : descriptors_(descriptors), caller_(caller), clock_(clock), max_attempts_(max_attempts) {
+  for (const Route& route : routes->routes()) {
+    RoutePlan plan;
+    plan.route = &route;
+    plan.request_prototype =
+        descriptors->Prototype(route.method->input_type());
+    plan.response_prototype =
+        descriptors->Prototype(route.method->output_type());
+    plan.spec.method = route.grpc_method;
+    plan.spec.read_only = route.read_only;
+    plan.spec.accepts_idempotency_key = route.idempotency_key_field != nullptr;
+    plan.spec.needs_token = !route.rules.no_security();
+    plan.spec.scopes.assign(route.rules.oauth2_scopes().begin(),
+                            route.rules.oauth2_scopes().end());
+    if (route.read_only) plan.spec.cache_ttl = CacheTtlFor(cache_config, route.grpc_method);
+    plans_.emplace(route.grpc_method, std::move(plan));
+  }
+}
+
+void TranscodingHandler::HandleUnary(const IncomingCall& call, std::string request,
+                                     std::function<void(CallResult)> done) {
+  auto it = plans_.find(call.method);
+  if (it == plans_.end()) {
+    CallResult result;
+    result.status = absl::UnimplementedError(
+        absl::StrCat("method ", call.method, " is not a Formance operation served here"));
+    done(std::move(result));
+    return;
+  }
+  const RoutePlan& plan = it->second;
+  const Route& route = *plan.route;
+
+  std::unique_ptr<google::protobuf::Message> message(plan.request_prototype->New());
+  if (!message->ParseFromString(request)) {
+    CallResult result;
+    result.status = absl::InvalidArgumentError(
+        absl::StrCat("request does not parse as ", route.method->input_type()->full_name()));
+    done(std::move(result));
+    return;
+  }
+  absl::StatusOr<HttpRequest> http = EncodeRequest(route, *message);
+  if (!http.ok()) {
+    CallResult result;
+    result.status = http.status();
+    done(std::move(result));
+    return;
+  }
+  if (plan.spec.accepts_idempotency_key &&
+      FindHeader(http->headers, "Idempotency-Key") == nullptr) {
+    if (const std::string* key = FindMetadata(call, "idempotency-key");
+        key != nullptr && !key->empty()) {
+      SetHeader(http->headers, "Idempotency-Key", *key);
+    }
+  }
+
+  CallContext ctx;
+  ctx.deadline = call.deadline;
+  ctx.cancellation = call.cancellation;
+  if (const std::string* v = FindMetadata(call, "x-formance-max-attempts")) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*v, &n) || n < 1) {
+      CallResult result;
+      result.status = absl::InvalidArgumentError(
+          "x-formance-max-attempts must be a whole number of at least 1");
+      done(std::move(result));
+      return;
+    }
+    ctx.max_attempts = std::min(n, max_attempts_);
+  }
+  if (const std::string* v = FindMetadata(call, "x-formance-cache")) {
+    ctx.bypass_cache = (*v == "no-cache");
+  }
+
+  absl::Time start = clock_->Now();
+  const RoutePlan* plan_ptr = &plan;
+  Clock* clock = clock_;
+  const ApiDescriptors* descriptors = descriptors_;
+  caller_->Call(
+      plan.spec, *std::move(http), ctx,
+      [plan_ptr, clock, descriptors, start, done = std::move(done)](CallOutcome outcome) {
+        const Route& route = *plan_ptr->route;
+        CallResult result;
+        int http_status = 0;
+        if (!outcome.response.ok()) {
+          result.status = outcome.response.status();
+        } else {
+          const HttpResponse& response = *outcome.response;
+          http_status = response.status;
+          if (IsSuccess(route, response.status)) {
+            std::unique_ptr<google::protobuf::Message> reply(plan_ptr->response_prototype->New());
+            result.status = DecodeResponse(route, response, reply.get());
+            if (result.status.ok() && !reply->SerializeToString(&result.response)) {
+              result.status = absl::InternalError("response does not serialize");
+            }
+          } else {
+            result.status = MapHttpError(route, response, *descriptors);
+          }
+        }
+        result.trailing_metadata.emplace_back("formance-attempts", absl::StrCat(outcome.attempts));
+        if (!outcome.idempotency_key.empty()) {
+          result.trailing_metadata.emplace_back("formance-idempotency-key",
+                                                outcome.idempotency_key);
+        }
+        if (outcome.cache_hit) result.trailing_metadata.emplace_back("formance-cache", "hit");
+        // On errors the gRPC layer sends formance-http-status from the status payload.
+        if (http_status != 0) {
+          if (result.status.ok()) {
+            result.trailing_metadata.emplace_back(kHttpStatusTrailer, absl::StrCat(http_status));
+          } else if (!GetHttpStatus(result.status).has_value()) {
+            result.status = WithHttpStatus(result.status, http_status);
+          }
+        }
+        double ms = absl::ToDoubleMilliseconds(clock->Now() - start);
+        spdlog::info("call {} http={} code={} attempts={}{} {:.1f}ms", route.grpc_method,
+                     http_status, absl::StatusCodeToString(result.status.code()),
+                     outcome.attempts, outcome.cache_hit ? " cache=hit" : "", ms);
+        done(std::move(result));
+      });
+}
+
+}  // namespace fgw

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test of formance-grpc-gateway on Debian 12 (as root):
+#   unit + integration (ctest), proto (generator, coverage, protoc, buf lint/breaking),
+#   contract (all 276 rpcs through the gateway against Prism validating the official spec),
+#   Node @grpc/grpc-js client, fault injection (exactly-once writes).
+# Servers bind 127.0.0.1 only; every suite is bounded in time. The spec comes from
+# $FORMANCE_SPEC (default ../shared/formance/stack.openapi.yaml); suites that need it say
+# SKIP when it is absent. Exit status is non-zero when any suite fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+export FORMANCE_SPEC="${FORMANCE_SPEC:-$ROOT/../shared/formance/stack.openapi.yaml}"
+export FGW_BUILD_DIR="${FGW_BUILD_DIR:-build}"
+export FGW_BIN="$ROOT/$FGW_BUILD_DIR/server/formance-grpc-gateway"
+export PATH="$ROOT/tests/node_modules/.bin:$PATH"
+
+bash deploy/install_deps.sh --npm || exit 1
+bash deploy/build.sh || exit 1
+
+passed=0; failed=0; failures=()
+suite() {
+  local name="$1"; shift
+  echo; echo "=== suite $name: $*"
+  local start=$SECONDS
+  if timeout --kill-after=10 "${SUITE_TIMEOUT:-900}" "$@"; then
+    passed=$((passed + 1)); echo "=== suite $name: PASS ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== suite $name: FAIL ($((SECONDS - start)) s)"
+  fi
+}
+
+suite unit+integration ctest --test-dir "$FGW_BUILD_DIR" --output-on-failure -j2 --timeout 300
+suite proto bash tests/proto/run_proto_tests.sh
+[[ -f tests/contract/run_contract.sh ]] && suite contract bash tests/contract/run_contract.sh
+[[ -d tests/node ]] && suite node-grpc-js node --test tests/node/
+[[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
+
+echo
+((failed)) && echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
