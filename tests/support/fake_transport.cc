@@ -1,0 +1,157 @@
+#include "tests/support/fake_transport.h"
+
+#include <utility>
+
+namespace fgw {
+
+HttpResponse MakeHttpResponse(int status, std::string body, HttpHeaders headers) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  response.headers = std::move(headers);
+  return response;
+}
+
+FakeTransport::~FakeTransport() {
+  std::deque<std::shared_ptr<Pending>> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_);
+  }
+  for (auto& p : pending) {
+    if (p->cancellation != nullptr) p->cancellation->Remove(p->cancel_handle);
+    if (clock_ != nullptr && p->timer != 0) clock_->Cancel(p->timer);
+  }
+}
+
+void FakeTransport::Send(HttpRequest request, const SendOptions& options, Callback done) {
+  std::optional<Result> answer;
+  Handler handler;
+  {
+    absl::MutexLock lock(&mu_);
+    requests_.push_back(request);
+    options_.push_back(options);
+    handler = handler_;
+  }
+  if (handler) answer = handler(request);
+  auto pending = std::make_shared<Pending>();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!answer.has_value() && !hold_ && !queue_.empty()) {
+      answer = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (!answer.has_value() || hold_) {
+      pending->id = next_id_++;
+      pending->done = std::move(done);
+      pending->cancellation = options.cancellation;
+      pending_.push_back(pending);
+    }
+  }
+  if (pending->done == nullptr) {
+    done(std::move(*answer));
+    return;
+  }
+  uint64_t id = pending->id;
+  if (clock_ != nullptr && options.deadline != absl::InfiniteFuture()) {
+    pending->timer = clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
+      Complete(id, absl::DeadlineExceededError("fake transport: deadline exceeded"));
+    });
+  }
+  if (options.cancellation != nullptr) {
+    pending->cancel_handle = options.cancellation->OnCancel(
+        [this, id] { Complete(id, absl::CancelledError("fake transport: cancelled")); });
+  }
+}
+
+bool FakeTransport::Complete(uint64_t id, Result result) {
+  std::shared_ptr<Pending> found;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if ((*it)->id == id) {
+        found = *it;
+        pending_.erase(it);
+        break;
+      }
+    }
+  }
+  if (found == nullptr) return false;
+  if (found->cancellation != nullptr && found->cancel_handle != 0) {
+    found->cancellation->Remove(found->cancel_handle);
+  }
+  if (clock_ != nullptr && found->timer != 0) clock_->Cancel(found->timer);
+  found->done(std::move(result));
+  return true;
+}
+
+void FakeTransport::Enqueue(Result result) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(result));
+}
+
+void FakeTransport::SetHandler(Handler handler) {
+  absl::MutexLock lock(&mu_);
+  handler_ = std::move(handler);
+}
+
+void FakeTransport::set_hold(bool hold) {
+  absl::MutexLock lock(&mu_);
+  hold_ = hold;
+}
+
+bool FakeTransport::ReleaseNext(Result result) {
+  uint64_t id;
+  {
+    absl::MutexLock lock(&mu_);
+    if (pending_.empty()) return false;
+    id = pending_.front()->id;
+  }
+  return Complete(id, std::move(result));
+}
+
+bool FakeTransport::ReleaseNext() {
+  Result result = absl::InternalError("fake transport: nothing scripted");
+  {
+    absl::MutexLock lock(&mu_);
+    if (pending_.empty()) return false;
+    if (!queue_.empty()) {
+      result = std::move(queue_.front());
+      queue_.pop_front();
+    }
+  }
+  return ReleaseNext(std::move(result));
+}
+
+int FakeTransport::ReleaseAll(const Result& result) {
+  int n = 0;
+  while (ReleaseNext(result)) ++n;
+  return n;
+}
+
+int FakeTransport::num_calls() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(requests_.size());
+}
+
+int FakeTransport::num_pending() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(pending_.size());
+}
+
+std::vector<HttpRequest> FakeTransport::requests() {
+  absl::MutexLock lock(&mu_);
+  return requests_;
+}
+
+HttpRequest FakeTransport::request(int i) {
+  absl::MutexLock lock(&mu_);
+  return requests_.at(i);
+}
+
+std::vector<SendOptions> FakeTransport::options() {
+  absl::MutexLock lock(&mu_);
+  return options_;
+}
+
+}  // namespace fgw

@@ -1,0 +1,388 @@
+#include "server/upstream/cpprest_transport.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/util/cancellation.h"
+#include "tests/support/loopback_http_server.h"
+
+namespace fgw {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Sends and waits (bounded) for the result.
+absl::StatusOr<HttpResponse> SendAndWait(Transport& transport, HttpRequest request,
+                                         SendOptions options = {}) {
+  absl::Notification done;
+  absl::StatusOr<HttpResponse> result;
+  transport.Send(std::move(request), options, [&](absl::StatusOr<HttpResponse> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  if (!done.WaitForNotificationWithTimeout(absl::Seconds(20))) {
+    ADD_FAILURE() << "transport did not answer";
+    std::abort();
+  }
+  return result;
+}
+
+std::unique_ptr<CpprestTransport> MakeTransport(const std::string& base_url,
+                                                TransportOptions options = {}) {
+  options.base_url = base_url;
+  auto transport = CpprestTransport::Create(std::move(options));
+  EXPECT_TRUE(transport.ok()) << transport.status();
+  return std::move(transport).value();
+}
+
+HttpRequest Get(std::string path) {
+  HttpRequest request;
+  request.method = "GET";
+  request.path_and_query = std::move(path);
+  return request;
+}
+
+// A port on which nothing listens (bound then closed).
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(CpprestTransportTest, PostRoundTripsBytesAndHeadersExactly) {
+  const std::string big = R"({"amount":340282366920938463463374607431768211457,"x":"é\u0000"})";
+  auto server = LoopbackHttpServer::Start([&](const RecordedRequest& r) {
+    Reply reply;
+    reply.status = 201;
+    reply.headers = {{"Content-Type", "application/json"}, {"X-Upstream", "yes"}};
+    reply.body = r.body;  // Echo.
+    return reply;
+  });
+  ASSERT_NE(server, nullptr);
+  auto transport = MakeTransport(server->base_url());
+  HttpRequest request;
+  request.method = "POST";
+  request.path_and_query = "/api/ledger/v2/l%201/transactions?dryRun=true&x=a%2Fb";
+  request.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", "k-1"}};
+  request.body = big;
+  auto result = SendAndWait(*transport, request);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, 201);
+  EXPECT_EQ(result->body, big);
+  ASSERT_NE(FindHeader(result->headers, "x-upstream"), nullptr);
+  EXPECT_EQ(*FindHeader(result->headers, "X-Upstream"), "yes");
+
+  auto requests = server->requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/api/ledger/v2/l%201/transactions?dryRun=true&x=a%2Fb");
+  EXPECT_EQ(requests[0].body, big);
+  EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
+  EXPECT_EQ(requests[0].header("Idempotency-Key"), "k-1");
+  EXPECT_EQ(requests[0].header("Content-Length"), std::to_string(big.size()));
+  EXPECT_EQ(requests[0].header("User-Agent"), std::string("formance-grpc-gateway/") + FGW_VERSION);
+  EXPECT_EQ(requests[0].header("Host"), absl::StrCat("127.0.0.1:", server->port()));
+}
+
+TEST(CpprestTransportTest, GetBinaryBodyAndEmptyBody) {
+  std::string binary("\x00\x01\xff\r\n\r\nend", 10);
+  auto server = LoopbackHttpServer::Start([&](const RecordedRequest& r) {
+    Reply reply;
+    if (r.target == "/bin") {
+      reply.body = binary;
+    } else {
+      reply.status = 204;
+    }
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  auto bin = SendAndWait(*transport, Get("/bin"));
+  ASSERT_TRUE(bin.ok()) << bin.status();
+  EXPECT_EQ(bin->body, binary);
+  auto empty = SendAndWait(*transport, Get("/empty"));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->status, 204);
+  EXPECT_EQ(empty->body, "");
+  EXPECT_EQ(server->requests()[0].body, "");
+}
+
+TEST(CpprestTransportTest, ErrorStatusIsASuccessfulTransportResult) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.status = 503;
+    reply.body = R"({"errorCode":"INTERNAL"})";
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  auto result = SendAndWait(*transport, Get("/x"));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(result->body, R"({"errorCode":"INTERNAL"})");
+}
+
+TEST(CpprestTransportTest, KeepAliveReusesOneConnection) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) { return Reply{200, {}, "ok"}; });
+  auto transport = MakeTransport(server->base_url());
+  for (int i = 0; i < 10; ++i) {
+    auto result = SendAndWait(*transport, Get(absl::StrCat("/n/", i)));
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  EXPECT_EQ(server->requests().size(), 10u);
+  EXPECT_EQ(server->connections_accepted(), 1);
+}
+
+TEST(CpprestTransportTest, ConnectionRefusedIsUnavailableAndNotSent) {
+  auto transport = MakeTransport(absl::StrCat("http://127.0.0.1:", ClosedPort()));
+  auto result = SendAndWait(*transport, Get("/x"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_FALSE(RequestMayHaveReachedServer(result.status())) << result.status();
+}
+
+TEST(CpprestTransportTest, CloseWithoutResponseIsUnavailableMaybeSent) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.fault = Reply::Fault::kCloseWithoutResponse;
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  HttpRequest request = Get("/x");
+  request.method = "POST";
+  request.body = "{}";
+  auto result = SendAndWait(*transport, request);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
+}
+
+TEST(CpprestTransportTest, CloseMidResponseIsUnavailableMaybeSent) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.headers = {{"X-Long-Header", std::string(200, 'a')}};
+    reply.fault = Reply::Fault::kCloseMidResponse;
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  auto result = SendAndWait(*transport, Get("/x"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
+}
+
+TEST(CpprestTransportTest, ResetIsUnavailableMaybeSent) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.fault = Reply::Fault::kReset;
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  auto result = SendAndWait(*transport, Get("/x"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
+}
+
+TEST(CpprestTransportTest, DeadlineExceededPromptly) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.delay = absl::Seconds(10);
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  SendOptions options;
+  options.deadline = absl::Now() + absl::Milliseconds(200);
+  absl::Time start = absl::Now();
+  auto result = SendAndWait(*transport, Get("/slow"), options);
+  absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  EXPECT_LT(took, absl::Seconds(2));
+}
+
+TEST(CpprestTransportTest, RequestTimeoutBoundsEachSend) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.delay = absl::Seconds(10);
+    return reply;
+  });
+  TransportOptions options;
+  options.request_timeout = absl::Milliseconds(200);
+  auto transport = MakeTransport(server->base_url(), options);
+  auto result = SendAndWait(*transport, Get("/slow"));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+}
+
+TEST(CpprestTransportTest, CancellationAbortsInFlightRequest) {
+  absl::Notification arrived;
+  auto server = LoopbackHttpServer::Start([&](const RecordedRequest&) {
+    arrived.Notify();
+    Reply reply;
+    reply.delay = absl::Seconds(10);
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  Cancellation cancellation;
+  SendOptions options;
+  options.cancellation = &cancellation;
+  absl::Notification done;
+  absl::StatusOr<HttpResponse> result;
+  transport->Send(Get("/slow"), options, [&](absl::StatusOr<HttpResponse> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  ASSERT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  absl::Time start = absl::Now();
+  cancellation.Cancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled) << result.status();
+}
+
+TEST(CpprestTransportTest, AlreadyCancelledFailsInlineNotSent) {
+  auto transport = MakeTransport("http://127.0.0.1:9");
+  Cancellation cancellation;
+  cancellation.Cancel();
+  SendOptions options;
+  options.cancellation = &cancellation;
+  auto result = SendAndWait(*transport, Get("/x"), options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_FALSE(RequestMayHaveReachedServer(result.status()));
+}
+
+TEST(CpprestTransportTest, ProxyReceivesAbsoluteFormRequest) {
+  auto proxy = LoopbackHttpServer::Start([](const RecordedRequest&) { return Reply{200, {}, "via proxy"}; });
+  TransportOptions options;
+  options.proxy = proxy->base_url();
+  auto transport = MakeTransport("http://upstream.example:8080", options);
+  auto result = SendAndWait(*transport, Get("/x?y=1"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->body, "via proxy");
+  auto requests = proxy->requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].target, "http://upstream.example:8080/x?y=1");
+}
+
+TEST(CpprestTransportTest, RejectsBadOptions) {
+  TransportOptions options;
+  options.base_url = "ftp://x";
+  EXPECT_FALSE(CpprestTransport::Create(options).ok());
+  options.base_url = "https://x";
+  options.ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(CpprestTransport::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// --- HTTPS with a private CA, against `openssl s_server` ---
+
+class TlsServer {
+ public:
+  // Generates a CA and a server certificate for 127.0.0.1 and starts s_server. Empty dir() on
+  // failure (no openssl).
+  static std::unique_ptr<TlsServer> Start() {
+    auto server = std::unique_ptr<TlsServer>(new TlsServer());
+    char tmpl[] = "/tmp/fgw_tls_XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return nullptr;
+    server->dir_ = tmpl;
+    const std::string& d = server->dir_;
+    {
+      std::ofstream ext(d + "/ext.cnf");
+      ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+    }
+    std::string script = absl::StrCat(
+        "cd ", d, " && ",
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "-subj /CN=fgw-test-ca >/dev/null 2>&1 && ",
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "-subj /CN=127.0.0.1 >/dev/null 2>&1 && ",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile ext.cnf >/dev/null 2>&1");
+    if (std::system(script.c_str()) != 0) return nullptr;
+    server->port_ = ClosedPort();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      std::string accept = absl::StrCat("127.0.0.1:", server->port_);
+      std::string cert = d + "/server.pem";
+      std::string key = d + "/server.key";
+      int devnull = ::open("/dev/null", O_RDWR);
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      ::execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert", cert.c_str(),
+               "-key", key.c_str(), "-www", "-quiet", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    server->pid_ = pid;
+    // Wait (bounded) until it accepts connections.
+    for (int i = 0; i < 100; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(server->port_);
+      bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      ::close(fd);
+      if (up) return server;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return nullptr;
+  }
+  ~TlsServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) std::system(absl::StrCat("rm -rf ", dir_).c_str());
+  }
+  std::string ca_file() const { return dir_ + "/ca.pem"; }
+  std::string base_url() const { return absl::StrCat("https://127.0.0.1:", port_); }
+
+ private:
+  TlsServer() = default;
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST(CpprestTransportTest, HttpsWithPrivateCa) {
+  auto tls = TlsServer::Start();
+  if (tls == nullptr) GTEST_SKIP() << "openssl CLI unavailable";
+  {
+    TransportOptions options;
+    options.ca_file = tls->ca_file();
+    auto transport = MakeTransport(tls->base_url(), options);
+    auto result = SendAndWait(*transport, Get("/"));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->status, 200);
+    EXPECT_THAT(result->body, HasSubstr("s_server"));
+  }
+  {
+    auto transport = MakeTransport(tls->base_url());  // System store only: untrusted.
+    auto result = SendAndWait(*transport, Get("/"));
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+    EXPECT_FALSE(RequestMayHaveReachedServer(result.status())) << result.status();
+  }
+}
+
+}  // namespace
+}  // namespace fgw
