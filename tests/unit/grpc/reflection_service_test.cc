@@ -1,0 +1,199 @@
+// Reflection v1alpha over a real stream, served from a tiny DescriptorPool.
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/struct.pb.h"
+#include "gtest/gtest.h"
+#include "reflection.pb.h"
+#include "server/grpc/gateway_server.h"
+#include "server/grpc/pool_reflection_source.h"
+#include "tests/unit/grpc/grpc_test_util.h"
+
+namespace fgw {
+namespace {
+
+namespace rpb = ::grpc::reflection::v1alpha;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+// test/echo.proto: package test.v1; imports google/protobuf/struct.proto.
+std::unique_ptr<google::protobuf::DescriptorPool> BuildPool() {
+  auto pool = std::make_unique<google::protobuf::DescriptorPool>();
+  google::protobuf::FileDescriptorProto st;
+  google::protobuf::Struct::descriptor()->file()->CopyTo(&st);
+  EXPECT_NE(pool->BuildFile(st), nullptr);
+  google::protobuf::FileDescriptorProto echo;
+  echo.set_name("test/echo.proto");
+  echo.set_package("test.v1");
+  echo.set_syntax("proto3");
+  echo.add_dependency("google/protobuf/struct.proto");
+  auto* msg = echo.add_message_type();
+  msg->set_name("EchoRequest");
+  auto* f = msg->add_field();
+  f->set_name("data");
+  f->set_number(1);
+  f->set_type(google::protobuf::FieldDescriptorProto::TYPE_MESSAGE);
+  f->set_type_name(".google.protobuf.Struct");
+  f->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  auto* svc = echo.add_service();
+  svc->set_name("EchoService");
+  auto* m = svc->add_method();
+  m->set_name("Echo");
+  m->set_input_type(".test.v1.EchoRequest");
+  m->set_output_type(".test.v1.EchoRequest");
+  EXPECT_NE(pool->BuildFile(echo), nullptr);
+  return pool;
+}
+
+// Drives one ServerReflectionInfo stream with the raw-bytes async API.
+class ReflectionStream {
+ public:
+  ReflectionStream(grpc::GenericStub& stub) {
+    call_ = stub.PrepareCall(&ctx_, kReflectionMethod, &cq_);
+    call_->StartCall(Tag(1));
+    Step(1);
+  }
+  ~ReflectionStream() {
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+  rpb::ServerReflectionResponse Ask(const rpb::ServerReflectionRequest& request) {
+    grpc::ByteBuffer out = StringToByteBuffer(request.SerializeAsString());
+    call_->Write(out, Tag(2));
+    EXPECT_TRUE(Step(2));
+    grpc::ByteBuffer in;
+    call_->Read(&in, Tag(3));
+    EXPECT_TRUE(Step(3));
+    rpb::ServerReflectionResponse response;
+    EXPECT_TRUE(response.ParseFromString(ByteBufferToString(in)));
+    return response;
+  }
+  grpc::Status Close() {
+    call_->WritesDone(Tag(4));
+    Step(4);
+    grpc::Status status;
+    call_->Finish(&status, Tag(5));
+    Step(5);
+    return status;
+  }
+
+ private:
+  static void* Tag(intptr_t i) { return reinterpret_cast<void*>(i); }
+  bool Step(intptr_t expected) {
+    void* tag;
+    bool ok = false;
+    EXPECT_TRUE(cq_.Next(&tag, &ok));
+    EXPECT_EQ(tag, Tag(expected));
+    return ok;
+  }
+  grpc::ClientContext ctx_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+};
+
+std::vector<std::string> FileNames(const rpb::ServerReflectionResponse& response) {
+  std::vector<std::string> names;
+  for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto file;
+    EXPECT_TRUE(file.ParseFromString(bytes));
+    names.push_back(file.name());
+  }
+  return names;
+}
+
+class ReflectionServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pool_ = BuildPool();
+    source_ = std::make_unique<PoolReflectionSource>(pool_.get());
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    auto server = GatewayServer::Start(options, nullptr, source_.get(), {"test.v1.EchoService"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    stub_ = std::make_unique<grpc::GenericStub>(testing::Connect(server_->address()));
+  }
+  void TearDown() override { server_->Shutdown(absl::Seconds(5)); }
+
+  std::unique_ptr<google::protobuf::DescriptorPool> pool_;
+  std::unique_ptr<PoolReflectionSource> source_;
+  std::unique_ptr<GatewayServer> server_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+};
+
+TEST_F(ReflectionServiceTest, ListsServicesAndAnswersLookupsInOrderOnOneStream) {
+  ReflectionStream stream(*stub_);
+
+  rpb::ServerReflectionRequest list;
+  list.set_host("localhost");
+  list.set_list_services("*");
+  rpb::ServerReflectionResponse listed = stream.Ask(list);
+  EXPECT_EQ(listed.valid_host(), "localhost");
+  EXPECT_EQ(listed.original_request().list_services(), "*");
+  std::vector<std::string> names;
+  for (const auto& s : listed.list_services_response().service()) names.push_back(s.name());
+  EXPECT_THAT(names, UnorderedElementsAre("test.v1.EchoService", "grpc.health.v1.Health",
+                                          "grpc.reflection.v1alpha.ServerReflection"));
+
+  rpb::ServerReflectionRequest by_symbol;
+  by_symbol.set_file_containing_symbol("test.v1.EchoService");
+  EXPECT_THAT(FileNames(stream.Ask(by_symbol)),
+              ElementsAre("test/echo.proto", "google/protobuf/struct.proto"));
+
+  rpb::ServerReflectionRequest by_method;
+  by_method.set_file_containing_symbol("test.v1.EchoService.Echo");
+  EXPECT_THAT(FileNames(stream.Ask(by_method)),
+              ElementsAre("test/echo.proto", "google/protobuf/struct.proto"));
+
+  rpb::ServerReflectionRequest missing;
+  missing.set_file_by_filename("nope.proto");
+  rpb::ServerReflectionResponse error = stream.Ask(missing);
+  ASSERT_TRUE(error.has_error_response());
+  EXPECT_EQ(error.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+
+  // The stream goes on after an error.
+  rpb::ServerReflectionRequest by_file;
+  by_file.set_file_by_filename("google/protobuf/struct.proto");
+  EXPECT_THAT(FileNames(stream.Ask(by_file)), ElementsAre("google/protobuf/struct.proto"));
+
+  EXPECT_TRUE(stream.Close().ok());
+}
+
+TEST_F(ReflectionServiceTest, FallsBackOnTheGeneratedPoolForTheReflectionProtoItself) {
+  ReflectionStream stream(*stub_);
+  rpb::ServerReflectionRequest request;
+  request.set_file_containing_symbol("grpc.reflection.v1alpha.ServerReflection");
+  rpb::ServerReflectionResponse response = stream.Ask(request);
+  ASSERT_TRUE(response.has_file_descriptor_response()) << response.DebugString();
+  EXPECT_EQ(FileNames(response).front(), "reflection.proto");
+  EXPECT_TRUE(stream.Close().ok());
+}
+
+TEST_F(ReflectionServiceTest, ExtensionQueriesAnswerErrorsNotCrashes) {
+  ReflectionStream stream(*stub_);
+  rpb::ServerReflectionRequest numbers;
+  numbers.set_all_extension_numbers_of_type("test.v1.EchoRequest");
+  rpb::ServerReflectionResponse response = stream.Ask(numbers);
+  ASSERT_TRUE(response.has_all_extension_numbers_response()) << response.DebugString();
+  EXPECT_EQ(response.all_extension_numbers_response().base_type_name(), "test.v1.EchoRequest");
+  EXPECT_EQ(response.all_extension_numbers_response().extension_number_size(), 0);
+
+  rpb::ServerReflectionRequest ext;
+  ext.mutable_file_containing_extension()->set_containing_type("test.v1.EchoRequest");
+  ext.mutable_file_containing_extension()->set_extension_number(99);
+  EXPECT_TRUE(stream.Ask(ext).has_error_response());
+  EXPECT_TRUE(stream.Close().ok());
+}
+
+TEST(ReflectionServiceAnswerTest, GarbageRequestIsInvalidArgument) {
+  ReflectionService service(nullptr, {});
+  auto answer = service.Answer(std::string("\xff\xff\xff", 3));
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fgw
