@@ -1,0 +1,150 @@
+#include "server/transcoding/request_encoder.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/transcoding/codec_plan.h"
+#include "server/transcoding/message_json_encoder.h"
+#include "server/transcoding/query_encoder.h"
+#include "server/transcoding/scalar_text.h"
+
+namespace fgw {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+namespace gw = formance::gateway::v1;
+
+// Where each request field of one method goes.
+struct RequestPlan {
+  absl::flat_hash_map<std::string, const FieldPlan*> path;  // By variable name.
+  std::vector<const FieldPlan*> query;
+  std::vector<const FieldPlan*> headers;
+  absl::flat_hash_set<const FieldDescriptor*> body_exclude;  // For body "*".
+};
+
+std::unique_ptr<RequestPlan> BuildPlan(const Route& route) {
+  auto plan = std::make_unique<RequestPlan>();
+  const MessagePlan& message = GetMessagePlan(route.method->input_type());
+  const std::vector<std::string>& vars = route.path.variables();
+  for (const FieldPlan& fp : message.fields) {
+    const bool in_path =
+        std::find(vars.begin(), vars.end(), fp.field->name()) != vars.end();
+    if (in_path) {
+      plan->path.emplace(fp.field->name(), &fp);
+    } else if (fp.location == gw::FIELD_LOCATION_HEADER) {
+      plan->headers.push_back(&fp);
+    } else if (fp.field == route.body_field) {
+      continue;
+    } else if (fp.location == gw::FIELD_LOCATION_QUERY) {
+      plan->query.push_back(&fp);
+    } else if (route.body_is_whole_message) {
+      continue;  // A body property.
+    } else if (fp.location != gw::FIELD_LOCATION_PATH) {
+      plan->query.push_back(&fp);
+    }
+    plan->body_exclude.insert(fp.field);
+  }
+  return plan;
+}
+
+const RequestPlan& GetPlan(const Route& route) {
+  static absl::Mutex mu;
+  static auto* plans =
+      new absl::flat_hash_map<const google::protobuf::MethodDescriptor*,
+                              std::unique_ptr<RequestPlan>>();
+  {
+    absl::ReaderMutexLock lock(&mu);
+    auto it = plans->find(route.method);
+    if (it != plans->end()) return *it->second;
+  }
+  std::unique_ptr<RequestPlan> plan = BuildPlan(route);
+  absl::MutexLock lock(&mu);
+  return *plans->emplace(route.method, std::move(plan)).first->second;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
+                                          const google::protobuf::Message& request) {
+  if (request.GetDescriptor() != route.method->input_type()) {
+    return absl::InvalidArgumentError(absl::StrCat("expected a ",
+                                                   route.method->input_type()->full_name(),
+                                                   ", got a ", request.GetDescriptor()->full_name()));
+  }
+  const RequestPlan& plan = GetPlan(route);
+  HttpRequest out;
+  out.method = route.http_method;
+
+  absl::Status field_error;
+  absl::StatusOr<std::string> path =
+      route.path.Expand([&](absl::string_view var) -> std::optional<std::string> {
+        auto it = plan.path.find(var);
+        if (it == plan.path.end()) return std::nullopt;
+        absl::StatusOr<std::string> text = ScalarText(request, it->second->field, -1, *it->second);
+        if (!text.ok()) {
+          field_error = text.status();
+          return std::nullopt;
+        }
+        if (it->second->field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
+            request.GetReflection()->GetEnumValue(request, it->second->field) == 0) {
+          return std::nullopt;
+        }
+        return *std::move(text);
+      });
+  if (!field_error.ok()) return field_error;
+  if (!path.ok()) return path.status();
+  out.path_and_query = *std::move(path);
+
+  std::string query;
+  for (const FieldPlan* fp : plan.query) {
+    absl::Status s = AppendQueryParams(request, *fp, &query);
+    if (!s.ok()) return s;
+  }
+  if (!query.empty()) {
+    out.path_and_query.push_back('?');
+    out.path_and_query.append(query);
+  }
+
+  const google::protobuf::Reflection* r = request.GetReflection();
+  for (const FieldPlan* fp : plan.headers) {
+    if (fp->field->is_repeated() || !r->HasField(request, fp->field)) continue;
+    absl::StatusOr<std::string> text = ScalarText(request, fp->field, -1, *fp);
+    if (!text.ok()) return text.status();
+    if (text->empty()) continue;
+    out.headers.emplace_back(fp->wire_name, *std::move(text));
+  }
+
+  const std::string& content_type = route.rules.request_content_type();
+  if (route.body_field != nullptr && route.body_field->type() == FieldDescriptor::TYPE_BYTES &&
+      !route.body_field->is_repeated()) {
+    out.body = r->GetString(request, route.body_field);
+    out.headers.emplace_back("Content-Type",
+                             content_type.empty() ? "application/octet-stream" : content_type);
+  } else if (route.body_field != nullptr || route.body_is_whole_message) {
+    absl::Status s;
+    if (route.body_field != nullptr) {
+      s = AppendFieldJson(request, route.body_field, &out.body);
+    } else {
+      JsonEncodeOptions options;
+      options.exclude = &plan.body_exclude;
+      s = AppendMessageJson(request, &out.body, options);
+    }
+    if (!s.ok()) return s;
+    out.headers.emplace_back("Content-Type",
+                             content_type.empty() ? "application/json" : content_type);
+  }
+  out.headers.emplace_back(
+      "Accept", route.rules.accept().empty() ? "application/json" : route.rules.accept());
+  return out;
+}
+
+}  // namespace fgw
