@@ -1,0 +1,302 @@
+#include "server/config/config_loader.h"
+
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fgw {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+MapEnvironment Env(std::map<std::string, std::string> vars) {
+  return MapEnvironment(std::move(vars));
+}
+
+class ConfigLoaderTest : public ::testing::Test {
+ protected:
+  std::string WriteYaml(const std::string& text) {
+    std::string path = ::testing::TempDir() + "/fgw_config_" +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                       std::to_string(counter_++) + ".yaml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  absl::StatusOr<GatewayConfig> LoadYaml(const std::string& text,
+                                         std::map<std::string, std::string> env = {},
+                                         FlagOverrides flags = {}) {
+    return LoadConfig(WriteYaml(text), MapEnvironment(std::move(env)), flags);
+  }
+  // The error message of loading `text`, "" if it loads.
+  std::string ErrorOf(const std::string& text, std::map<std::string, std::string> env = {}) {
+    auto config = LoadYaml(text, std::move(env));
+    if (config.ok()) return "";
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(config.status().message());
+  }
+
+  int counter_ = 0;
+};
+
+TEST_F(ConfigLoaderTest, DefaultsWithoutFileEnvOrFlags) {
+  auto config = LoadConfig("", MapEnvironment(), {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  GatewayConfig defaults;
+  EXPECT_EQ(config->listen, defaults.listen);
+  EXPECT_EQ(config->upstream.url, defaults.upstream.url);
+  EXPECT_EQ(config->upstream.request_timeout, absl::Seconds(30));
+  EXPECT_EQ(config->retry.max_attempts, 4);
+  EXPECT_EQ(config->auth.mode, AuthMode::kNone);
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_TRUE(config->cache.rules.empty());
+}
+
+TEST_F(ConfigLoaderTest, ReadsEveryKeyFromYaml) {
+  auto config = LoadYaml(R"(
+listen: "0.0.0.0:6000"
+descriptor_set_file: /etc/fgw/api.binpb
+upstream:
+  url: https://acme.sandbox.formance.cloud
+  request_timeout: 10s
+  connect_timeout: 250ms
+  ca_file: /etc/ssl/private-ca.pem
+  proxy: http://proxy:3128
+  io_threads: 4
+  max_connections: 32
+auth:
+  mode: client_credentials
+  token_url: https://auth.example/token
+  client_id: my-client
+  client_secret_file: /run/secrets/formance
+  client_secret_env: MY_SECRET
+  refresh_ahead: 2m
+retry:
+  max_attempts: 3
+  initial_backoff: 50ms
+  max_backoff: 2s
+  multiplier: 1.5
+  budget_ratio: 0.1
+  budget_min_per_second: 5
+cache:
+  max_bytes: 1048576
+  max_entries: 100
+  rules:
+    - method: formance.ledger.v2.LedgerService/GetAccount
+      ttl: 5s
+    - method: formance.payments.v3.*
+log:
+  level: debug
+grpc:
+  max_message_bytes: 4194304
+  shutdown_grace: 5s
+  keepalive_time: 30s
+  keepalive_timeout: 5s
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen, "0.0.0.0:6000");
+  EXPECT_EQ(config->descriptor_set_file, "/etc/fgw/api.binpb");
+  EXPECT_EQ(config->upstream.url, "https://acme.sandbox.formance.cloud");
+  EXPECT_EQ(config->upstream.request_timeout, absl::Seconds(10));
+  EXPECT_EQ(config->upstream.connect_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(config->upstream.ca_file, "/etc/ssl/private-ca.pem");
+  EXPECT_EQ(config->upstream.proxy, "http://proxy:3128");
+  EXPECT_EQ(config->upstream.io_threads, 4);
+  EXPECT_EQ(config->upstream.max_connections, 32);
+  EXPECT_EQ(config->auth.mode, AuthMode::kClientCredentials);
+  EXPECT_EQ(config->auth.token_url, "https://auth.example/token");
+  EXPECT_EQ(config->auth.client_id, "my-client");
+  EXPECT_EQ(config->auth.client_secret_file, "/run/secrets/formance");
+  EXPECT_EQ(config->auth.client_secret_env, "MY_SECRET");
+  EXPECT_EQ(config->auth.refresh_ahead, absl::Minutes(2));
+  EXPECT_EQ(config->retry.max_attempts, 3);
+  EXPECT_EQ(config->retry.initial_backoff, absl::Milliseconds(50));
+  EXPECT_EQ(config->retry.max_backoff, absl::Seconds(2));
+  EXPECT_DOUBLE_EQ(config->retry.multiplier, 1.5);
+  EXPECT_DOUBLE_EQ(config->retry.budget_ratio, 0.1);
+  EXPECT_EQ(config->retry.budget_min_per_second, 5);
+  EXPECT_EQ(config->cache.max_bytes, 1048576);
+  EXPECT_EQ(config->cache.max_entries, 100);
+  ASSERT_EQ(config->cache.rules.size(), 2u);
+  EXPECT_EQ(config->cache.rules[0].method, "formance.ledger.v2.LedgerService/GetAccount");
+  EXPECT_EQ(config->cache.rules[0].ttl, absl::Seconds(5));
+  EXPECT_EQ(config->cache.rules[1].method, "formance.payments.v3.*");
+  EXPECT_EQ(config->cache.rules[1].ttl, absl::Seconds(1));  // Default TTL.
+  EXPECT_EQ(config->log_level, "debug");
+  EXPECT_EQ(config->max_message_bytes, 4194304);
+  EXPECT_EQ(config->shutdown_grace, absl::Seconds(5));
+  EXPECT_EQ(config->keepalive_time, absl::Seconds(30));
+  EXPECT_EQ(config->keepalive_timeout, absl::Seconds(5));
+}
+
+TEST_F(ConfigLoaderTest, PrecedenceIsDefaultsThenYamlThenEnvThenFlags) {
+  const std::string yaml = "listen: 127.0.0.1:1000\nupstream:\n  url: http://yaml\nlog:\n  level: warn\n";
+  auto yaml_only = LoadYaml(yaml);
+  ASSERT_TRUE(yaml_only.ok()) << yaml_only.status();
+  EXPECT_EQ(yaml_only->listen, "127.0.0.1:1000");
+  EXPECT_EQ(yaml_only->upstream.url, "http://yaml");
+  EXPECT_EQ(yaml_only->log_level, "warn");
+  EXPECT_EQ(yaml_only->retry.max_attempts, 4);  // Default kept.
+
+  std::map<std::string, std::string> env = {{"FGW_LISTEN", "127.0.0.1:2000"},
+                                            {"FORMANCE_URL", "https://env"},
+                                            {"FGW_LOG_LEVEL", "error"}};
+  auto with_env = LoadYaml(yaml, env);
+  ASSERT_TRUE(with_env.ok()) << with_env.status();
+  EXPECT_EQ(with_env->listen, "127.0.0.1:2000");
+  EXPECT_EQ(with_env->upstream.url, "https://env");
+  EXPECT_EQ(with_env->log_level, "error");
+
+  FlagOverrides flags;
+  flags.listen = "127.0.0.1:3000";
+  flags.upstream_url = "https://flag";
+  flags.log_level = "trace";
+  flags.descriptor_set_file = "/tmp/x.binpb";
+  auto with_flags = LoadYaml(yaml, env, flags);
+  ASSERT_TRUE(with_flags.ok()) << with_flags.status();
+  EXPECT_EQ(with_flags->listen, "127.0.0.1:3000");
+  EXPECT_EQ(with_flags->upstream.url, "https://flag");
+  EXPECT_EQ(with_flags->log_level, "trace");
+  EXPECT_EQ(with_flags->descriptor_set_file, "/tmp/x.binpb");
+
+  FlagOverrides empty_flags;
+  empty_flags.listen = "";  // An empty flag is "not given".
+  auto empty = LoadYaml(yaml, env, empty_flags);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->listen, "127.0.0.1:2000");
+}
+
+TEST_F(ConfigLoaderTest, AuthModeIsInferred) {
+  auto none = LoadConfig("", MapEnvironment(), {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->auth.mode, AuthMode::kNone);
+
+  auto cc = LoadConfig("", Env({{"FORMANCE_CLIENT_ID", "id"},
+                                           {"FORMANCE_CLIENT_SECRET", "s3cr3t"}}),
+                       {});
+  ASSERT_TRUE(cc.ok()) << cc.status();
+  EXPECT_EQ(cc->auth.mode, AuthMode::kClientCredentials);
+  EXPECT_EQ(cc->auth.client_id, "id");
+
+  auto cc_file = LoadConfig("", Env({{"FORMANCE_CLIENT_ID", "id"},
+                                                {"FORMANCE_CLIENT_SECRET_FILE", "/s"}}),
+                            {});
+  ASSERT_TRUE(cc_file.ok()) << cc_file.status();
+  EXPECT_EQ(cc_file->auth.client_secret_file, "/s");
+
+  auto token = LoadConfig("", Env({{"FORMANCE_TOKEN", "t"}}), {});
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(token->auth.mode, AuthMode::kStaticToken);
+
+  auto token_file = LoadConfig("", Env({{"FORMANCE_TOKEN_FILE", "/t"}}), {});
+  ASSERT_TRUE(token_file.ok());
+  EXPECT_EQ(token_file->auth.mode, AuthMode::kStaticToken);
+  EXPECT_EQ(token_file->auth.static_token_file, "/t");
+
+  // Explicit mode wins over inference.
+  auto explicit_none = LoadYaml("auth:\n  mode: none\n", {{"FORMANCE_TOKEN", "t"}});
+  ASSERT_TRUE(explicit_none.ok());
+  EXPECT_EQ(explicit_none->auth.mode, AuthMode::kNone);
+}
+
+TEST_F(ConfigLoaderTest, AuthModeNeedsItsCredentials) {
+  EXPECT_THAT(ErrorOf("auth:\n  client_id: x\n"),
+              AllOf(HasSubstr("auth.client_secret_file"), HasSubstr("FORMANCE_CLIENT_SECRET")));
+  EXPECT_THAT(ErrorOf("auth:\n  mode: client_credentials\n  client_secret_file: /s\n"),
+              HasSubstr("auth.client_id"));
+  EXPECT_THAT(ErrorOf("auth:\n  mode: static_token\n"), HasSubstr("auth.static_token_file"));
+}
+
+TEST_F(ConfigLoaderTest, SecretsInYamlOrFlagsAreRefused) {
+  for (const char* key : {"client_secret", "static_token", "token", "secret"}) {
+    std::string message = ErrorOf(std::string("auth:\n  ") + key + ": hunter2\n");
+    EXPECT_THAT(message, HasSubstr(std::string("auth.") + key + ": ")) << key;
+    EXPECT_THAT(message, HasSubstr("not accepted")) << key;
+    EXPECT_THAT(message, Not(HasSubstr("hunter2"))) << key;  // Never echo a secret.
+  }
+  FlagOverrides flags;
+  flags.client_secret = "hunter2";
+  auto config = LoadConfig("", MapEnvironment(), flags);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              AllOf(HasSubstr("--client_secret"), Not(HasSubstr("hunter2"))));
+}
+
+TEST_F(ConfigLoaderTest, UnknownKeysAndWrongTypesNameTheKeyPath) {
+  EXPECT_THAT(ErrorOf("upstream:\n  timeout: 5s\n"), HasSubstr("upstream.timeout: unknown key"));
+  EXPECT_THAT(ErrorOf("listn: x\n"), HasSubstr("listn: unknown key"));
+  EXPECT_THAT(ErrorOf("retry:\n  max_attempts: x\n"),
+              HasSubstr("retry.max_attempts: expected an integer, got \"x\""));
+  EXPECT_THAT(ErrorOf("retry:\n  multiplier: fast\n"),
+              HasSubstr("retry.multiplier: expected a number, got \"fast\""));
+  EXPECT_THAT(ErrorOf("upstream:\n  request_timeout: 30\n"),
+              HasSubstr("upstream.request_timeout: expected a duration"));
+  EXPECT_THAT(ErrorOf("upstream: https://x\n"), HasSubstr("upstream: expected a mapping"));
+  EXPECT_THAT(ErrorOf("listen:\n  - a\n"), HasSubstr("listen: expected a string, got a list"));
+  EXPECT_THAT(ErrorOf("auth:\n  mode: magic\n"), HasSubstr("auth.mode: expected one of"));
+  EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - ttl: 5s\n"),
+              HasSubstr("cache.rules[0].method: required"));
+  EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: a.B/C\n      tll: 5s\n"),
+              HasSubstr("cache.rules[0].tll: unknown key"));
+  EXPECT_THAT(ErrorOf("- a\n- b\n"), HasSubstr("(document): expected a mapping"));
+  EXPECT_THAT(ErrorOf("listen: [unclosed\n"), HasSubstr("not valid YAML"));
+  // Every problem at once.
+  EXPECT_THAT(ErrorOf("a: 1\nb: 2\n"), AllOf(HasSubstr("a: unknown key"),
+                                              HasSubstr("b: unknown key")));
+}
+
+TEST_F(ConfigLoaderTest, ValuesAreRangeChecked) {
+  EXPECT_THAT(ErrorOf("retry:\n  max_attempts: 0\n"),
+              HasSubstr("retry.max_attempts: must be from 1 to 10, got 0"));
+  EXPECT_THAT(ErrorOf("retry:\n  max_attempts: 11\n"), HasSubstr("retry.max_attempts"));
+  EXPECT_THAT(ErrorOf("upstream:\n  url: ftp://x\n"), HasSubstr("upstream.url: expected an http"));
+  EXPECT_THAT(ErrorOf("upstream:\n  url: https://\n"), HasSubstr("upstream.url"));
+  EXPECT_THAT(ErrorOf("upstream:\n  request_timeout: 0s\n"),
+              HasSubstr("upstream.request_timeout: must be a positive duration"));
+  EXPECT_THAT(ErrorOf("upstream:\n  connect_timeout: -1s\n"),
+              HasSubstr("upstream.connect_timeout"));
+  EXPECT_THAT(ErrorOf("upstream:\n  proxy: socks://p\n"), HasSubstr("upstream.proxy"));
+  EXPECT_THAT(ErrorOf("upstream:\n  io_threads: 0\n"), HasSubstr("upstream.io_threads"));
+  EXPECT_THAT(ErrorOf("listen: nowhere\n"), HasSubstr("listen: "));
+  EXPECT_THAT(ErrorOf("retry:\n  initial_backoff: 2s\n  max_backoff: 1s\n"),
+              HasSubstr("retry.max_backoff: must be at least"));
+  EXPECT_THAT(ErrorOf("retry:\n  budget_ratio: 2\n"), HasSubstr("retry.budget_ratio"));
+  EXPECT_THAT(ErrorOf("log:\n  level: loud\n"), HasSubstr("log.level: expected one of"));
+  EXPECT_THAT(ErrorOf("grpc:\n  max_message_bytes: 10\n"), HasSubstr("grpc.max_message_bytes"));
+  EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: GetAccount\n"),
+              HasSubstr("cache.rules[0].method"));
+  EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: a.B/C\n      ttl: 0s\n"),
+              HasSubstr("cache.rules[0].ttl"));
+}
+
+TEST_F(ConfigLoaderTest, EnvironmentAndFlagErrorsNameTheirSource) {
+  auto env = LoadConfig("", Env({{"FGW_LISTEN", "nowhere"}}), {});
+  ASSERT_FALSE(env.ok());
+  EXPECT_THAT(env.status().message(), HasSubstr("listen (from FGW_LISTEN): "));
+  FlagOverrides flags;
+  flags.upstream_url = "localhost:8080";
+  auto flag = LoadConfig("", MapEnvironment(), flags);
+  ASSERT_FALSE(flag.ok());
+  EXPECT_THAT(flag.status().message(), HasSubstr("upstream.url (from --upstream): "));
+}
+
+TEST_F(ConfigLoaderTest, MissingFileIsNotFound) {
+  auto config = LoadConfig("/nonexistent/fgw.yaml", MapEnvironment(), {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(config.status().message(), HasSubstr("/nonexistent/fgw.yaml"));
+}
+
+TEST_F(ConfigLoaderTest, EmptyFileAndEmptySectionsKeepDefaults) {
+  auto empty = LoadYaml("");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  auto sections = LoadYaml("upstream:\nretry:\n");
+  ASSERT_TRUE(sections.ok()) << sections.status();
+  EXPECT_EQ(sections->retry.max_attempts, 4);
+}
+
+}  // namespace
+}  // namespace fgw
