@@ -1,0 +1,107 @@
+// formance-grpc-gateway: serves every Formance Stack REST operation over gRPC.
+// main() only wires: flags -> config (config_loader.h) -> logging -> engine -> GatewayApp.
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "server/app/gateway_app.h"
+#include "server/app/logging_setup.h"
+#include "server/config/config_loader.h"
+#include "server/engine/gateway_engine.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, config, "",
+          "YAML config file (config/gateway.example.yaml lists every key with its default). "
+          "Empty: built-in defaults, then environment variables. "
+          "Precedence: defaults < this file < environment < flags.");
+ABSL_FLAG(std::string, listen, "",
+          "gRPC listen address: host:port (port 0 picks a free port) or unix:/abs/path. "
+          "Overrides `listen` and FGW_LISTEN. Default 127.0.0.1:50051.");
+ABSL_FLAG(std::string, upstream, "",
+          "Formance base URL, http:// or https:// (e.g. "
+          "https://ORG.ENV.formance.cloud). Overrides `upstream.url` and FORMANCE_URL. "
+          "Default http://localhost.");
+ABSL_FLAG(std::string, log_level, "",
+          "trace, debug, info, warn, error, critical or off. Overrides `log.level` and "
+          "FGW_LOG_LEVEL. Default info.");
+ABSL_FLAG(std::string, descriptor_set, "",
+          "A FileDescriptorSet (protoc --include_imports --descriptor_set_out) to serve "
+          "instead of the embedded Formance API. Overrides `descriptor_set_file`.");
+ABSL_FLAG(std::string, client_secret, "",
+          "NOT ACCEPTED: a secret on the command line is visible to every local user. Use "
+          "auth.client_secret_file / FORMANCE_CLIENT_SECRET_FILE or the "
+          "FORMANCE_CLIENT_SECRET environment variable.");
+
+namespace {
+
+std::optional<std::string> FlagValue(const absl::Flag<std::string>& flag) {
+  std::string value = absl::GetFlag(flag);
+  if (value.empty()) return std::nullopt;
+  return value;
+}
+
+// absl's --help lists the flags of <program>.cc by default; ours live in server/main.cc.
+bool IsOurFlagFile(absl::string_view file) {
+  return absl::EndsWith(file, "server/main.cc") || absl::StrContains(file, "server/app/");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fgw::BlockTerminationSignals();  // Before any thread exists.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsOurFlagFile;
+  usage.contains_helpshort_flags = IsOurFlagFile;
+  usage.version_string = [] { return std::string("formance-grpc-gateway " FGW_VERSION "\n"); };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "Serves every Formance Stack REST operation over gRPC.\n\n"
+      "  formance-grpc-gateway [--config=FILE] [--listen=ADDR] [--upstream=URL] ...\n\n"
+      "Environment: FORMANCE_URL, FGW_LISTEN, FORMANCE_CLIENT_ID, "
+      "FORMANCE_CLIENT_SECRET_FILE, FORMANCE_CLIENT_SECRET, FORMANCE_TOKEN_FILE, "
+      "FORMANCE_TOKEN, FGW_LOG_LEVEL.");
+  absl::ParseCommandLine(argc, argv);
+
+  fgw::FlagOverrides flags;
+  flags.listen = FlagValue(FLAGS_listen);
+  flags.upstream_url = FlagValue(FLAGS_upstream);
+  flags.log_level = FlagValue(FLAGS_log_level);
+  flags.descriptor_set_file = FlagValue(FLAGS_descriptor_set);
+  flags.client_secret = FlagValue(FLAGS_client_secret);
+  absl::StatusOr<fgw::GatewayConfig> config =
+      fgw::LoadConfig(absl::GetFlag(FLAGS_config), fgw::ProcessEnvironment(), flags);
+  if (!config.ok()) {
+    std::fprintf(stderr, "formance-grpc-gateway: invalid configuration: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (absl::Status logging = fgw::SetupLogging(config->log_level); !logging.ok()) {
+    spdlog::warn("{}", logging.message());
+  }
+  spdlog::info("upstream {}, auth {}", config->upstream.url,
+               fgw::AuthModeName(config->auth.mode));
+
+  absl::StatusOr<std::unique_ptr<fgw::GatewayEngine>> engine =
+      fgw::GatewayEngine::Create(*config);
+  if (!engine.ok()) {
+    spdlog::critical("cannot start: {}", engine.status().ToString());
+    return 1;
+  }
+  fgw::GatewayEngine* e = engine->get();
+  fgw::AppBackend backend;
+  backend.handler = e->handler();
+  backend.reflection = e->reflection();
+  backend.service_names = e->service_names();
+  backend.shutdown = [e] { e->Shutdown(); };
+  absl::StatusOr<std::unique_ptr<fgw::GatewayApp>> app =
+      fgw::GatewayApp::Start(*config, std::move(backend));
+  if (!app.ok()) {
+    spdlog::critical("cannot start: {}", app.status().ToString());
+    return 1;
+  }
+  return (*app)->RunUntilSignal();
+}
