@@ -88,9 +88,11 @@ void GatewayApp::Stop() {
     // Wakes RunUntilSignal: a thread-directed signal it has blocked, so sigwait takes it.
     if (waiting_) pthread_kill(waiter_, SIGTERM);
   }
-  server_->Shutdown(grace_);  // NOT_SERVING, drain, cancel what is left.
-  if (backend_.shutdown) backend_.shutdown();
-  spdlog::info("stopped");
+  if (server_ != nullptr) {  // Null when Start() failed.
+    server_->Shutdown(grace_);  // NOT_SERVING, drain, cancel what is left.
+    if (backend_.shutdown) backend_.shutdown();
+    spdlog::info("stopped");
+  }
   absl::MutexLock lock(&mu_);
   stopped_ = true;
 }
