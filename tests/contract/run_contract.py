@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -304,6 +305,109 @@ class Mapper:
         setattr(msg, fd.name, self.scalar(fd, v, where))
 
 
+# ------------------------------------------------------------------------------ message -> REST
+class Encoder:
+    """The reverse of Mapper: writes a request message as the REST request the gateway should
+    send. `--roundtrip` sends that to Prism, which proves the request messages themselves are
+    right, so that a failure through the gateway is the gateway's."""
+
+    def __init__(self, protos):
+        self.p = protos
+
+    def value(self, fd, v, rules_fd=None):
+        from google.protobuf.descriptor import FieldDescriptor as F
+        r = self.p.field_rules(rules_fd or fd)
+        if fd.type == F.TYPE_MESSAGE:
+            return self.message(v)
+        if r is not None and r.bigint:
+            return int(v)
+        if fd.type == F.TYPE_ENUM:
+            return self.p.enum_wire_value(fd.enum_type.values_by_number[v])
+        if fd.type == F.TYPE_BYTES:
+            return v.decode()
+        return v
+
+    def present(self, msg, fd):
+        from google.protobuf.descriptor import FieldDescriptor as F
+        if fd.label == F.LABEL_REPEATED:
+            return len(getattr(msg, fd.name)) > 0
+        if fd.has_presence:
+            return msg.HasField(fd.name)
+        return getattr(msg, fd.name) != fd.default_value
+
+    def field_json(self, msg, fd):
+        from google.protobuf.descriptor import FieldDescriptor as F
+        v = getattr(msg, fd.name)
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            vfd = fd.message_type.fields_by_name["value"]
+            return {k: self.value(vfd, v[k], rules_fd=fd) for k in v}
+        if fd.label == F.LABEL_REPEATED:
+            return [self.value(fd, x) for x in v]
+        return self.value(fd, v)
+
+    def message(self, msg):
+        from google.protobuf import json_format
+        md = msg.DESCRIPTOR
+        if md.full_name in Mapper.STRUCT_TYPES:
+            return json.loads(json_format.MessageToJson(msg))
+        rules = self.p.message_rules(md)
+        if rules is not None and rules.union:
+            which = msg.WhichOneof(md.oneofs[0].name)
+            return self.field_json(msg, md.fields_by_name[which]) if which else None
+        out = {}
+        bare = rules.bare_map_field if rules is not None else ""
+        nulls = rules.null_fields_field if rules is not None else ""
+        for fd in md.fields:
+            if fd.name in (bare, nulls):
+                continue
+            r = self.p.field_rules(fd)
+            if self.present(msg, fd) or (r is not None and r.required):
+                out[self.p.wire_name(fd)] = self.field_json(msg, fd)
+        if nulls:
+            for name in getattr(msg, nulls):
+                out[name] = None
+        if bare:
+            out.update(self.field_json(msg, md.fields_by_name[bare]))
+        return out
+
+    def request(self, rpc, msg):
+        """A sample-shaped REST request (see sample_requests.py) for rest_client.send."""
+        md = msg.DESCRIPTOR
+        FL = self.p.opts
+        path_fields = set(template_fields(rpc.path))
+        req = {"method": rpc.verb, "path": rpc.path, "path_params": {}, "query": {}, "headers": {},
+               "body": None, "content_type": None,
+               "security": [] if rpc.rules.no_security else [{"Authorization": list(rpc.rules.oauth2_scopes)}]}
+        for fd in md.fields:
+            r = self.p.field_rules(fd)
+            loc = r.location if r is not None else 0
+            wire = self.p.wire_name(fd)
+            if fd.name == rpc.http.body or loc == FL.FIELD_LOCATION_BODY:
+                v = getattr(msg, fd.name)
+                if isinstance(v, bytes):
+                    req["body"] = v
+                    req["content_type"] = rpc.rules.request_content_type or "application/octet-stream"
+                else:
+                    req["body"] = self.field_json(msg, fd)
+                    req["content_type"] = "application/json"
+                continue
+            if fd.name in path_fields:
+                req["path"] = req["path"].replace("{%s}" % fd.name, "{%s}" % wire)
+                req["path_params"][wire] = self.field_json(msg, fd)
+                continue
+            if not self.present(msg, fd):
+                continue
+            if loc == FL.FIELD_LOCATION_HEADER:
+                req["headers"][wire] = self.field_json(msg, fd)
+                continue
+            style = r.query_style if r is not None else 0
+            v = self.field_json(msg, fd)
+            req["query"][wire] = {"value": v, "style": {
+                FL.QUERY_STYLE_JSON: "json", FL.QUERY_STYLE_DEEP_OBJECT: "deepObject",
+                FL.QUERY_STYLE_COMMA: "comma"}.get(style, "repeat" if isinstance(v, list) else "form")}
+        return req
+
+
 # --------------------------------------------------------------------------- requests per rpc
 class Rpc:
     def __init__(self, protos, service, method):
@@ -386,6 +490,100 @@ def all_rpcs(protos):
     return out
 
 
+def big_ints(value, out=None):
+    """Every integer beyond 2^53 in a JSON value (those a double would round)."""
+    out = [] if out is None else out
+    if isinstance(value, bool):
+        return out
+    if isinstance(value, int) and abs(value) > 2 ** 53:
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            big_ints(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            big_ints(v, out)
+    return out
+
+
+class Recorder:
+    """Reads what the gateway sent upstream from recording_proxy.py's log."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+
+    def mark(self):
+        self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+
+    def since_mark(self):
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, encoding="utf-8") as f:
+            f.seek(self.offset)
+            return [json.loads(line) for line in f if line.strip()]
+
+
+def json_diff(a, b, path="", out=None):
+    """Differences between the body the gateway sent (a) and the expected one (b)."""
+    out = [] if out is None else out
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a:
+                out.append("%s.%s missing (expected %s)" % (path, k, json.dumps(b[k])[:80]))
+            elif k not in b:
+                out.append("%s.%s extra %s" % (path, k, json.dumps(a[k])[:80]))
+            else:
+                json_diff(a[k], b[k], path + "." + k, out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            json_diff(x, y, "%s[%d]" % (path, i), out)
+    elif a != b or type(a) is not type(b):
+        out.append("%s = %s (expected %s)" % (path or "body", json.dumps(a)[:80], json.dumps(b)[:80]))
+    return out
+
+
+def check_recorded(rpc, sample, expected, records):
+    """Returns (errors, warnings) about the upstream request(s) the gateway sent for one rpc."""
+    errors, warnings = [], []
+    if not records:
+        return errors, ["no upstream request was recorded"]
+    rec = records[-1]
+    sent = urllib.parse.unquote(rec["path"]) + "\n" + rec["body"]
+    sample_values = [sample["body"]] + [q["value"] for q in sample["query"].values()]
+    for n in big_ints(sample_values):
+        if str(n) not in sent:
+            errors.append("big integer %d did not reach upstream digit for digit" % n)
+    if rec["method"] != rpc.verb:
+        errors.append("sent %s, the rule says %s" % (rec["method"], rpc.verb))
+    exp_path = rest_client.build_url("", expected).split("?")[0]
+    if urllib.parse.unquote(rec["path"].split("?")[0]) != urllib.parse.unquote(exp_path):
+        warnings.append("path %s (expected %s)" % (rec["path"].split("?")[0], exp_path))
+    if expected["body"] is not None and not isinstance(expected["body"], bytes):
+        try:
+            got = json.loads(rec["body"]) if rec["body"] else None
+        except ValueError:
+            errors.append("body is not JSON: %r" % rec["body"][:120])
+        else:
+            warnings += ["body " + d for d in json_diff(got, expected["body"])]
+    got_q = urllib.parse.parse_qs(rec["path"].split("?", 1)[1] if "?" in rec["path"] else "", keep_blank_values=True)
+    exp_q = urllib.parse.parse_qs(rest_client.encode_query(expected["query"]), keep_blank_values=True)
+    for k in sorted(set(got_q) | set(exp_q)):
+        g, e = got_q.get(k), exp_q.get(k)
+        if g != e:
+            try:  # JSON-encoded params: compare as JSON
+                if g and e and len(g) == len(e) == 1 and json.loads(g[0]) == json.loads(e[0]):
+                    continue
+            except ValueError:
+                pass
+            warnings.append("query %s=%s (expected %s)" % (k, g, e))
+    for k, v in expected["headers"].items():
+        got = next((hv for hk, hv in rec["headers"].items() if hk.lower() == k.lower()), None)
+        if got != rest_client.scalar(v):
+            warnings.append("header %s: %r (expected %r)" % (k, got, v))
+    return errors, warnings
+
+
 # ------------------------------------------------------------------------------------- runners
 def run_direct(base, samples, only):
     """Samples straight to Prism: proves them valid before the gateway is involved."""
@@ -421,10 +619,12 @@ def prism_violations(prism, sample):
         return "direct sample failed: %s" % e
 
 
-def run_gateway(target, protos, samples, only, prism, timeout, verbose):
+def run_gateway(target, protos, samples, only, prism, timeout, verbose, record_log):
     import grpc
 
     mapper = Mapper(protos)
+    encoder = Encoder(protos)
+    recorder = Recorder(record_log) if record_log else None
     rpcs = all_rpcs(protos)
     channel = grpc.insecure_channel(target)
     grpc.channel_ready_future(channel).result(timeout=30)
@@ -449,6 +649,8 @@ def run_gateway(target, protos, samples, only, prism, timeout, verbose):
         out_cls = protos.cls(rpc.method.output_type)
         call = channel.unary_unary(rpc.full, request_serializer=lambda m: m.SerializeToString(),
                                    response_deserializer=out_cls.FromString)
+        if recorder:
+            recorder.mark()
         t0 = time.time()
         try:
             response, c = call.with_call(request, timeout=timeout)
@@ -458,6 +660,19 @@ def run_gateway(target, protos, samples, only, prism, timeout, verbose):
             md = dict(e.trailing_metadata() or ())
             detail = "%s: %s [formance-http-status=%s]" % (e.code().name, e.details(), md.get("formance-http-status", "-"))
         ms = (time.time() - t0) * 1000
+        sent = ""
+        if recorder:
+            records = recorder.since_mark()
+            errs, warns = check_recorded(rpc, sample, encoder.request(rpc, request), records)
+            warnings += ["%s: %s" % (label, w) for w in warns]
+            if errs and ok:
+                ok, detail = False, "OK, but " + "; ".join(errs)
+            elif errs:
+                detail += "; " + "; ".join(errs)
+            if records:
+                r = records[-1]
+                sent = "\n      gateway sent: %s %s %s -> HTTP %s sl-violations=%s" % (
+                    r["method"], r["path"], r["body"][:400], r["status"], r["violations"])
         if ok:
             passed.append(rpc.op_id)
             if verbose:
@@ -465,7 +680,7 @@ def run_gateway(target, protos, samples, only, prism, timeout, verbose):
         elif rpc.op_id in KNOWN_SPEC_DEFECTS:
             defects.append((label, detail))
         else:
-            failures.append((label, detail + "\n      request: " + short_text(request) +
+            failures.append((label, detail + "\n      request: " + short_text(request) + sent +
                              "\n      " + prism_violations(prism, sample)))
     missing = sorted(set(samples) - seen_ops) if not only else []
     for op in missing:
@@ -487,6 +702,37 @@ def short_text(msg, limit=600):
     from google.protobuf import text_format
     t = text_format.MessageToString(msg, as_one_line=True)
     return t if len(t) <= limit else t[:limit] + " ..."
+
+
+def run_roundtrip(base, protos, samples, only):
+    """sample -> request message -> REST request (Encoder) -> Prism: the request messages are valid."""
+    mapper, enc = Mapper(protos), Encoder(protos)
+    passed, failures, defects, diffs = 0, [], [], []
+    n = 0
+    for rpc in all_rpcs(protos):
+        if only and rpc.op_id not in only:
+            continue
+        n += 1
+        msg, _ = rpc.build(samples[rpc.op_id], mapper)
+        req = enc.request(rpc, msg)
+        sample_body = samples[rpc.op_id]["body"]
+        if not isinstance(sample_body, bytes) and req["body"] != sample_body:
+            diffs.append(rpc.op_id)
+        status, headers, _ = rest_client.send(base, req)
+        viol = [v for v in json.loads(headers.get("sl-violations") or "[]")
+                if v["location"][0] == "request" and v["severity"] == "Error"]
+        if status < 400 and not viol:
+            passed += 1
+        elif rpc.op_id in KNOWN_SPEC_DEFECTS:
+            defects.append(rpc.op_id)
+        else:
+            failures.append("%s %s -> HTTP %d %s" % (rpc.full, rpc.op_id, status, json.dumps(viol)))
+    print("roundtrip: %d/%d re-encoded requests accepted by Prism, %d known spec defect(s); "
+          "%d bodies differ from the sample (empty optional lists/maps dropped): %s" % (
+              passed, n, len(defects), len(diffs), ", ".join(diffs)))
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
 
 
 def run_map_only(protos, samples, only):
@@ -516,7 +762,10 @@ def main():
     ap.add_argument("--prism", help="base URL of Prism (direct mode, and failure diagnosis)")
     ap.add_argument("--direct", action="store_true", help="send the samples straight to --prism")
     ap.add_argument("--map-only", action="store_true", help="only build the request messages")
+    ap.add_argument("--roundtrip", action="store_true",
+                    help="build each request message, re-encode it as REST and send it to --prism")
     ap.add_argument("--only", default="", help="comma-separated operationIds")
+    ap.add_argument("--record-log", help="recording_proxy.py's log: check what the gateway sent upstream")
     ap.add_argument("--timeout", type=float, default=15.0, help="deadline of each rpc, seconds")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -535,9 +784,14 @@ def main():
         protos = Protos(tmp)
         if args.map_only:
             return run_map_only(protos, samples, only)
+        if args.roundtrip:
+            if not args.prism:
+                ap.error("--roundtrip needs --prism URL")
+            return run_roundtrip(args.prism, protos, samples, only)
         if not args.gateway:
             ap.error("--gateway host:port is required (or --direct / --map-only)")
-        return run_gateway(args.gateway, protos, samples, only, args.prism, args.timeout, args.verbose)
+        return run_gateway(args.gateway, protos, samples, only, args.prism, args.timeout, args.verbose,
+                           args.record_log)
 
 
 if __name__ == "__main__":

@@ -47,12 +47,13 @@ fi
 WORK="$(mktemp -d /tmp/fgw-contract.XXXXXX)"
 PRISM_PID=""
 GW_PID=""
+PROXY_PID=""
 cleanup() {
   local rc=$?
   # Prism is started in its own process group (setsid) so that node's children go with it.
   if [[ -n "$PRISM_PID" ]]; then kill -TERM -- "-$PRISM_PID" 2>/dev/null || kill -TERM "$PRISM_PID" 2>/dev/null || true; fi
-  if [[ -n "$GW_PID" ]]; then kill -TERM "$GW_PID" 2>/dev/null || true; fi
-  for pid in $PRISM_PID $GW_PID; do
+  for pid in $GW_PID $PROXY_PID; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $PRISM_PID $GW_PID $PROXY_PID; do
     for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
@@ -99,15 +100,24 @@ if [[ -n "${CONTRACT_DIRECT:-}" ]]; then
   exit $?
 fi
 
+# The gateway talks to Prism through a recording proxy, so the test can check what it sent
+# (big integers digit for digit, body/query/headers against the expected encoding).
+PROXY_PORT="$(free_port)"
+"$PY" "$HERE/recording_proxy.py" --listen "127.0.0.1:$PROXY_PORT" --upstream "http://127.0.0.1:$PRISM_PORT" \
+  --log "$WORK/upstream.jsonl" >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+wait_listening 127.0.0.1 "$PROXY_PORT" 15 "$PROXY_PID" "recording proxy"
+
 GW_PORT="$(free_port)"
-FORMANCE_TOKEN=contract-test-token "$FGW_BIN" --listen "127.0.0.1:$GW_PORT" --upstream "http://127.0.0.1:$PRISM_PORT" \
+FORMANCE_TOKEN=contract-test-token "$FGW_BIN" --listen "127.0.0.1:$GW_PORT" --upstream "http://127.0.0.1:$PROXY_PORT" \
   >"$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 wait_listening 127.0.0.1 "$GW_PORT" 30 "$GW_PID" gateway
 echo "contract: gateway $FGW_BIN on 127.0.0.1:$GW_PORT"
 
 set +e
-timeout 240 "$PY" "$HERE/run_contract.py" --gateway "127.0.0.1:$GW_PORT" --prism "http://127.0.0.1:$PRISM_PORT" "$@"
+timeout 240 "$PY" "$HERE/run_contract.py" --gateway "127.0.0.1:$GW_PORT" --prism "http://127.0.0.1:$PRISM_PORT" \
+  --record-log "$WORK/upstream.jsonl" "$@"
 status=$?
 set -e
 exit $status
