@@ -1,6 +1,8 @@
 #include "server/transcoding/message_json_decoder.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -345,9 +347,28 @@ absl::Status Decoder::Union(const JsonNode& node, google::protobuf::Message* m,
     }
   }
   absl::Status last = Error(absl::StrCat("matches no member of ", plan.descriptor->name()));
+  // Candidates in declaration order; for an object, the ones that know more of its
+  // properties first (stable), so `{"resource":"transactions","id":3}` picks the member
+  // that has `id` even when every member has a `resource`.
+  std::vector<std::pair<size_t, const FieldPlan*>> candidates;
   for (int i = 0; i < oneof->field_count(); ++i) {
     const FieldPlan& fp = plan.Of(oneof->field(i));
     if (!Matches(fp, node, depth)) continue;
+    size_t unknown = 0;
+    if (node.type == JsonNode::kObject &&
+        fp.field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      const MessagePlan& member = GetMessagePlan(fp.field->message_type());
+      if (member.well_known == WellKnown::kNone && member.bare_map == nullptr &&
+          member.union_oneof == nullptr) {
+        for (absl::string_view key : node.keys) unknown += member.FindProperty(key) == nullptr;
+      }
+    }
+    candidates.emplace_back(unknown, &fp);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [unknown, member] : candidates) {
+    const FieldPlan& fp = *member;
     const size_t path_size = path_.size();
     absl::Status s = Value(node, m, fp.field, /*add=*/false, fp, depth);
     if (s.ok()) return s;

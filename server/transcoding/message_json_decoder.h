@@ -17,7 +17,8 @@
 //   JSON type matches (string / number for bigint and numeric fields / boolean / object for
 //   messages, Struct and maps / array for ListValue / anything for Value) and, for an object
 //   member, whose required properties are all present (required enum properties with a known
-//   wire value); a member that fails to decode is skipped for the next match. No match: INTERNAL;
+//   wire value); among matching object members, those with fewer properties they do not know
+//   come first (stable); a member that fails to decode is skipped for the next. No match: INTERNAL;
 // - MessageRules.bare_map_field: the JSON object is the map;
 // - a JSON type that does not fit the field: INTERNAL naming the property path
 //   ("upstream JSON at cursor.data[2].amount: expected a number, got string").
