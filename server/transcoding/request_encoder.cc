@@ -89,13 +89,13 @@ absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
       route.path.Expand([&](absl::string_view var) -> std::optional<std::string> {
         auto it = plan.path.find(var);
         if (it == plan.path.end()) return std::nullopt;
+        if (it->second->field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
+            request.GetReflection()->GetEnumValue(request, it->second->field) == 0) {
+          return std::nullopt;  // UNSPECIFIED: the parameter is missing.
+        }
         absl::StatusOr<std::string> text = ScalarText(request, it->second->field, -1, *it->second);
         if (!text.ok()) {
           field_error = text.status();
-          return std::nullopt;
-        }
-        if (it->second->field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
-            request.GetReflection()->GetEnumValue(request, it->second->field) == 0) {
           return std::nullopt;
         }
         return *std::move(text);

@@ -1,0 +1,182 @@
+// The transcoder over the real generated Formance protos (the embedded descriptor set).
+#include <memory>
+#include <string>
+
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "proto/embedded_descriptors.h"
+#include "server/routing/api_descriptors.h"
+#include "server/routing/route_table.h"
+#include "server/transcoding/error_mapper.h"
+#include "server/transcoding/request_encoder.h"
+#include "server/transcoding/response_decoder.h"
+
+namespace fgw {
+namespace {
+
+class FormanceApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto api = ApiDescriptors::FromSerializedSet(EmbeddedApiDescriptorSet());
+    ASSERT_TRUE(api.ok()) << api.status();
+    api_ = api->release();
+    auto table = RouteTable::Build(*api_);
+    ASSERT_TRUE(table.ok()) << table.status();
+    routes_ = table->release();
+  }
+
+  static const Route& RouteOf(const std::string& method) {
+    const Route* route = routes_->Find(method);
+    if (route == nullptr) {
+      ADD_FAILURE() << "no route " << method;
+      std::abort();
+    }
+    return *route;
+  }
+
+  static std::unique_ptr<google::protobuf::Message> Input(const Route& route,
+                                                          const std::string& text) {
+    std::unique_ptr<google::protobuf::Message> m(
+        api_->Prototype(route.method->input_type())->New());
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, m.get())) << text;
+    return m;
+  }
+
+  static std::unique_ptr<google::protobuf::Message> Output(const Route& route) {
+    return std::unique_ptr<google::protobuf::Message>(
+        api_->Prototype(route.method->output_type())->New());
+  }
+
+  static const ApiDescriptors* api_;
+  static const RouteTable* routes_;
+};
+
+const ApiDescriptors* FormanceApiTest::api_ = nullptr;
+const RouteTable* FormanceApiTest::routes_ = nullptr;
+
+std::string Text(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.PrintToString(m, &out);
+  return out;
+}
+
+TEST_F(FormanceApiTest, EveryOperationHasARoute) {
+  EXPECT_EQ(routes_->size(), 276u);
+  EXPECT_EQ(api_->services().size(), 12u);
+  for (const Route& route : routes_->routes()) {
+    EXPECT_FALSE(route.rules.operation_id().empty()) << route.grpc_method;
+    EXPECT_FALSE(route.module.empty()) << route.grpc_method;
+    // Every route's request encodes from an empty message, or fails only because a path
+    // parameter or a required enum/bigint is missing.
+    std::unique_ptr<google::protobuf::Message> empty(
+        api_->Prototype(route.method->input_type())->New());
+    auto request = EncodeRequest(route, *empty);
+    if (!request.ok()) {
+      EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument) << route.grpc_method;
+      EXPECT_NE(request.status().message().find("required"), absl::string_view::npos)
+          << route.grpc_method << ": " << request.status();
+    } else {
+      EXPECT_EQ(request->method, route.http_method);
+    }
+  }
+}
+
+TEST_F(FormanceApiTest, LedgerV2CreateTransactionKeepsEveryDigit) {
+  const Route& route = RouteOf("/formance.ledger.v2.LedgerService/CreateTransaction");
+  auto request = Input(route,
+                       "ledger: 'main' dry_run: false idempotency_key: 'ik-42' "
+                       "v2_post_transaction { postings { amount: "
+                       "'340282366920938463463374607431768211457' asset: 'USD/2' "
+                       "source: 'world' destination: 'users:001' } reference: 'ref-1' }");
+  auto http = EncodeRequest(route, *request);
+  ASSERT_TRUE(http.ok()) << http.status();
+  EXPECT_EQ(http->method, "POST");
+  EXPECT_EQ(http->path_and_query, "/api/ledger/v2/main/transactions?dryRun=false");
+  EXPECT_EQ(http->body,
+            R"({"postings":[{"amount":340282366920938463463374607431768211457,"asset":"USD/2",)"
+            R"("destination":"users:001","source":"world"}],"reference":"ref-1","metadata":{}})");
+  EXPECT_EQ(http->headers, (HttpHeaders{{"Idempotency-Key", "ik-42"},
+                                        {"Content-Type", "application/json"},
+                                        {"Accept", "application/json"}}));
+  ASSERT_NE(route.idempotency_key_field, nullptr);
+
+  auto response = Output(route);
+  ASSERT_TRUE(DecodeResponse(route,
+                             {200,
+                              {{"Idempotency-Hit", "true"}},
+                              R"({"data":{"id":7,"postings":[{"amount":)"
+                              R"(340282366920938463463374607431768211457,"asset":"USD/2",)"
+                              R"("source":"world","destination":"users:001"}],"metadata":{},)"
+                              R"("timestamp":"2024-01-01T00:00:00Z","reverted":false}})"},
+                             response.get())
+                  .ok());
+  EXPECT_NE(Text(*response).find("amount: \"340282366920938463463374607431768211457\""),
+            std::string::npos)
+      << Text(*response);
+  EXPECT_NE(Text(*response).find("idempotency_hit: \"true\""), std::string::npos);
+}
+
+TEST_F(FormanceApiTest, LedgerV2GetAccountVolumes) {
+  const Route& route = RouteOf("/formance.ledger.v2.LedgerService/GetAccount");
+  auto request = Input(route, "ledger: 'main' address: 'users:001' expand: 'volumes'");
+  auto http = EncodeRequest(route, *request);
+  ASSERT_TRUE(http.ok()) << http.status();
+  EXPECT_EQ(http->method, "GET");
+  EXPECT_EQ(http->path_and_query, "/api/ledger/v2/main/accounts/users:001?expand=volumes");
+  auto response = Output(route);
+  absl::Status s = DecodeResponse(
+      route,
+      {200, {}, R"({"data":{"address":"users:001","metadata":{"tier":"gold"},"volumes":{"USD/2":)"
+                R"({"input":10000000000000000000000000000000000000000,"output":1,)"
+                R"("balance":9999999999999999999999999999999999999999}}}})"},
+      response.get());
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Text(*response),
+            "data { address: \"users:001\" metadata { key: \"tier\" value: \"gold\" } volumes { "
+            "key: \"USD/2\" value { input: \"10000000000000000000000000000000000000000\" output: "
+            "\"1\" balance: \"9999999999999999999999999999999999999999\" } } } ");
+}
+
+TEST_F(FormanceApiTest, PaymentsV3BigintFields) {
+  const Route& route = RouteOf("/formance.payments.v3.PaymentsService/CreatePayment");
+  auto request = Input(route,
+                       "v3_create_payment_request { reference: 'r' connector_id: 'abc' "
+                       "created_at: '2024-01-01T00:00:00Z' type: V3_PAYMENT_TYPE_ENUM_PAY_IN "
+                       "initial_amount: '340282366920938463463374607431768211457' "
+                       "amount: '10000000000000000000000000000000000000000' asset: 'USD/2' "
+                       "scheme: 'sepa debit' null_fields: 'metadata' }");
+  auto http = EncodeRequest(route, *request);
+  ASSERT_TRUE(http.ok()) << http.status();
+  EXPECT_EQ(http->path_and_query, "/api/payments/v3/payments");
+  EXPECT_EQ(http->body,
+            R"({"reference":"r","connectorID":"abc","createdAt":"2024-01-01T00:00:00Z",)"
+            R"("type":"PAY-IN","initialAmount":340282366920938463463374607431768211457,)"
+            R"("amount":10000000000000000000000000000000000000000,"asset":"USD/2",)"
+            R"("scheme":"sepa debit","metadata":null})");
+}
+
+TEST_F(FormanceApiTest, WalletsCreditWithBigAmount) {
+  const Route& route = RouteOf("/formance.wallets.v1.WalletsService/CreditWallet");
+  auto request = Input(route,
+                       "id: 'w 1' idempotency_key: 'k' credit_wallet_request { amount { asset: "
+                       "'USD/2' amount: '-340282366920938463463374607431768211457' } }");
+  auto http = EncodeRequest(route, *request);
+  ASSERT_TRUE(http.ok()) << http.status();
+  EXPECT_EQ(http->path_and_query, "/api/wallets/wallets/w%201/credit");
+  EXPECT_EQ(http->body,
+            R"({"amount":{"asset":"USD/2","amount":-340282366920938463463374607431768211457}})");
+}
+
+TEST_F(FormanceApiTest, LedgerV2ErrorBody) {
+  const Route& route = RouteOf("/formance.ledger.v2.LedgerService/CreateTransaction");
+  absl::Status s = MapHttpError(
+      route, {400, {}, R"({"errorCode":"INSUFFICIENT_FUND","errorMessage":"account had insufficient funds"})"},
+      *api_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "ledger 400: INSUFFICIENT_FUND: account had insufficient funds");
+}
+
+}  // namespace
+}  // namespace fgw
