@@ -25,16 +25,19 @@ namespace fgw {
 class ApiDescriptors;
 class RouteTable;
 class TokenSource;
+class CredentialsSource;
 class ResponseCache;
 class UpstreamCaller;
 class TranscodingHandler;
-class DescriptorReflectionSource;
+class PoolReflectionSource;
 
 class GatewayEngine {
  public:
   // What tests may replace. Null members get the production implementation.
   struct Overrides {
     std::unique_ptr<Transport> transport;
+    // The token endpoint's transport when it is not the upstream's (not owned).
+    Transport* token_transport = nullptr;
     Clock* clock = nullptr;
     Random* random = nullptr;
   };
@@ -57,12 +60,13 @@ class GatewayEngine {
   std::unique_ptr<ApiDescriptors> descriptors_;
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Transport> transport_;
-  std::unique_ptr<Random> owned_random_;
+  std::unique_ptr<Transport> token_transport_;
+  std::unique_ptr<CredentialsSource> credentials_;
   std::unique_ptr<TokenSource> tokens_;
   std::unique_ptr<ResponseCache> cache_;
   std::unique_ptr<UpstreamCaller> caller_;
   std::unique_ptr<TranscodingHandler> handler_;
-  std::unique_ptr<DescriptorReflectionSource> reflection_;
+  std::unique_ptr<PoolReflectionSource> reflection_;
 };
 
 }  // namespace fgw

@@ -1,0 +1,151 @@
+#include "server/engine/gateway_engine.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "proto/embedded_descriptors.h"
+#include "server/auth/credentials.h"
+#include "server/auth/oauth2_token_source.h"
+#include "server/auth/static_token_source.h"
+#include "server/cache/response_cache.h"
+#include "server/engine/transcoding_handler.h"
+#include "server/grpc/pool_reflection_source.h"
+#include "server/proxy/upstream_caller.h"
+#include "server/routing/api_descriptors.h"
+#include "server/routing/route_table.h"
+#include "server/upstream/cpprest_transport.h"
+#include "spdlog/spdlog.h"
+
+namespace fgw {
+
+namespace {
+
+TransportOptions TransportOptionsFrom(const UpstreamConfig& up, std::string base_url) {
+  TransportOptions t;
+  t.base_url = std::move(base_url);
+  t.request_timeout = up.request_timeout;
+  t.connect_timeout = up.connect_timeout;
+  t.ca_file = up.ca_file;
+  t.proxy = up.proxy;
+  t.io_threads = up.io_threads;
+  return t;
+}
+
+}  // namespace
+
+GatewayEngine::GatewayEngine() = default;
+GatewayEngine::~GatewayEngine() = default;
+
+absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
+    const GatewayConfig& config) {
+  return Create(config, Overrides());
+}
+
+absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
+    const GatewayConfig& config, Overrides overrides) {
+  std::unique_ptr<GatewayEngine> engine(new GatewayEngine());
+  Clock* clock = overrides.clock != nullptr ? overrides.clock : RealClock();
+  Random* random = overrides.random != nullptr ? overrides.random : RealRandom();
+
+  absl::StatusOr<std::unique_ptr<ApiDescriptors>> descriptors =
+      config.descriptor_set_file.empty()
+          ? ApiDescriptors::FromSerializedSet(EmbeddedApiDescriptorSet())
+          : ApiDescriptors::FromFile(config.descriptor_set_file);
+  if (!descriptors.ok()) return descriptors.status();
+  engine->descriptors_ = *std::move(descriptors);
+
+  absl::StatusOr<std::unique_ptr<RouteTable>> routes = RouteTable::Build(*engine->descriptors_);
+  if (!routes.ok()) return routes.status();
+  engine->routes_ = *std::move(routes);
+
+  if (overrides.transport != nullptr) {
+    engine->transport_ = std::move(overrides.transport);
+  } else {
+    auto transport = CpprestTransport::Create(
+        TransportOptionsFrom(config.upstream, config.upstream.url), clock);
+    if (!transport.ok()) return transport.status();
+    engine->transport_ = *std::move(transport);
+  }
+
+  switch (config.auth.mode) {
+    case AuthMode::kNone:
+      break;
+    case AuthMode::kStaticToken: {
+      StaticTokenOptions options;
+      options.token_file = config.auth.static_token_file;
+      engine->tokens_ = std::make_unique<StaticTokenSource>(options, clock);
+      break;
+    }
+    case AuthMode::kClientCredentials: {
+      CredentialsOptions creds;
+      creds.client_id = config.auth.client_id;
+      creds.client_id_file = config.auth.client_id_file;
+      creds.client_secret_file = config.auth.client_secret_file;
+      creds.client_secret_env = config.auth.client_secret_env;
+      engine->credentials_ = std::make_unique<CredentialsSource>(creds, clock);
+      absl::StatusOr<TokenEndpoint> endpoint =
+          ResolveTokenEndpoint(config.upstream.url, config.auth.token_url);
+      if (!endpoint.ok()) return endpoint.status();
+      Transport* token_transport = engine->transport_.get();
+      if (overrides.token_transport != nullptr) {
+        token_transport = overrides.token_transport;
+      } else if (endpoint->origin != config.upstream.url) {
+        auto t = CpprestTransport::Create(TransportOptionsFrom(config.upstream, endpoint->origin),
+                                          clock);
+        if (!t.ok()) return t.status();
+        engine->token_transport_ = *std::move(t);
+        token_transport = engine->token_transport_.get();
+      }
+      OAuth2Options oauth;
+      oauth.token_path = endpoint->path;
+      oauth.refresh_ahead = config.auth.refresh_ahead;
+      engine->tokens_ = std::make_unique<OAuth2TokenSource>(oauth, engine->credentials_.get(),
+                                                            token_transport, clock);
+      break;
+    }
+  }
+
+  if (!config.cache.rules.empty()) {
+    ResponseCacheOptions cache;
+    cache.max_bytes = config.cache.max_bytes;
+    cache.max_entries = config.cache.max_entries;
+    engine->cache_ = std::make_unique<ResponseCache>(cache, clock);
+  }
+
+  UpstreamCaller::Options caller;
+  caller.retry.max_attempts = config.retry.max_attempts;
+  caller.retry.initial_backoff = config.retry.initial_backoff;
+  caller.retry.max_backoff = config.retry.max_backoff;
+  caller.retry.multiplier = config.retry.multiplier;
+  caller.budget.ratio = config.retry.budget_ratio;
+  caller.budget.min_per_second = config.retry.budget_min_per_second;
+  caller.attempt_timeout = config.upstream.request_timeout;
+  engine->caller_ = std::make_unique<UpstreamCaller>(caller, engine->transport_.get(),
+                                                     engine->tokens_.get(), engine->cache_.get(),
+                                                     clock, random);
+
+  engine->handler_ = std::make_unique<TranscodingHandler>(
+      engine->descriptors_.get(), engine->routes_.get(), engine->caller_.get(), clock,
+      config.cache, config.retry.max_attempts);
+  engine->reflection_ =
+      std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
+  spdlog::info("route table loaded: {} operations in {} services", engine->routes_->size(),
+               engine->descriptors_->services().size());
+  return engine;
+}
+
+UnaryCallHandler* GatewayEngine::handler() { return handler_.get(); }
+
+ReflectionSource* GatewayEngine::reflection() { return reflection_.get(); }
+
+std::vector<std::string> GatewayEngine::service_names() const {
+  std::vector<std::string> names;
+  for (const auto* service : descriptors_->services()) names.push_back(service->full_name());
+  return names;
+}
+
+size_t GatewayEngine::route_count() const { return routes_->size(); }
+
+void GatewayEngine::Shutdown() {}
+
+}  // namespace fgw
