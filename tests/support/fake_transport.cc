@@ -45,6 +45,7 @@ void FakeTransport::Send(HttpRequest request, const SendOptions& options, Callba
       pending->id = next_id_++;
       pending->done = std::move(done);
       pending->cancellation = options.cancellation;
+      pending->scripted = std::move(answer);
       pending_.push_back(pending);
     }
   }
@@ -115,7 +116,10 @@ bool FakeTransport::ReleaseNext() {
   {
     absl::MutexLock lock(&mu_);
     if (pending_.empty()) return false;
-    if (!queue_.empty()) {
+    if (pending_.front()->scripted.has_value()) {
+      result = std::move(*pending_.front()->scripted);
+      pending_.front()->scripted.reset();
+    } else if (!queue_.empty()) {
       result = std::move(queue_.front());
       queue_.pop_front();
     }

@@ -46,7 +46,8 @@ class FakeTransport : public Transport {
   // When on, every call is held until released, even if answers are queued.
   void set_hold(bool hold);
 
-  // Completes the oldest held call with `result` (or the next queued answer). False if none held.
+  // Completes the oldest held call with `result`, or (no argument) with the handler's answer
+  // for it, else the next queued answer, else INTERNAL. False if none held.
   bool ReleaseNext(Result result);
   bool ReleaseNext();
   // Completes every held call with `result`. Returns how many.
@@ -65,6 +66,7 @@ class FakeTransport : public Transport {
     Cancellation* cancellation;
     Cancellation::Handle cancel_handle = 0;
     Clock::TimerId timer = 0;
+    std::optional<Result> scripted;  // The handler's answer, when held by hold mode.
   };
   // Removes the held call `id` and completes it; false if it was already completed.
   bool Complete(uint64_t id, Result result);
