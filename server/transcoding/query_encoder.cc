@@ -52,9 +52,11 @@ absl::Status AppendDeepObject(const google::protobuf::Message& m, const FieldPla
   for (const auto& [key, value] : entries) {
     if (!query->empty()) query->push_back('&');
     AppendQueryEncoded(fp.wire_name, query);
-    query->push_back('[');
+    // Brackets are percent-encoded: cpprestsdk (like RFC 3986) refuses them raw in a query,
+    // and servers decode %5B/%5D before parsing deepObject names.
+    query->append("%5B");
     AppendQueryEncoded(key, query);
-    query->append("]=");
+    query->append("%5D=");
     AppendQueryEncoded(value, query);
   }
   return absl::OkStatus();

@@ -68,7 +68,7 @@ TEST_F(GatewayEngineIntegrationTest, LedgerV2GetAccountPathQueryAndVolumes) {
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.method, "GET");
-  EXPECT_EQ(req.target, "/api/ledger/v2/main/accounts/users:001?expand=volumes%2CeffectiveVolumes");
+  EXPECT_EQ(req.target, "/api/ledger/v2/main/accounts/users:001?expand=volumes,effectiveVolumes");
   EXPECT_EQ(req.body, "");
   EXPECT_THAT(reply.json, HasSubstr(std::string("\"balance\":\"") + kBig + "\""));
 }
@@ -162,7 +162,7 @@ TEST_F(GatewayEngineIntegrationTest, EveryModuleRoutesToItsPrefix) {
       {"formance.webhooks.v1.WebhooksService/GetManyConfigs", "{}", "GET", "/api/webhooks/configs"},
       {"formance.reconciliation.v1.ReconciliationService/GetPolicy", R"({"policyID":"p"})", "GET",
        "/api/reconciliation/policies/p"},
-      {"formance.orchestration.v2.OrchestrationService/V2GetServerInfo", "{}", "GET",
+      {"formance.orchestration.v2.OrchestrationService/GetServerInfo", "{}", "GET",
        "/api/orchestration/v2/_info"},
       {"formance.orchestration.v1.OrchestrationService/GetWorkflow", R"({"flowId":"f"})", "GET",
        "/api/orchestration/workflows/f"},
@@ -287,7 +287,10 @@ TEST_F(GatewayEngineIntegrationTest, ConnectionsAreReused) {
     ASSERT_TRUE(Call("formance.ledger.v2.LedgerService/GetAccount",
                      R"({"ledger":"l","address":"a"})").status.ok());
   }
-  EXPECT_EQ(upstream_->connections_accepted(), 1);
+  // Keep-alive: 20 calls share the pool. cpprestsdk hands the connection back to its pool
+  // just after the response completes, so a call that starts at that instant may open a
+  // second one; never one per call.
+  EXPECT_LE(upstream_->connections_accepted(), 2);
 }
 
 }  // namespace

@@ -72,7 +72,7 @@ TEST(RequestEncoderTest, QueryStyles) {
   EXPECT_EQ(r.path_and_query,
             "/api/ledger/v2/l/accounts?pageSize=0&cursor=abc%3D"
             "&query=%7B%22%24match%22%3A%7B%22address%22%3A%22users%3A%22%7D%7D"
-            "&sort=date%3Adesc&sort=id&metadata[a]=1&metadata[b]=x%20y&connector=DUMMY-PAY"
+            "&sort=date%3Adesc&sort=id&metadata%5Ba%5D=1&metadata%5Bb%5D=x%20y&connector=DUMMY-PAY"
             "&reverse=false&pagination_token=t"
             "&amountMin=340282366920938463463374607431768211457");
   // Nothing set: no query string at all.
