@@ -118,7 +118,7 @@ def header(req, name):
 
 # ---- the load --------------------------------------------------------------------------------
 class CallRecord:
-    __slots__ = ("i", "mode", "key", "amount", "dest", "source", "expect", "code", "details", "attempts",
+    __slots__ = ("i", "single", "mode", "key", "amount", "dest", "source", "expect", "code", "details", "attempts",
                  "gw_key", "tx_id", "hit", "resolved", "resolve_code", "latency")
 
 
@@ -138,6 +138,11 @@ def make_call(api, ledger, i, rng_choice, deadline):
                    metadata={"call": str(i)})
     req = api.msg("formance.ledger.v2.CreateTransactionRequest", ledger=ledger, v2_post_transaction=body)
     md = []
+    # One call in 10 allows a single attempt, so some calls end with an unknown outcome
+    # (UNAVAILABLE, RESOURCE_EXHAUSTED) and the replay-with-the-same-key path is exercised.
+    r.single = i % 10 == 7
+    if r.single:
+        md.append(("x-formance-max-attempts", "1"))
     if r.mode == "caller-field":
         req.idempotency_key = r.key
     elif r.mode == "caller-metadata":
@@ -302,7 +307,8 @@ def scenario_load(args, api):
     hits = sum(1 for r in results if r.hit == "true")
     print("== fault load: %d calls, %d in flight, %.1fs (%.0f calls/s), seed %d" % (
         len(results), args.concurrency, elapsed, len(results) / elapsed, args.seed))
-    print("   callers: %s" % dict(collections.Counter(r.mode for r in results)))
+    print("   callers: %s; single-attempt (x-formance-max-attempts: 1): %d" % (
+        dict(collections.Counter(r.mode for r in results)), sum(1 for r in results if r.single)))
     print("   final codes: %s" % dict(sorted(by_code.items())))
     print("   expected rejections (empty source): %d" % sum(1 for r in results if r.expect == "rejected"))
     print("   outcome unknown, replayed with same key: %d -> %s" % (len(unknown), dict(resolved_by_code)))
@@ -318,6 +324,15 @@ def scenario_load(args, api):
     print("   latency p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (
         lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000, lat[-1] * 1000))
     check(sum(attempts) > len(results), "no call was retried: were faults injected?")
+    single_multi = [r.i for r in results if r.single and r.attempts > 1]
+    check(not single_multi, "calls with x-formance-max-attempts: 1 made more attempts: %s" % single_multi[:10])
+    # Every request the proxy saw during the load is one CreateTransaction attempt; the gateway's
+    # formance-attempts should account for all of them (a resend below the retry layer is not
+    # counted, not backed off and not budgeted).
+    hidden = pstats["requests"] - sum(attempts)
+    print("   attempts the proxy saw but formance-attempts did not report: %d" % hidden)
+    check(hidden == 0, "%d upstream attempts not reported in formance-attempts (resent below the retry layer?)"
+          % hidden)
 
 
 def scenario_not_retried(args, api):
@@ -325,9 +340,16 @@ def scenario_not_retried(args, api):
     response is dropped after it was applied must not be retried."""
     print("== non-idempotent write, response dropped after apply (CreateLedger)")
     http_json(args.proxy_port, "POST", "/_fault/config", {"enabled": False})
-    for action, applied in (("drop_after", True), ("reset_before", False)):
-        name = "nr%s%d" % (action.split("_")[0], int(time.time() * 1000 % 1e9))
+    for action, applied, warm in (("drop_after", True, False), ("reset_before", False, False),
+                                  ("drop_after", True, True), ("reset_before", False, True)):
+        name = "nr%s%s%d" % (action.split("_")[0], "warm" if warm else "cold", int(time.time() * 1000 % 1e9))
         path = "/api/ledger/v2/" + name
+        if warm:
+            # Leave an idle keep-alive connection in the gateway's upstream pool, so the write
+            # goes out on a reused connection (an HTTP client may resend on those by itself).
+            for _ in range(3):
+                code, _, _, details = api.call("GetInfo", api.msg("formance.ledger.v2.GetInfoRequest"))
+                check(code == "OK", "GetInfo warm-up: %s %s" % (code, details))
         http_json(args.proxy_port, "POST", "/_fault/reset_stats", {})
         http_json(args.proxy_port, "POST", "/_fault/script",
                   {"method": "POST", "path_regex": "^%s$" % path, "actions": [action] * 5})
@@ -337,8 +359,8 @@ def scenario_not_retried(args, api):
         code, _, trailers, details = api.call("CreateLedger", req, metadata=[("x-formance-max-attempts", "5")])
         reqs, _ = fake_requests(args.fake_port, mark, path, "POST")
         _, ps = http_json(args.proxy_port, "GET", "/_fault/stats")
-        print("   %s: code %s (%s), formance-attempts %s, proxy saw %d, ledger saw %d" % (
-            action, code, details[:100], trailers.get("formance-attempts"), ps["requests"], len(reqs)))
+        print("   %s on a %s connection: code %s (%s), formance-attempts %s, proxy saw %d, ledger saw %d" % (
+            action, "reused" if warm else "new", code, details[:100], trailers.get("formance-attempts"), ps["requests"], len(reqs)))
         check(code == "UNAVAILABLE", "CreateLedger with %s: expected UNAVAILABLE, got %s" % (action, code))
         check(ps["requests"] == 1, "CreateLedger with %s was sent %d times (retried!)" % (action, ps["requests"]))
         check(len(reqs) == (1 if applied else 0), "CreateLedger with %s: ledger saw %d requests" % (action, len(reqs)))
