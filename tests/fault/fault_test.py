@@ -352,7 +352,7 @@ def scenario_not_retried(args, api):
                 check(code == "OK", "GetInfo warm-up: %s %s" % (code, details))
         http_json(args.proxy_port, "POST", "/_fault/reset_stats", {})
         http_json(args.proxy_port, "POST", "/_fault/script",
-                  {"method": "POST", "path_regex": "^%s$" % path, "actions": [action] * 5})
+                  {"method": "POST", "path_regex": "^%s$" % path, "actions": [action]})  # one fault, then pass through
         mark = fake_mark(args.fake_port)
         req = api.msg("formance.ledger.v2.CreateLedgerRequest", ledger=name,
                       v2_create_ledger_request=api.msg("formance.ledger.v2.V2CreateLedgerRequest"))
