@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -68,7 +71,8 @@ void GatewayFixture::SetUp() {
   auto descriptors = ApiDescriptors::FromSerializedSet(EmbeddedApiDescriptorSet());
   ASSERT_TRUE(descriptors.ok()) << descriptors.status();
   client_descriptors_ = *std::move(descriptors);
-  token_file_ = ::testing::TempDir() + "/fgw_integration_token";
+  // One file per process: ctest runs tests of this binary in parallel processes.
+  token_file_ = ::testing::TempDir() + "/fgw_integration_token_" + std::to_string(getpid());
   std::ofstream(token_file_) << "integration-token\n";
   GatewayConfig config;
   config.auth.mode = AuthMode::kStaticToken;
