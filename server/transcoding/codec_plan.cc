@@ -119,6 +119,12 @@ std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor) {
       plan->by_property.erase(plan->null_fields->wire_name);  // Never a JSON property.
     }
   }
+  if (plan->bare_map != nullptr) {
+    plan->by_property.erase(plan->bare_map->wire_name);  // Its entries are the properties.
+    for (const FieldPlan& fp : plan->fields) {
+      if (&fp != plan->bare_map && &fp != plan->null_fields) plan->has_named_properties = true;
+    }
+  }
   return plan;
 }
 

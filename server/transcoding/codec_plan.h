@@ -72,6 +72,9 @@ struct MessagePlan {
   }
   // The JSON property `name` (fields with in_json() only), or nullptr.
   const FieldPlan* FindProperty(absl::string_view name) const;
+  // A bare map that also has named properties (V2ChartSegment: ".self", ".pattern", ...):
+  // its JSON object holds both.
+  bool has_named_properties = false;
 
   absl::flat_hash_map<std::string, const FieldPlan*> by_property;
 };

@@ -71,7 +71,18 @@ absl::Status Decoder::Message(const JsonNode& node, google::protobuf::Message* m
   if (plan.union_oneof != nullptr) return Union(node, m, plan, depth);
   if (plan.bare_map != nullptr) {
     if (node.type != JsonNode::kObject) return Expected("an object", node);
-    return Map(node, m, *plan.bare_map, depth);
+    if (!plan.has_named_properties) return Map(node, m, *plan.bare_map, depth);
+    // Named properties go to their fields, every other key to the map (V2ChartSegment).
+    JsonNode named, rest;
+    named.type = rest.type = JsonNode::kObject;
+    for (size_t i = 0; i < node.keys.size(); ++i) {
+      JsonNode& into = plan.FindProperty(node.keys[i]) != nullptr ? named : rest;
+      into.keys.push_back(node.keys[i]);
+      into.items.push_back(node.items[i]);
+    }
+    absl::Status s = Object(named, m, plan, depth);
+    if (!s.ok()) return s;
+    return Map(rest, m, *plan.bare_map, depth);
   }
   if (node.type != JsonNode::kObject) return Expected("an object", node);
   return Object(node, m, plan, depth);

@@ -51,6 +51,8 @@ class Encoder {
                           absl::string_view skip, const JsonEncodeOptions* options, int depth);
   absl::Status Union(const google::protobuf::Message& m, const MessagePlan& plan, int depth);
   absl::Status Map(const google::protobuf::Message& m, const FieldPlan& fp, int depth);
+  // The entries of map field `fp` as members of the object being written.
+  absl::Status MapEntries(const google::protobuf::Message& m, const FieldPlan& fp, int depth);
   absl::Status Value(const google::protobuf::Message& m, const FieldDescriptor* f, int index,
                      const FieldPlan& fp, int depth);
   absl::Status StructValue(const google::protobuf::Message& m, WellKnown kind, int depth);
@@ -72,10 +74,13 @@ absl::Status Encoder::Message(const google::protobuf::Message& m, int depth,
   }
   const MessagePlan& plan = GetMessagePlan(m.GetDescriptor());
   if (plan.well_known != WellKnown::kNone) return StructValue(m, plan.well_known, depth);
-  if (plan.bare_map != nullptr) return Map(m, *plan.bare_map, depth);
+  if (plan.bare_map != nullptr && !plan.has_named_properties) return Map(m, *plan.bare_map, depth);
   if (plan.union_oneof != nullptr) return Union(m, plan, depth);
   w_.StartObject();
+  // A bare map with named properties too (V2ChartSegment: ".self", ".pattern" and any other
+  // key): the named ones first, then the map's entries in the same object.
   absl::Status s = Properties(m, plan, absl::string_view(), options, depth);
+  if (s.ok() && plan.bare_map != nullptr) s = MapEntries(m, *plan.bare_map, depth);
   w_.EndObject();
   return s;
 }
@@ -108,7 +113,7 @@ absl::Status Encoder::Properties(const google::protobuf::Message& m, const Messa
     for (int i = 0; i < n; ++i) nulls.push_back(r->GetRepeatedString(m, plan.null_fields->field, i));
   }
   for (const FieldPlan& fp : plan.fields) {
-    if (!fp.in_json() || &fp == plan.null_fields) continue;
+    if (!fp.in_json() || &fp == plan.null_fields || &fp == plan.bare_map) continue;
     if (!skip.empty() && fp.wire_name == skip) continue;
     if (options != nullptr && options->exclude != nullptr && options->exclude->contains(fp.field)) {
       continue;
@@ -146,7 +151,8 @@ absl::Status Encoder::Field(const google::protobuf::Message& m, const FieldPlan&
   return Value(m, fp.field, -1, fp, depth);
 }
 
-absl::Status Encoder::Map(const google::protobuf::Message& m, const FieldPlan& fp, int depth) {
+absl::Status Encoder::MapEntries(const google::protobuf::Message& m, const FieldPlan& fp,
+                                 int depth) {
   const Reflection* r = m.GetReflection();
   const int n = r->FieldSize(m, fp.field);
   std::vector<std::pair<std::string, const google::protobuf::Message*>> entries;
@@ -165,14 +171,19 @@ absl::Status Encoder::Map(const google::protobuf::Message& m, const FieldPlan& f
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  w_.StartObject();
   for (const auto& [key, entry] : entries) {
     w_.Key(key.data(), key.size());
     absl::Status s = Value(*entry, fp.value_field, -1, fp, depth);
     if (!s.ok()) return s;
   }
-  w_.EndObject();
   return absl::OkStatus();
+}
+
+absl::Status Encoder::Map(const google::protobuf::Message& m, const FieldPlan& fp, int depth) {
+  w_.StartObject();
+  absl::Status s = MapEntries(m, fp, depth);
+  w_.EndObject();
+  return s;
 }
 
 absl::Status Encoder::Value(const google::protobuf::Message& m, const FieldDescriptor* f,

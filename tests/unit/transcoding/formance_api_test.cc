@@ -180,3 +180,46 @@ TEST_F(FormanceApiTest, LedgerV2ErrorBody) {
 
 }  // namespace
 }  // namespace fgw
+
+namespace fgw {
+namespace {
+
+// V2ChartSegment is a bare map that also has named properties (".self", ".pattern", ...):
+// both live in one JSON object, named ones first, both ways.
+TEST_F(FormanceApiTest, ChartSegmentMixesNamedPropertiesAndMapEntries) {
+  const Route& insert = RouteOf("/formance.ledger.v2.LedgerService/InsertSchema");
+  auto in = Input(insert, R"pb(
+    ledger: "l" version: "v1"
+    v2_schema_data {
+      chart {
+        key: "users"
+        value {
+          entries {
+            key: "$userID"
+            value { dot_pattern: "^[0-9]{16}$" dot_metadata { key: "tier" value {} } }
+          }
+        }
+      }
+    }
+  )pb");
+  absl::StatusOr<HttpRequest> request = EncodeRequest(insert, *in);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->body,
+            R"({"chart":{"users":{"$userID":{".pattern":"^[0-9]{16}$",".metadata":{"tier":{}}}}}})");
+
+  const Route& get = RouteOf("/formance.ledger.v2.LedgerService/GetSchema");
+  HttpResponse response;
+  response.status = 200;
+  response.body = R"({"data":{"version":"v1","createdAt":"2026-01-01T00:00:00Z","chart":{"users":{)"
+                  R"(".self":{},"$userID":{".pattern":"^[0-9]{16}$"},"main":{}}}}})";
+  auto out = Output(get);
+  ASSERT_TRUE(DecodeResponse(get, response, out.get()).ok());
+  const std::string text = Text(*out);
+  EXPECT_NE(text.find(R"(key: "$userID" value { dot_pattern: "^[0-9]{16}$" })"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(key: "main")"), std::string::npos) << text;
+  EXPECT_NE(text.find("dot_self {"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace fgw
