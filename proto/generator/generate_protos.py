@@ -43,7 +43,14 @@ Rules (the contract users and the runtime engine rely on):
   message named after the schema with one `entries` map field named by
   MessageRules.bare_map_field. Properties + typed additionalProperties (V2ChartSegment): the
   properties are fields and `entries` (bare_map_field) holds every other key. A list inside a
-  container becomes google.protobuf.ListValue (none in the current spec).
+  container becomes google.protobuf.ListValue (payments v3 ListConnectorCapabilitiesResponse.data,
+  a map of lists; reconciliation EvaluationEvidence's array variant).
+* Alias components (only a `$ref` to another component, plus description/nullable/x-* keys:
+  wallets CreateBalanceRequest = Balance) take the referenced component's type wherever they are
+  used (bodies, properties, items, map values, union members); chains are followed, a loop is an
+  error, and no message is emitted for the alias (its name is still reserved; body fields keep
+  the alias's snake_case name). A `nullable` anywhere on the chain makes the property nullable.
+  google.protobuf.Value/Struct only ever stand for schemas that are free-form in the spec.
 * allOf: properties merged, required = union. oneOf (and anyOf: Stage/V2Stage) without
   properties: MessageRules.union with `oneof value`; members named after the discriminator
   value (snake_case) or the variant's name (union name prefix stripped); primitive variants

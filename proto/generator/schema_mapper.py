@@ -11,6 +11,9 @@ STRUCT = "google.protobuf.Struct"
 VALUE = "google.protobuf.Value"
 LIST = "google.protobuf.ListValue"
 STRING_FORMATS = {"date-time", "date", "uuid", "byte", "uri", "url", "email"}
+# Keys that carry no type information next to a `$ref` (an alias schema may hold them).
+ALIAS_META_KEYS = {"description", "summary", "title", "nullable", "deprecated", "example", "examples",
+                   "readOnly", "writeOnly", "externalDocs"}
 CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
                "maxLength", "minItems", "maxItems", "pattern")
 
@@ -33,6 +36,47 @@ class Spec:
             if seen > 50:
                 raise ValueError("$ref loop")
         return obj
+
+    def alias_target(self, c):
+        """The component an alias component resolves to, following chains (`c` itself when it is
+        not an alias). An alias is a component schema whose only meaningful content is a `$ref`
+        to another component (description, nullable, x-* and other annotation keys allowed)."""
+        seen = [c]
+        while True:
+            s = self.schemas.get(c)
+            if not (isinstance(s, dict) and isinstance(s.get("$ref"), str)):
+                return c
+            nxt = self.comp_name(s["$ref"])
+            if nxt is None or nxt not in self.schemas:
+                return c
+            if nxt in seen:
+                raise ValueError("alias $ref loop: %s" % " -> ".join(seen + [nxt]))
+            seen.append(nxt)
+            c = nxt
+
+    def nullable_along(self, obj):
+        """True when `obj` or any schema on its `$ref` chain (aliases included) is nullable."""
+        seen = 0
+        while isinstance(obj, dict):
+            if obj.get("nullable"):
+                return True
+            if "$ref" not in obj or seen > 50:
+                return False
+            obj = self._deref_once(obj["$ref"])
+            seen += 1
+        return False
+
+    def _deref_once(self, ref):
+        node = self.doc
+        for part in ref.lstrip("#/").split("/"):
+            node = node[part]
+        return node
+
+    @staticmethod
+    def alias_extra_keys(s):
+        """Keys of an alias schema besides `$ref` that would carry type information (ignored, as
+        OpenAPI 3.0 ignores every sibling of a `$ref`)."""
+        return sorted(k for k in s if k != "$ref" and k not in ALIAS_META_KEYS and not k.startswith("x-"))
 
     @staticmethod
     def comp_name(ref):
@@ -224,6 +268,16 @@ class PackageMapper:
         if c in self.memo:
             return self.memo[c]
         s = self.spec.schemas[c]
+        if isinstance(s.get("$ref"), str) and Spec.comp_name(s["$ref"]):
+            # alias (CreateBalanceRequest = $ref Balance): the referenced schema's type, never
+            # google.protobuf.Value; chains are followed.
+            target = self.spec.alias_target(c)
+            extra = Spec.alias_extra_keys(s)
+            if extra:
+                self.warnings.append("%s: keys next to $ref ignored: %s" % (c, ", ".join(extra)))
+            tref = self.map_component(target)
+            self.memo[c] = tref
+            return tref
         name = self.comp_names.get(c)
         if name is None:  # component reached outside the precomputed closure
             self.assign_component_names([c])
@@ -326,7 +380,7 @@ class PackageMapper:
 
     def add_property(self, msg, prop, ps, required):
         rs = self.spec.resolve(ps)
-        nullable = bool(ps.get("nullable") or rs.get("nullable"))
+        nullable = self.spec.nullable_along(ps)
         tref = self.map_schema(ps, msg.name, prop)
         fname = msg.unique_field_name(snake_case(prop))
         f = self.make_field(fname, tref, required=required, nullable=nullable)

@@ -152,7 +152,7 @@ class ServiceMapper:
             f = self.pm.make_field(fname, tref, required=bool(rb.get("required")))
             if f.label == "optional":
                 f.label = ""
-            f.comments.append("Request body (%s)%s%s." % (ctype, "; schema %s" % comp if comp else "",
+            f.comments.append("Request body (%s)%s%s." % (ctype, "; schema %s" % self.schema_label(comp) if comp else "",
                                                           "; required" if rb.get("required") else ""))
             req.fields.append(f)
             rpc.body = f.name
@@ -205,6 +205,13 @@ class ServiceMapper:
         self.rpcs.append(rpc)
         return rpc
 
+    def schema_label(self, comp):
+        """`Comp`, or `Comp (alias of Target)` for an alias component."""
+        if comp is None:
+            return None
+        target = self.spec.alias_target(comp)
+        return comp if target == comp else "%s (alias of %s)" % (comp, target)
+
     def add_response_body(self, rpc, s, code):
         resp = rpc.response
         rs = self.spec.resolve(s)
@@ -225,7 +232,7 @@ class ServiceMapper:
         if f.label == "optional":
             f.label = ""
         f.comments.append("The whole JSON body of status %s%s." % (
-            code, "; schema %s" % Spec.comp_name(s["$ref"]) if "$ref" in s else ""))
+            code, "; schema %s" % self.schema_label(Spec.comp_name(s["$ref"])) if "$ref" in s else ""))
         resp.fields.append(f)
         rpc.response_body = "result"
 

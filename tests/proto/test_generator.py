@@ -286,5 +286,125 @@ class LockTest(unittest.TestCase):
         self.assertEqual(lines, sorted(lines))
 
 
+ALIAS_SCHEMAS = {
+    "Balance": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"}, "priority": {"type": "integer", "format": "bigint"}},
+        "x-formance-module": "wallets"},
+    # alias with annotation keys only
+    "CreateBalanceRequest": {"$ref": "#/components/schemas/Balance", "description": "alias",
+                             "x-formance-module": "wallets"},
+    # chain: ChainOuter -> ChainInner -> Balance
+    "ChainOuter": {"$ref": "#/components/schemas/ChainInner", "x-formance-module": "wallets"},
+    "ChainInner": {"$ref": "#/components/schemas/Balance"},
+    "Labels": {"type": "object", "additionalProperties": {"type": "string"}},
+    "NullableLabels": {"$ref": "#/components/schemas/Labels", "nullable": True},
+    "Holder": {"type": "object", "properties": {
+        "prop": ref("ChainOuter"),
+        "items": {"type": "array", "items": ref("CreateBalanceRequest")},
+        "byName": {"type": "object", "additionalProperties": ref("ChainOuter")},
+        "labels": ref("NullableLabels"),
+        "pick": ref("Pick"),
+    }},
+    "Pick": {"oneOf": [ref("CreateBalanceRequest"), ref("Labels")]},
+    "ListAlias": {"$ref": "#/components/schemas/BalanceList"},
+    "BalanceList": {"type": "array", "items": ref("ChainInner")},
+}
+
+
+def alias_spec(schemas=None):
+    return spec({
+        "/api/wallets/balances": {
+            "post": op("createBalance", requestBody={"content": {"application/json": {
+                "schema": ref("CreateBalanceRequest")}}},
+                responses=json_resp({"type": "object", "properties": {"data": ref("Holder")}})),
+        },
+        "/api/wallets/chain": {
+            "put": op("putChain", requestBody={"required": True, "content": {"application/json": {
+                "schema": ref("ChainOuter")}}}, responses=json_resp(ref("ListAlias"))),
+        },
+    }, schemas or ALIAS_SCHEMAS)
+
+
+class AliasTest(unittest.TestCase):
+    """A component that is only `$ref` to another one maps to the referenced type, never
+    google.protobuf.Value (CreateBalanceRequest = $ref Balance lost Balance.priority's bigint)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.files = generate(alias_spec(), FieldLock())
+        cls.models = cls.files["formance/wallets/v1/models.proto"]
+        cls.service = cls.files["formance/wallets/v1/service.proto"]
+
+    def test_no_value_fallback(self):
+        for rel, text in self.files.items():
+            self.assertNotIn("google.protobuf.Value", text, rel)
+            self.assertNotIn("google.protobuf.Struct", text, rel)
+
+    def test_body_alias(self):
+        r = message_block(self.service, "CreateBalanceRequest")
+        self.assertIn("Balance create_balance_request = 1;", r)
+        self.assertIn("schema CreateBalanceRequest (alias of Balance)", r)
+        self.assertIn('body: "create_balance_request"', self.service)
+        b = message_block(self.models, "Balance")
+        self.assertRegex(b, r"optional string priority = \d+ \[\(formance.gateway.v1.field\) = \{bigint: true\}\];")
+
+    def test_chain_body(self):
+        r = message_block(self.service, "PutChainRequest")
+        self.assertIn("Balance chain_outer = 1 [(formance.gateway.v1.field) = {required: true}];", r)
+        self.assertIn("schema ChainOuter (alias of Balance)", r)
+
+    def test_properties_items_map_values_union(self):
+        h = message_block(self.models, "Holder")
+        self.assertRegex(h, r"\n  Balance prop = \d+;")
+        self.assertRegex(h, r"repeated Balance items = \d+;")
+        self.assertRegex(h, r"map<string, Balance> by_name = \d+;")
+        # alias of a named map: the map itself; the alias's nullable carries over
+        self.assertRegex(h, r"map<string, string> labels = \d+ \[\(formance.gateway.v1.field\) = \{nullable: true\}\];")
+        u = message_block(self.models, "Pick")
+        self.assertIn("Balance create_balance_request_body = 1;", u)  # member named after the alias
+        self.assertRegex(u, r"Labels labels = 2;")  # named map as a oneof member: wrapper message
+        self.assertIn("map<string, string> entries = 1;", message_block(self.models, "Labels"))
+
+    def test_alias_response_result(self):
+        r = message_block(self.service, "PutChainResponse")
+        self.assertIn("repeated Balance result = 1;", r)
+        self.assertIn("schema ListAlias (alias of BalanceList)", r)
+
+    def test_no_message_for_alias(self):
+        for alias in ("CreateBalanceRequestBody", "ChainOuter", "ChainInner", "NullableLabels"):
+            self.assertNotRegex(self.models, r"(?m)^message %s \{" % alias)
+
+    def test_alias_loop_is_an_error(self):
+        import copy
+        schemas = copy.deepcopy(ALIAS_SCHEMAS)
+        schemas["ChainInner"] = {"$ref": "#/components/schemas/ChainOuter"}
+        with self.assertRaises(ValueError):
+            generate(alias_spec(schemas), FieldLock())
+
+    def test_field_numbers_kept_when_type_changes(self):
+        # a lock written while the body was google.protobuf.Value keeps the field's number
+        lock = FieldLock.load_text("formance.wallets.v1.CreateBalanceRequest.create_balance_request = 7\n")
+        files = generate(alias_spec(), lock)
+        r = message_block(files["formance/wallets/v1/service.proto"], "CreateBalanceRequest")
+        self.assertIn("Balance create_balance_request = 7;", r)
+        self.assertNotIn(" removed", lock.dumps())
+
+    @unittest.skipUnless(shutil.which("protoc") and os.path.isdir(GOOGLEAPIS), "protoc or googleapis missing")
+    def test_compiles(self):
+        compile_files(self.files)
+
+
+def compile_files(files):
+    with tempfile.TemporaryDirectory() as d:
+        for rel, text in files.items():
+            p = os.path.join(d, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(text)
+        subprocess.run(["protoc", "-I", d, "-I", os.path.join(REPO, "proto"), "-I", GOOGLEAPIS,
+                        "-I", "/usr/include", "--descriptor_set_out=/dev/null"] + sorted(files),
+                       cwd=d, check=True)
+
+
 if __name__ == "__main__":
     unittest.main()
