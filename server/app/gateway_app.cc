@@ -20,6 +20,10 @@ sigset_t TerminationSignals() {
 }  // namespace
 
 void BlockTerminationSignals() {
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal is discarded
+  // even while blocked: restore the default so sigwait() sees it.
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
   sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }

@@ -43,7 +43,7 @@ absl::Status SetupLogging(const std::string& level) {
     return absl::InvalidArgumentError(absl::StrCat("unknown log level \"", level, "\""));
   }
   spdlog::set_level(parsed);
-  gpr_set_log_verbosity(parsed <= spdlog::level::debug ? GPR_LOG_SEVERITY_DEBUG
+  gpr_set_log_verbosity(parsed <= spdlog::level::trace ? GPR_LOG_SEVERITY_DEBUG
                                                        : GPR_LOG_SEVERITY_ERROR);
   return absl::OkStatus();
 }

@@ -253,8 +253,8 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path, const Env
       if (!message.empty()) message += "; ";
       message += e;
     }
-    std::string prefix = yaml_path.empty() ? "configuration" : yaml_path;
-    return absl::InvalidArgumentError(absl::StrCat(prefix, ": ", message));
+    if (yaml_path.empty()) return absl::InvalidArgumentError(message);
+    return absl::InvalidArgumentError(absl::StrCat(yaml_path, ": ", message));
   }
   return config;
 }
