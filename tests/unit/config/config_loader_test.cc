@@ -298,5 +298,35 @@ TEST_F(ConfigLoaderTest, EmptyFileAndEmptySectionsKeepDefaults) {
   EXPECT_EQ(sections->retry.max_attempts, 4);
 }
 
+TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
+  auto config = LoadConfig(std::string(FGW_SOURCE_DIR) + "/config/gateway.example.yaml",
+                           MapEnvironment(), {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  GatewayConfig d;
+  EXPECT_EQ(config->listen, d.listen);
+  EXPECT_EQ(config->upstream.url, d.upstream.url);
+  EXPECT_EQ(config->upstream.request_timeout, d.upstream.request_timeout);
+  EXPECT_EQ(config->upstream.connect_timeout, d.upstream.connect_timeout);
+  EXPECT_EQ(config->upstream.io_threads, d.upstream.io_threads);
+  EXPECT_EQ(config->upstream.max_connections, d.upstream.max_connections);
+  EXPECT_EQ(config->auth.mode, AuthMode::kNone);
+  EXPECT_EQ(config->auth.client_secret_env, d.auth.client_secret_env);
+  EXPECT_EQ(config->auth.refresh_ahead, d.auth.refresh_ahead);
+  EXPECT_EQ(config->retry.max_attempts, d.retry.max_attempts);
+  EXPECT_EQ(config->retry.initial_backoff, d.retry.initial_backoff);
+  EXPECT_EQ(config->retry.max_backoff, d.retry.max_backoff);
+  EXPECT_DOUBLE_EQ(config->retry.multiplier, d.retry.multiplier);
+  EXPECT_DOUBLE_EQ(config->retry.budget_ratio, d.retry.budget_ratio);
+  EXPECT_EQ(config->retry.budget_min_per_second, d.retry.budget_min_per_second);
+  EXPECT_EQ(config->cache.max_bytes, d.cache.max_bytes);
+  EXPECT_EQ(config->cache.max_entries, d.cache.max_entries);
+  EXPECT_TRUE(config->cache.rules.empty());
+  EXPECT_EQ(config->log_level, d.log_level);
+  EXPECT_EQ(config->max_message_bytes, d.max_message_bytes);
+  EXPECT_EQ(config->shutdown_grace, d.shutdown_grace);
+  EXPECT_EQ(config->keepalive_time, d.keepalive_time);
+  EXPECT_EQ(config->keepalive_timeout, d.keepalive_timeout);
+}
+
 }  // namespace
 }  // namespace fgw
