@@ -116,8 +116,22 @@ bool InitializeCpprestThreadPool(int threads) {
 }
 
 struct CpprestTransport::Impl {
-  std::unique_ptr<client::http_client> client;
+  web::uri base;
+  client::http_client_config config;
+  std::shared_ptr<client::http_client> client;  // Shared pool for everything safe to resend.
 };
+
+namespace {
+
+// A write that the server cannot deduplicate: no Idempotency-Key, not GET/HEAD/OPTIONS.
+bool IsUnsafeToResend(const HttpRequest& request) {
+  if (request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS") {
+    return false;
+  }
+  return FindHeader(request.headers, "Idempotency-Key") == nullptr;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
     TransportOptions options, Clock* clock) {
@@ -161,8 +175,10 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
   }
   InitializeCpprestThreadPool(options.io_threads);
   auto impl = std::make_unique<Impl>();
+  impl->base = base;
+  impl->config = config;
   try {
-    impl->client = std::make_unique<client::http_client>(base, config);
+    impl->client = std::make_shared<client::http_client>(base, config);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("cannot create http client: ", e.what()));
   }
@@ -208,6 +224,20 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
   }
   headers.add(http::header_names::user_agent, options_.user_agent);
 
+  // cpprestsdk resends a request by itself when a pooled connection turns out closed by the
+  // server before the status line, even after the server read it. A write the server cannot
+  // deduplicate therefore gets a connection of its own: a fresh client (fresh pool), never reused.
+  std::shared_ptr<client::http_client> http_client = impl_->client;
+  if (options_.fresh_connection_for_unsafe_writes && IsUnsafeToResend(request)) {
+    try {
+      http_client = std::make_shared<client::http_client>(impl_->base, impl_->config);
+    } catch (...) {
+      done(MarkNotSent(MapException(std::current_exception(), Abort::kNone)));
+      return;
+    }
+    headers.add(http::header_names::connection, "close");
+  }
+
   concurrency::streams::container_buffer<std::string> body_buffer;
   message.set_response_stream(concurrency::streams::ostream(body_buffer));
 
@@ -231,9 +261,10 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
   };
 
   try {
-    impl_->client->request(message, state->cts.get_token())
+    http_client->request(message, state->cts.get_token())
         .then([](http::http_response response) { return response.content_ready(); })
-        .then([state, body_buffer, finish](pplx::task<http::http_response> task) mutable {
+        .then([state, body_buffer, finish,
+               http_client](pplx::task<http::http_response> task) mutable {
           absl::StatusOr<HttpResponse> result;
           try {
             http::http_response response = task.get();

@@ -16,9 +16,12 @@
 // - cpprestsdk's thread pool is process-wide: the first CpprestTransport sizes it to
 //   options.io_threads (crossplat::threadpool::initialize_with_threads), later ones cannot change
 //   it. Create the first transport before any other cpprestsdk use.
-// - Known cpprestsdk behaviour: when a pooled keep-alive connection turns out closed by the server
-//   before the response status line, cpprestsdk itself resends the request once on a new
-//   connection (standard keep-alive race handling).
+// - cpprestsdk resends a request by itself, once, when a pooled keep-alive connection turns out
+//   closed by the server before the response status line (even if the server had read it). That
+//   is harmless for reads and for writes carrying an Idempotency-Key, but would apply a plain
+//   write twice; so a request that is neither GET/HEAD/OPTIONS nor carries an Idempotency-Key is
+//   sent on a fresh connection of its own ("Connection: close"), which cpprestsdk never resends
+//   on (fresh_connection_for_unsafe_writes).
 //
 // Thread safety: Send() may be called concurrently. The transport must outlive its calls' `done`.
 #ifndef FGW_SERVER_UPSTREAM_CPPREST_TRANSPORT_H_
@@ -45,6 +48,9 @@ struct TransportOptions {
   std::string user_agent = std::string("formance-grpc-gateway/") + FGW_VERSION;
   int io_threads = 2;   // Process-wide cpprestsdk pool size (first transport wins).
   bool validate_certificates = true;  // Only tests may turn this off.
+  // See above: plain writes never ride a reused connection. Turning it off trades the
+  // at-most-once guarantee for a saved connection setup.
+  bool fresh_connection_for_unsafe_writes = true;
 };
 
 // The UpstreamConfig fields map one to one: base_url = url, request_timeout, connect_timeout,

@@ -198,6 +198,30 @@ TEST(CpprestTransportTest, CloseMidResponseIsUnavailableMaybeSent) {
   EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
 }
 
+// cpprestsdk resends on its own when a reused connection is closed before the status line. A plain
+// write (no Idempotency-Key) must reach the server at most once: it gets a fresh connection.
+TEST(CpprestTransportTest, PlainWriteIsNeverResentByTheClientLibrary) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest& r) {
+    Reply reply;
+    if (r.method == "POST") reply.fault = Reply::Fault::kCloseWithoutResponse;
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  ASSERT_TRUE(SendAndWait(*transport, Get("/warm")).ok());  // A pooled keep-alive connection.
+  HttpRequest post = Get("/api/payments/v3/payments");
+  post.method = "POST";
+  post.body = "{}";
+  auto result = SendAndWait(*transport, post);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
+  int posts = 0;
+  for (const auto& r : server->requests()) posts += r.method == "POST";
+  EXPECT_EQ(posts, 1);
+  EXPECT_EQ(server->requests().back().header("Connection"), "close");
+  // Reads still share the pool.
+  ASSERT_TRUE(SendAndWait(*transport, Get("/again")).ok());
+}
+
 TEST(CpprestTransportTest, ResetIsUnavailableMaybeSent) {
   auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
     Reply reply;
