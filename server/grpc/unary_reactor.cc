@@ -1,5 +1,6 @@
 #include "server/grpc/unary_reactor.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -66,9 +67,25 @@ void UnaryReactor::Dispatch() {
     call.metadata.emplace_back(absl::AsciiStrToLower(std::string(key.data(), key.size())),
                                std::string(value.data(), value.size()));
   }
+  // The handler's reference lives as long as any copy of `done`: if the handler drops it
+  // without calling it, the call still finishes (INTERNAL) and the reactor is still freed.
+  struct HandlerRef {
+    explicit HandlerRef(UnaryReactor* r) : reactor(r) {}
+    ~HandlerRef() {
+      if (reactor->ClaimFinish()) {
+        spdlog::error("grpc: {}: the handler dropped the call without answering",
+                      reactor->ctx_->method());
+        reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "the call was dropped"));
+      }
+      reactor->Unref();
+    }
+    UnaryReactor* const reactor;
+  };
   refs_.fetch_add(1, std::memory_order_relaxed);
-  handler_->HandleUnary(call, std::move(request_),
-                        [this](CallResult result) { OnHandlerDone(std::move(result)); });
+  auto ref = std::make_shared<HandlerRef>(this);
+  handler_->HandleUnary(call, std::move(request_), [ref](CallResult result) {
+    ref->reactor->OnHandlerDone(std::move(result));
+  });
 }
 
 void UnaryReactor::OnHandlerDone(CallResult result) {
@@ -89,7 +106,6 @@ void UnaryReactor::OnHandlerDone(CallResult result) {
       Finish(ToGrpcStatus(result.status));
     }
   }
-  Unref();
 }
 
 void UnaryReactor::OnWriteDone(bool /*ok*/) {}

@@ -10,8 +10,10 @@
 // an upstream HTTP status), then finishes.
 //
 // Lifetime and threading: the reactor deletes itself once BOTH gRPC has called OnDone and the
-// handler's `done` has run (a reference count), so `done` may run on any thread, before or
-// after cancellation, and never touches freed memory. Exactly one of {handler done, OnCancel,
+// last copy of the handler's `done` is gone (a reference count), so `done` may run on any
+// thread, before or after cancellation, and never touches freed memory. A handler that drops
+// `done` without calling it breaks its contract: the call then finishes with INTERNAL (unless
+// already finished) and nothing leaks. Exactly one of {handler done, OnCancel,
 // protocol error} finishes the call (state guarded by mu_); a `done` after the call was
 // finished is dropped. No lock is held while calling into gRPC or the handler.
 #ifndef FGW_SERVER_GRPC_UNARY_REACTOR_H_
@@ -57,7 +59,7 @@ class UnaryReactor final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer response_buffer_;
   std::string request_;
   int messages_read_ = 0;  // Only touched by the sequential read callbacks.
-  // One for gRPC (released in OnDone), one while the handler holds `done`.
+  // One for gRPC (released in OnDone), one while any copy of the handler's `done` exists.
   std::atomic<int> refs_{1};
 
   absl::Mutex mu_;

@@ -161,6 +161,14 @@ TEST_F(GenericServiceTest, ClientCancellationFiresCancellationAndLateDoneIsSafe)
   saved_done(std::move(late));
 }
 
+TEST_F(GenericServiceTest, HandlerDroppingDoneFinishesWithInternal) {
+  StartServer([](const IncomingCall&, std::string, std::function<void(CallResult)> done) {
+    // Breaks the contract: `done` is destroyed without being called.
+  });
+  auto result = RawCall(*stub_, kMethod, "x");
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INTERNAL);
+}
+
 TEST_F(GenericServiceTest, DeadlineExpiryFiresCancellation) {
   absl::Notification fired;
   StartServer([&](const IncomingCall& call, std::string,
