@@ -93,7 +93,7 @@ def table(runs, op, concs, kinds, lines):
             base = find(runs, "direct" if not kind.startswith("node") else "node-sdk", op, c)
             if kind.startswith("node") and base is None:
                 base = find(runs, "direct", op, c)
-            rss = r.get("server_peak_rss_kib")
+            rss = r.get("server_peak_rss_kib") if kind in ("gateway", "node-grpc") else None
             err = r.get("errors", 0)
             if r.get("first_error"):
                 err = f"{err} ({r['first_error'][:60]})"
@@ -170,7 +170,7 @@ def big_replies(runs, lines):
                 if r is None:
                     continue
                 n = PAGE[op]
-                cpu = r.get("server_cpu_us_per_call")
+                cpu = r.get("server_cpu_us_per_call") if kind in ("gateway", "node-grpc") else None
                 cpu = cpu if cpu is not None and cpu >= 0 else None
                 lines.append(
                     f"| {KIND_NAMES[kind]} | {c} | {n} | {fmt(r.get('throughput'))} "
