@@ -80,10 +80,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::Status logging = fgw::SetupLogging(config->log_level); !logging.ok()) {
-    spdlog::warn("{}", logging.message());
+    spdlog::warn("{}", std::string(logging.message()));
   }
   spdlog::info("upstream {}, auth {}", config->upstream.url,
-               fgw::AuthModeName(config->auth.mode));
+               std::string(fgw::AuthModeName(config->auth.mode)));
 
   absl::StatusOr<std::unique_ptr<fgw::GatewayEngine>> engine =
       fgw::GatewayEngine::Create(*config);
