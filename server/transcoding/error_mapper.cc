@@ -47,19 +47,8 @@ std::string Truncate(absl::string_view text, size_t max) {
   return absl::StrCat(text.substr(0, end), "...");
 }
 
-class StringSink {
- public:
-  using Ch = char;
-  explicit StringSink(std::string* out) : out_(out) {}
-  void Put(char c) { out_->push_back(c); }
-  void Flush() {}
-
- private:
-  std::string* out_;
-};
-
 // Compact JSON of a node (for a non-string `details`).
-void WriteNode(const JsonNode& node, rapidjson::Writer<StringSink>& w) {
+void WriteNode(const JsonNode& node, rapidjson::Writer<JsonStringSink>& w) {
   switch (node.type) {
     case JsonNode::kNull: w.Null(); break;
     case JsonNode::kFalse: w.Bool(false); break;
@@ -148,8 +137,8 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
         details = Truncate(n->text, kMaxDetails);
       } else {
         std::string json;
-        StringSink sink(&json);
-        rapidjson::Writer<StringSink> w(sink);
+        JsonStringSink sink(&json);
+        rapidjson::Writer<JsonStringSink> w(sink);
         WriteNode(*n, w);
         details = Truncate(json, kMaxDetails);
       }

@@ -10,12 +10,25 @@
 #define FGW_SERVER_TRANSCODING_JSON_DOM_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace fgw {
+
+// RapidJSON output stream that appends to a std::string (not owned), for rapidjson::Writer.
+class JsonStringSink {
+ public:
+  using Ch = char;
+  explicit JsonStringSink(std::string* out) : out_(out) {}
+  void Put(char c) { out_->push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string* out_;
+};
 
 inline constexpr int kMaxJsonDepth = 64;
 

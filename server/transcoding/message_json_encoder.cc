@@ -18,19 +18,7 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-// RapidJSON output stream appending to a std::string.
-class StringSink {
- public:
-  using Ch = char;
-  explicit StringSink(std::string* out) : out_(out) {}
-  void Put(char c) { out_->push_back(c); }
-  void Flush() {}
-
- private:
-  std::string* out_;
-};
-
-using Writer = rapidjson::Writer<StringSink>;
+using Writer = rapidjson::Writer<JsonStringSink>;
 
 absl::Status Invalid(const FieldPlan& fp, absl::string_view why) {
   return absl::InvalidArgumentError(
@@ -61,7 +49,7 @@ class Encoder {
     w_.RawValue(text.data(), text.size(), rapidjson::kNumberType);
   }
 
-  StringSink sink_;
+  JsonStringSink sink_;
   Writer w_;
   std::string scratch_;
 };
