@@ -90,7 +90,6 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
   k.Positive(c.upstream.connect_timeout, "upstream.connect_timeout");
   k.Url(c.upstream.proxy, "upstream.proxy", /*optional=*/true);
   k.Range(c.upstream.io_threads, 1, 64, "upstream.io_threads");
-  k.Range(c.upstream.max_connections, 1, 10000, "upstream.max_connections");
 
   k.Url(c.auth.token_url, "auth.token_url", /*optional=*/true);
   k.Check(c.auth.refresh_ahead >= absl::ZeroDuration(), "auth.refresh_ahead",

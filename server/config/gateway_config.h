@@ -20,7 +20,6 @@ struct UpstreamConfig {
   std::string ca_file;    // PEM bundle of extra trusted CAs (a private CA); empty: system store.
   std::string proxy;      // Outbound HTTP proxy URL (corporate egress); empty: none.
   int io_threads = 2;     // cpprestsdk/asio threads; measured: 2-4 beat the default 40.
-  int max_connections = 64;
 };
 
 enum class AuthMode { kNone, kStaticToken, kClientCredentials };

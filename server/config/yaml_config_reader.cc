@@ -191,8 +191,7 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text, const std::string& so
                    {"connect_timeout", r.Duration(&c.upstream.connect_timeout)},
                    {"ca_file", r.String(&c.upstream.ca_file)},
                    {"proxy", r.String(&c.upstream.proxy)},
-                   {"io_threads", r.Integer(&c.upstream.io_threads)},
-                   {"max_connections", r.Integer(&c.upstream.max_connections)}});
+                   {"io_threads", r.Integer(&c.upstream.io_threads)}});
           }},
          {"auth",
           [&](const YAML::Node& n, const std::string& p) {

@@ -66,7 +66,6 @@ upstream:
   ca_file: /etc/ssl/private-ca.pem
   proxy: http://proxy:3128
   io_threads: 4
-  max_connections: 32
 auth:
   mode: client_credentials
   token_url: https://auth.example/token
@@ -105,7 +104,6 @@ grpc:
   EXPECT_EQ(config->upstream.ca_file, "/etc/ssl/private-ca.pem");
   EXPECT_EQ(config->upstream.proxy, "http://proxy:3128");
   EXPECT_EQ(config->upstream.io_threads, 4);
-  EXPECT_EQ(config->upstream.max_connections, 32);
   EXPECT_EQ(config->auth.mode, AuthMode::kClientCredentials);
   EXPECT_EQ(config->auth.token_url, "https://auth.example/token");
   EXPECT_EQ(config->auth.client_id, "my-client");
@@ -308,7 +306,6 @@ TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
   EXPECT_EQ(config->upstream.request_timeout, d.upstream.request_timeout);
   EXPECT_EQ(config->upstream.connect_timeout, d.upstream.connect_timeout);
   EXPECT_EQ(config->upstream.io_threads, d.upstream.io_threads);
-  EXPECT_EQ(config->upstream.max_connections, d.upstream.max_connections);
   EXPECT_EQ(config->auth.mode, AuthMode::kNone);
   EXPECT_EQ(config->auth.client_secret_env, d.auth.client_secret_env);
   EXPECT_EQ(config->auth.refresh_ahead, d.auth.refresh_ahead);
