@@ -220,7 +220,7 @@ def chart(runs, png, workdir):
         f"set output '{png}'",
         "set multiplot layout 1,3 title 'formance-grpc-gateway vs direct REST: GetAccount, "
         "2 shared cores, nginx upstream on 127.0.0.1'",
-        "set logscale x 10", "set logscale y 10", "set grid",
+        "set logscale x 10", "set logscale y 10", "set grid", "set format y '%g'",
         "set xlabel 'percentile'", "set ylabel 'latency (us)'",
         "set xtics ('0' 1, '50' 2, '90' 10, '99' 100, '99.9' 1000, '99.99' 10000)",
         "set key top left", "set xrange [1:100000]",
