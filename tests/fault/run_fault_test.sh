@@ -78,7 +78,6 @@ upstream:
   request_timeout: 2s
   connect_timeout: 1s
   io_threads: 2
-  max_connections: 64
 auth:
   mode: none
 retry:
