@@ -1,90 +1,80 @@
 #include "server/util/clock.h"
 
-#include <map>
-#include <queue>
-#include <thread>
+#include <algorithm>
 #include <utility>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace fgw {
-namespace {
 
-// One timer thread, a min-heap of (due time, id), and a map id -> callback. Cancelled timers
-// leave a stale heap entry that is skipped when it reaches the top.
-class RealClockImpl : public Clock {
- public:
-  RealClockImpl() {
-    std::thread([this] { Loop(); }).detach();
-  }
+ThreadedClock::ThreadedClock() : thread_([this] { Loop(); }) {}
 
-  absl::Time Now() override { return absl::Now(); }
-
-  TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override {
-    absl::Time due = absl::Now() + std::max(delay, absl::ZeroDuration());
+ThreadedClock::~ThreadedClock() {
+  {
     absl::MutexLock lock(&mu_);
-    TimerId id = next_id_++;
-    callbacks_.emplace(id, std::move(fn));
-    heap_.push(Entry{due, id});
-    if (heap_.top().id == id) wake_.Signal();
-    return id;
+    stop_ = true;
+    wake_.Signal();
   }
+  thread_.join();
+}
 
-  bool Cancel(TimerId id) override {
-    absl::MutexLock lock(&mu_);
-    return callbacks_.erase(id) > 0;
-  }
+absl::Time ThreadedClock::Now() { return absl::Now(); }
 
- private:
-  struct Entry {
-    absl::Time due;
-    TimerId id;
-    // Min-heap on (due, id): equal due times fire in scheduling order.
-    bool operator>(const Entry& other) const {
-      return due != other.due ? due > other.due : id > other.id;
-    }
-  };
+Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay, std::function<void()> fn) {
+  const absl::Time due = absl::Now() + std::max(delay, absl::ZeroDuration());
+  absl::MutexLock lock(&mu_);
+  const TimerId id = next_id_++;
+  timers_.emplace(std::make_pair(due, id), std::move(fn));
+  due_.emplace(id, due);
+  // The thread re-reads the earliest timer whenever it wakes: wake it only if it would
+  // otherwise sleep past this one (no wake-up per call for the usual far-away deadlines).
+  if (due < sleeping_until_) wake_.Signal();
+  return id;
+}
 
-  void Loop() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        absl::MutexLock lock(&mu_);
-        for (;;) {
-          while (!heap_.empty() && callbacks_.find(heap_.top().id) == callbacks_.end()) {
-            heap_.pop();  // Cancelled.
-          }
-          if (heap_.empty()) {
-            wake_.Wait(&mu_);
-            continue;
-          }
-          absl::Time due = heap_.top().due;
-          if (due <= absl::Now()) break;
-          wake_.WaitWithDeadline(&mu_, due);
+bool ThreadedClock::Cancel(TimerId id) {
+  absl::MutexLock lock(&mu_);
+  auto it = due_.find(id);
+  if (it == due_.end()) return false;
+  timers_.erase(std::make_pair(it->second, id));
+  due_.erase(it);
+  return true;
+}
+
+size_t ThreadedClock::pending_timers() {
+  absl::MutexLock lock(&mu_);
+  return timers_.size();
+}
+
+void ThreadedClock::Loop() {
+  for (;;) {
+    std::function<void()> fn;
+    {
+      absl::MutexLock lock(&mu_);
+      for (;;) {
+        if (stop_) return;
+        if (timers_.empty()) {
+          sleeping_until_ = absl::InfiniteFuture();
+          wake_.Wait(&mu_);
+          continue;
         }
-        auto it = callbacks_.find(heap_.top().id);
-        fn = std::move(it->second);
-        callbacks_.erase(it);
-        heap_.pop();
+        const absl::Time due = timers_.begin()->first.first;
+        if (due <= absl::Now()) break;
+        sleeping_until_ = due;
+        wake_.WaitWithDeadline(&mu_, due);
       }
-      fn();  // Outside the lock: fn may schedule or cancel timers.
+      sleeping_until_ = absl::InfinitePast();  // Running: RunAfter need not wake us.
+      auto first = timers_.begin();
+      fn = std::move(first->second);
+      due_.erase(first->first.second);
+      timers_.erase(first);
     }
+    fn();  // Outside the lock: fn may schedule or cancel timers.
   }
-
-  absl::Mutex mu_;
-  absl::CondVar wake_;
-  TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_ ABSL_GUARDED_BY(mu_);
-  std::map<TimerId, std::function<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
-};
-
-}  // namespace
+}
 
 Clock* RealClock() {
-  static Clock* const clock = new RealClockImpl();  // Never destroyed: its thread runs forever.
+  static Clock* const clock = new ThreadedClock();  // Never destroyed: its thread runs forever.
   return clock;
 }
 

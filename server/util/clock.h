@@ -6,10 +6,17 @@
 #ifndef FGW_SERVER_UTIL_CLOCK_H_
 #define FGW_SERVER_UTIL_CLOCK_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <thread>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace fgw {
@@ -30,7 +37,43 @@ class Clock {
   virtual bool Cancel(TimerId id) = 0;
 };
 
-// The process-wide real clock (absl::Now() and one timer thread). Never destroyed.
+// A Clock on absl::Now() whose timers run on one thread of its own, in (due, id) order.
+// Cancel() erases the timer at once, so memory and the work of the timer thread are bounded by
+// the timers pending, not by the timers ever scheduled (every upstream request schedules and
+// cancels one). Scheduling wakes the timer thread only when the new timer is due before the
+// time it sleeps until. RealClock() is the process-wide instance; tests may make their own.
+class ThreadedClock : public Clock {
+ public:
+  ThreadedClock();
+  // Stops and joins the timer thread; timers still pending never run. Must not be called from
+  // a timer callback.
+  ~ThreadedClock() override;
+  ThreadedClock(const ThreadedClock&) = delete;
+  ThreadedClock& operator=(const ThreadedClock&) = delete;
+
+  absl::Time Now() override;
+  TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override;
+  bool Cancel(TimerId id) override;
+
+  // Timers scheduled and neither run nor cancelled.
+  size_t pending_timers();
+
+ private:
+  void Loop();
+
+  absl::Mutex mu_;
+  absl::CondVar wake_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // The deadline the timer thread waits for; InfiniteFuture when it waits for work.
+  absl::Time sleeping_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::btree_map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TimerId, absl::Time> due_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // Last: started once everything above is constructed.
+};
+
+// The process-wide real clock (a ThreadedClock). Never destroyed.
 Clock* RealClock();
 
 }  // namespace fgw

@@ -64,6 +64,42 @@ TEST(RealClockTest, CallbackMayScheduleAnotherTimer) {
   EXPECT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(5)));
 }
 
+// Every upstream request schedules a far-away deadline timer and cancels it when the reply
+// comes: cancelled timers must not pile up until their due time.
+TEST(ThreadedClockTest, CancelForgetsTheTimerAtOnce) {
+  ThreadedClock clock;
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 100000; ++i) {
+    Clock::TimerId id = clock.RunAfter(absl::Seconds(30), [&] { ++ran; });
+    ASSERT_TRUE(clock.Cancel(id));
+  }
+  EXPECT_EQ(clock.pending_timers(), 0u);
+  EXPECT_EQ(ran.load(), 0);
+}
+
+TEST(ThreadedClockTest, EarlierTimerScheduledWhileSleepingFiresFirst) {
+  ThreadedClock clock;
+  absl::Notification early;
+  std::atomic<bool> late_ran{false};
+  clock.RunAfter(absl::Seconds(30), [&] { late_ran = true; });
+  absl::SleepFor(absl::Milliseconds(5));  // The thread now sleeps until +30 s.
+  clock.RunAfter(absl::Milliseconds(1), [&] { early.Notify(); });
+  EXPECT_TRUE(early.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_FALSE(late_ran);
+  EXPECT_EQ(clock.pending_timers(), 1u);
+}
+
+TEST(ThreadedClockTest, CancelThenRescheduleLaterStillFires) {
+  ThreadedClock clock;
+  Clock::TimerId first = clock.RunAfter(absl::Milliseconds(5), [] {});
+  absl::SleepFor(absl::Milliseconds(1));  // The thread sleeps until the first one.
+  ASSERT_TRUE(clock.Cancel(first));
+  absl::Notification fired;
+  clock.RunAfter(absl::Milliseconds(20), [&] { fired.Notify(); });
+  EXPECT_TRUE(fired.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(clock.pending_timers(), 0u);
+}
+
 TEST(FakeClockTest, AdvanceFiresDueTimersInOrderAndMovesTime) {
   FakeClock clock;
   const absl::Time start = clock.Now();
