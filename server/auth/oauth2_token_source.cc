@@ -36,18 +36,23 @@ std::string FormEncode(absl::string_view s) {
 }
 
 // An OAuth `error` code is echoed only when it is a plain token (never free text from a body).
+// The OAuth2 `error` code of a token error response, only when it is one of the codes RFC 6749
+// (section 5.2) defines: any other value is never repeated, since a server may echo what it was
+// sent (the client secret) there.
 std::string SafeErrorCode(const std::string& body) {
+  static constexpr absl::string_view kStandardCodes[] = {
+      "invalid_request", "invalid_client",         "invalid_grant",
+      "unauthorized_client", "unsupported_grant_type", "invalid_scope"};
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return "";
   auto it = doc.FindMember("error");
   if (it == doc.MemberEnd() || !it->value.IsString()) return "";
-  std::string code(it->value.GetString(), it->value.GetStringLength());
-  if (code.empty() || code.size() > 64) return "";
-  for (char c : code) {
-    if (!absl::ascii_isalnum(c) && c != '_' && c != '-' && c != '.') return "";
+  absl::string_view code(it->value.GetString(), it->value.GetStringLength());
+  for (absl::string_view standard : kStandardCodes) {
+    if (code == standard) return std::string(code);
   }
-  return code;
+  return "non-standard error code";
 }
 
 // RFC 6750 b64token characters plus the rest of visible ASCII: nothing that could break a header.

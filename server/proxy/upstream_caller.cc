@@ -37,6 +37,10 @@ struct UpstreamCaller::CallState : std::enable_shared_from_this<CallState> {
   Clock::TimerId deadline_timer ABSL_GUARDED_BY(mu) = 0;
   Clock::TimerId backoff_timer ABSL_GUARDED_BY(mu) = 0;
   Cancellation::Handle cancel_handle ABSL_GUARDED_BY(mu) = 0;
+  // What the transport watches, instead of the caller's Cancellation: this call state outlives
+  // every attempt (their callbacks hold it), while the caller's may be destroyed as soon as
+  // `done` has run (the gRPC reactor goes away on a deadline). Cancelled by Finish().
+  Cancellation attempts_cancellation;
 
   bool IsFinished() {
     absl::MutexLock lock(&mu);
@@ -213,7 +217,7 @@ void UpstreamCaller::CallState::SendAttempt(std::string token) {
   if (!token.empty()) SetHeader(attempt.headers, "Authorization", absl::StrCat("Bearer ", token));
   SendOptions options;
   options.deadline = std::min(ctx.deadline, caller->clock_->Now() + caller->options_.attempt_timeout);
-  options.cancellation = ctx.cancellation;
+  options.cancellation = &attempts_cancellation;
   auto self = shared_from_this();
   caller->transport_->Send(std::move(attempt), options,
                            [self, token = std::move(token)](Result result) {
@@ -329,6 +333,7 @@ void UpstreamCaller::CallState::Finish(Result result, bool cache_hit) {
     if (timer != 0) caller->clock_->Cancel(timer);
   }
   if (ctx.cancellation != nullptr && handle != 0) ctx.cancellation->Remove(handle);
+  attempts_cancellation.Cancel();  // Aborts an attempt still in flight; its answer is ignored.
 
   ResponseCache* cache = caller->cache_;
   if (cache != nullptr) {

@@ -252,6 +252,26 @@ TEST_F(GatewayEngineIntegrationTest, CallerDeadlineBoundsASlowUpstream) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
 
+// Regression: a deadline that ends the gRPC call while its upstream request is still in flight
+// destroyed the call's Cancellation under the transport (use after free, then a crash).
+TEST_F(GatewayEngineIntegrationTest, CallsThatTimeOutMidRequestLeaveTheGatewayHealthy) {
+  fgw::Reply slow;
+  slow.status = 200;
+  slow.body = R"({"data":{"address":"a","metadata":{}}})";
+  slow.delay = absl::Milliseconds(30);
+  upstream_->set_handler([slow](const RecordedRequest&) { return slow; });
+  int deadline_exceeded = 0;
+  for (int i = 0; i < 60; ++i) {
+    GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetAccount",
+                           R"({"ledger":"l","address":"a"})", absl::Milliseconds(1 + i % 5));
+    if (reply.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) ++deadline_exceeded;
+  }
+  EXPECT_GT(deadline_exceeded, 50);
+  GrpcReply last = Call("formance.ledger.v2.LedgerService/GetAccount",
+                        R"({"ledger":"l","address":"a"})");
+  EXPECT_TRUE(last.status.ok()) << last.status.error_message();
+}
+
 TEST_F(GatewayEngineIntegrationTest, ConnectionRefusedIsUnavailable) {
   GatewayConfig config;
   config.upstream.url = "http://127.0.0.1:1";  // Nothing listens on port 1.

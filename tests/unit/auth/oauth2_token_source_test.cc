@@ -205,6 +205,15 @@ TEST_F(OAuth2TokenSourceTest, ErrorsAreMappedAndLeakNothing) {
   }
 }
 
+TEST_F(OAuth2TokenSourceTest, NonStandardErrorCodeIsNeverRepeated) {
+  // A server may echo what it was sent (a secret shaped like an identifier) as `error`.
+  transport_.Enqueue(MakeHttpResponse(401, R"({"error":"cs_eac00c8b70254dfc9a1b"})"));
+  auto token = Get({"s"});
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(token.status().message()), Not(HasSubstr("cs_eac00c8b")));
+  EXPECT_THAT(std::string(token.status().message()), HasSubstr("non-standard error code"));
+}
+
 TEST_F(OAuth2TokenSourceTest, InvalidClientCodeIsReported) {
   transport_.Enqueue(MakeHttpResponse(401, R"({"error":"invalid_client"})"));
   auto token = Get({"s"});
