@@ -8,6 +8,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "server/app/gateway_app.h"
 #include "server/app/logging_setup.h"
 #include "server/config/config_loader.h"
@@ -52,6 +53,10 @@ bool IsOurFlagFile(absl::string_view file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock (ours and gRPC's) would
+  // update a process-wide deadlock graph under a global lock, and every Mutex destruction would
+  // remove its node: 2.5-4% of the gateway's CPU at c=64 (tests/bench/PROFILE.md). Tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   fgw::BlockTerminationSignals();  // Before any thread exists.
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = IsOurFlagFile;

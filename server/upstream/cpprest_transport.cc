@@ -1,16 +1,15 @@
 #include "server/upstream/cpprest_transport.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "spdlog/spdlog.h"
 // cpprestsdk defines a macro U() that breaks fmt (spdlog) templates unless turned off.
 #define _TURN_OFF_PLATFORM_STRING
@@ -35,25 +34,18 @@ bool IsManagedHeader(absl::string_view name) {
 enum class Abort { kNone, kDeadline, kCancelled };
 
 struct SendState {
-  absl::Mutex mu;
-  Abort abort ABSL_GUARDED_BY(mu) = Abort::kNone;
+  std::atomic<Abort> abort{Abort::kNone};  // The first reason wins.
   pplx::cancellation_token_source cts;
   Clock::TimerId timer = 0;
   Cancellation* cancellation = nullptr;
   Cancellation::Handle cancel_handle = 0;
 
   void AbortWith(Abort why) {
-    {
-      absl::MutexLock lock(&mu);
-      if (abort != Abort::kNone) return;
-      abort = why;
-    }
-    cts.cancel();  // Outside the lock: cancellation callbacks may complete the request inline.
+    Abort expected = Abort::kNone;
+    if (!abort.compare_exchange_strong(expected, why, std::memory_order_acq_rel)) return;
+    cts.cancel();  // Cancellation callbacks may complete the request inline.
   }
-  Abort aborted() {
-    absl::MutexLock lock(&mu);
-    return abort;
-  }
+  Abort aborted() { return abort.load(std::memory_order_acquire); }
 };
 
 bool LooksNotSent(const std::error_code& ec, absl::string_view what) {
