@@ -125,6 +125,34 @@ TEST_F(GatewayEngineIntegrationTest, PaymentsV3BigAmountReachesCallerExactly) {
   EXPECT_THAT(reply.json, HasSubstr(std::string("\"initialAmount\":\"") + kTen40 + "\""));
 }
 
+TEST_F(GatewayEngineIntegrationTest, PaymentsV3CreatePaymentSendsBareBigNumbers) {
+  Reply(201, R"({"data":{"id":"p1","amount":1,"initialAmount":1,"asset":"USD/2"}})");
+  GrpcReply reply = Call("formance.payments.v3.PaymentsService/CreatePayment",
+                         std::string(R"({"v3CreatePaymentRequest":{"reference":"r1","connectorID":"Y29u",)"
+                                     R"("createdAt":"2026-11-25T00:00:00Z","type":"V3_PAYMENT_TYPE_ENUM_PAY_IN",)"
+                                     R"("initialAmount":")") +
+                             kBig + R"(","amount":")" + kTen40 +
+                             R"(","asset":"USD/2","scheme":"sepa debit"}})");
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  RecordedRequest req = OnlyRequest();
+  EXPECT_EQ(req.target, "/api/payments/v3/payments");
+  EXPECT_THAT(req.body, HasSubstr(std::string("\"initialAmount\":") + kBig + ","));
+  EXPECT_THAT(req.body, HasSubstr(std::string("\"amount\":") + kTen40 + ","));
+  EXPECT_THAT(req.body, HasSubstr("\"type\":\"PAY-IN\""));
+}
+
+TEST_F(GatewayEngineIntegrationTest, WalletsBalanceReachesCallerExactly) {
+  Reply(200, std::string(R"({"data":{"name":"main","assets":{"USD/2":)") + kBig +
+                 R"(,"EUR/2":-)" + kTen40 + R"(},"priority":)" + kBig + "}}");
+  GrpcReply reply = Call("formance.wallets.v1.WalletsService/GetBalance",
+                         R"({"id":"w1","balanceName":"main"})");
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  EXPECT_EQ(OnlyRequest().target, "/api/wallets/wallets/w1/balances/main");
+  EXPECT_THAT(reply.json, HasSubstr(std::string("\"USD/2\":\"") + kBig + "\""));
+  EXPECT_THAT(reply.json, HasSubstr(std::string("\"EUR/2\":\"-") + kTen40 + "\""));
+  EXPECT_THAT(reply.json, HasSubstr(std::string("\"priority\":\"") + kBig + "\""));
+}
+
 TEST_F(GatewayEngineIntegrationTest, BareMapBodyAnd204) {
   Reply(204, "");
   GrpcReply reply = Call("formance.ledger.v2.LedgerService/AddMetadataOnTransaction",
