@@ -253,7 +253,7 @@ def main():
                  f"({meta.get('cpu_model', '?')}), shared by the load generator, nginx and the "
                  f"gateway; load average at start {meta.get('load', '?')}. Each row: "
                  f"{meta.get('warmup', '?')} s warm-up, then {meta.get('duration', '?')} s measured. "
-                 f"Gateway: `upstream.io_threads: {meta.get('io_threads', '?')}`, log level warn, "
+                 f"Gateway: `upstream.io_threads: {meta.get('io_threads', '?')}`, log level {meta.get('log_level', 'warn')}, "
                  f"no auth, no cache.")
     lines += ["",
               "Ratios to the direct call matter more than absolute times. `vs direct` compares with "

@@ -13,6 +13,8 @@
 #   FGW_BENCH_NO_BUILD=1  do not run cmake
 #   FGW_BENCH_DURATION    measured seconds per row (default 3); FGW_BENCH_WARMUP (default 0.5)
 #   FGW_BENCH_IO_THREADS  gateway upstream.io_threads (default 2)
+#   FGW_BENCH_LOG_LEVEL   gateway log level (default warn; the gateway's own default is info,
+#                         one line per call to stderr, here a file)
 #   FGW_BENCH_REST_THREADS  cpprestsdk pool of the C++ REST client (default 2)
 #   FGW_BENCH_CONCURRENCY side-by-side concurrencies (default "1 16 64")
 #   FGW_BENCH_SWEEP       extra concurrencies for the collapse check (default "128 256"; "" none)
@@ -29,6 +31,7 @@ GATEWAY=${FGW_GATEWAY_BIN:-$BUILD/server/formance-grpc-gateway}
 DURATION=${FGW_BENCH_DURATION:-3}
 WARMUP=${FGW_BENCH_WARMUP:-0.5}
 IO_THREADS=${FGW_BENCH_IO_THREADS:-2}
+LOG_LEVEL=${FGW_BENCH_LOG_LEVEL:-warn}
 REST_THREADS=${FGW_BENCH_REST_THREADS:-2}
 CONCS=${FGW_BENCH_CONCURRENCY:-1 16 64}
 SWEEP=${FGW_BENCH_SWEEP-128 256}
@@ -114,10 +117,10 @@ upstream:
   url: $UPSTREAM
   io_threads: $IO_THREADS
 log:
-  level: warn
+  level: $LOG_LEVEL
 YAML
   "$GATEWAY" --config "$TMP/gateway.yaml" --listen "127.0.0.1:$GW_PORT" --upstream "$UPSTREAM" \
-    --log_level warn 2>"$TMP/gateway.log" &
+    --log_level "$LOG_LEVEL" 2>"$TMP/gateway.log" &
   GW_PID=$!
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && break
@@ -232,7 +235,7 @@ commit = subprocess.run(["git", "-C", "$ROOT", "rev-parse", "--short", "HEAD"], 
                         text=True).stdout.strip()
 json.dump({"date": time.strftime("%Y-%m-%d %H:%M %Z"), "commit": commit, "cpus": os.cpu_count(),
            "cpu_model": model, "load": "$(cut -d' ' -f1-3 /proc/loadavg)", "duration": "$DURATION",
-           "warmup": "$WARMUP", "io_threads": "$IO_THREADS"}, open(sys.argv[1], "w"))
+           "warmup": "$WARMUP", "io_threads": "$IO_THREADS", "log_level": "$LOG_LEVEL"}, open(sys.argv[1], "w"))
 PY
 cp "$RAW" "$OUT/latest.tsv"
 # Re-render any time from the saved data: report.py results/latest.tsv results/latest.md ...
