@@ -1,5 +1,7 @@
 // formance-grpc-gateway: serves every Formance Stack REST operation over gRPC.
 // main() only wires: flags -> config (config_loader.h) -> logging -> engine -> GatewayApp.
+#include <malloc.h>
+
 #include <cstdio>
 #include <string>
 
@@ -57,6 +59,11 @@ int main(int argc, char** argv) {
   // update a process-wide deadlock graph under a global lock, and every Mutex destruction would
   // remove its node: 2.5-4% of the gateway's CPU at c=64 (tests/bench/PROFILE.md). Tests keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // glibc gives each thread that allocates its own malloc arena (up to 8 per core), and each
+  // keeps the peak of what was freed in it: with gRPC's and cpprestsdk's threads that is peak
+  // RSS without benefit on a 2-core box. Four arenas (two made big pages at c=16 50% dearer in
+  // CPU: contention), before any thread exists. tests/bench/PERF_LOG.md section 6.
+  mallopt(M_ARENA_MAX, 4);
   fgw::BlockTerminationSignals();  // Before any thread exists.
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = IsOurFlagFile;
