@@ -19,6 +19,7 @@
 #   FGW_BENCH_CONCURRENCY side-by-side concurrencies (default "1 16 64")
 #   FGW_BENCH_SWEEP       extra concurrencies for the collapse check (default "128 256"; "" none)
 #   FGW_BENCH_ROWS        subset of: direct hop gateway node-sdk node-grpc (default: all)
+#   FGW_BENCH_OPS         subset of: account create page (default: all)
 #   FGW_BENCH_OUT         output directory (default tests/bench/results)
 #   FGW_NODE_MODULES      node_modules with @formance/formance-sdk, @grpc/grpc-js, @grpc/proto-loader
 set -euo pipefail
@@ -41,7 +42,9 @@ NGINX=${FGW_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 log() { echo "[bench] $*" >&2; }
 die() { log "error: $*"; exit 1; }
+OPS=${FGW_BENCH_OPS:-account create page}
 want() { [[ " $ROWS " == *" $1 "* ]]; }
+want_op() { [[ " $OPS " == *" ${1%%[0-9]*} "* ]]; }
 
 # ---- build ------------------------------------------------------------------------------------
 if [[ -z "${FGW_BENCH_NO_BUILD:-}" ]]; then
@@ -166,6 +169,7 @@ grpc_args() {
 row() {  # row <kind> <op> <concurrency>
   local kind=$1 op=$2 c=$3
   want "$kind" || return 0
+  want_op "$op" || return 0
   if [[ ($kind == gateway || $kind == node-grpc) && $HAVE_GATEWAY != 1 ]]; then return 0; fi
   local curve="curves/$kind-$op-$c.dat"
   local common=(--concurrency "$c" --duration "$DURATION"
