@@ -1,15 +1,13 @@
-// GatewayApp: the daemon's lifecycle around whatever answers the calls (the
-// GatewayEngine in production, fakes in tests): start the gRPC server with the
-// health service SERVING, wait for SIGTERM/SIGINT, then shut down gracefully
-// (NOT_SERVING, drain in-flight calls for up to grpc.shutdown_grace, cancel the
-// rest, then stop the backend) and exit 0.
+// GatewayApp: the daemon's lifecycle around whatever answers the calls (the GatewayEngine in
+// production, fakes in tests): start the gRPC server with the health service SERVING, wait for
+// SIGTERM/SIGINT, then shut down gracefully (NOT_SERVING, drain in-flight calls for up to
+// grpc.shutdown_grace, cancel the rest, then stop the backend) and exit 0.
 //
-// Signals: call BlockTerminationSignals() first thing in main(), before any
-// thread exists, so every thread (gRPC's included) inherits the mask and only
-// RunUntilSignal() receives them.
+// Signals: call BlockTerminationSignals() first thing in main(), before any thread exists, so
+// every thread (gRPC's included) inherits the mask and only RunUntilSignal() receives them.
 //
-// Thread safety: Stop() may be called from any thread, any number of times; the
-// other methods from the owning thread.
+// Thread safety: Stop() may be called from any thread, any number of times; the other methods
+// from the owning thread.
 #ifndef FGW_SERVER_APP_GATEWAY_APP_H_
 #define FGW_SERVER_APP_GATEWAY_APP_H_
 
@@ -30,19 +28,16 @@
 
 namespace fgw {
 
-// What serves the calls. `handler` and `reflection` must outlive the
-// GatewayApp.
+// What serves the calls. `handler` and `reflection` must outlive the GatewayApp.
 struct AppBackend {
   UnaryCallHandler* handler = nullptr;
   const ReflectionSource* reflection = nullptr;
   std::vector<std::string> service_names;
-  // Runs once, after the server has drained (GatewayEngine::Shutdown). May be
-  // empty.
+  // Runs once, after the server has drained (GatewayEngine::Shutdown). May be empty.
   std::function<void()> shutdown;
 };
 
-// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts
-// afterwards.
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards.
 void BlockTerminationSignals();
 
 // The gRPC server options a config asks for.
@@ -51,16 +46,15 @@ ServerOptions ServerOptionsFrom(const GatewayConfig& config);
 class GatewayApp {
  public:
   // Starts serving on config.listen. Errors: those of GatewayServer::Start.
-  static absl::StatusOr<std::unique_ptr<GatewayApp>> Start(
-      const GatewayConfig& config, AppBackend backend);
+  static absl::StatusOr<std::unique_ptr<GatewayApp>> Start(const GatewayConfig& config,
+                                                          AppBackend backend);
   ~GatewayApp();
 
   int port() const { return server_->port(); }
   const std::string& address() const { return server_->address(); }
 
-  // Waits for SIGTERM or SIGINT (blocked beforehand by BlockTerminationSignals)
-  // or for Stop() from another thread, then stops gracefully. Returns the
-  // process exit code: 0.
+  // Waits for SIGTERM or SIGINT (blocked beforehand by BlockTerminationSignals) or for Stop()
+  // from another thread, then stops gracefully. Returns the process exit code: 0.
   int RunUntilSignal();
 
   // Graceful shutdown as described above; returns once done. Idempotent; wakes

@@ -1,20 +1,17 @@
-// Client credentials for the OAuth2 client-credentials grant, and the Secret
-// type that keeps a secret from being printed by accident.
+// Client credentials for the OAuth2 client-credentials grant, and the Secret type that keeps a
+// secret from being printed by accident.
 //
 // Sources, in order:
-//   client id:     options.client_id, else the file options.client_id_file,
-//   else the environment
+//   client id:     options.client_id, else the file options.client_id_file, else the environment
 //                  variable FORMANCE_CLIENT_ID;
-//   client secret: the file options.client_secret_file (else
-//   FORMANCE_CLIENT_SECRET_FILE), else
+//   client secret: the file options.client_secret_file (else FORMANCE_CLIENT_SECRET_FILE), else
 //                  the environment variable named by options.client_secret_env
 //                  (FORMANCE_CLIENT_SECRET).
-// Files are re-read when they change (WatchedFile), so a rotated Kubernetes
-// secret is picked up without a restart; ClientCredentials::generation changes
-// whenever the id or the secret does.
+// Files are re-read when they change (WatchedFile), so a rotated Kubernetes secret is picked up
+// without a restart; ClientCredentials::generation changes whenever the id or the secret does.
 //
-// Errors (Get): UNAUTHENTICATED "client id/secret not configured" when a source
-// is empty or missing, with the file path or variable name but never a value.
+// Errors (Get): UNAUTHENTICATED "client id/secret not configured" when a source is empty or
+// missing, with the file path or variable name but never a value.
 //
 // Thread safety: Get() may be called from any thread.
 #ifndef FGW_SERVER_AUTH_CREDENTIALS_H_
@@ -33,9 +30,8 @@
 
 namespace fgw {
 
-// A secret value. Not printable: no operator<<, no implicit conversion, no
-// AbslStringify; the only way to the bytes is reveal(), so every use is visible
-// in review. Zeroed on destruction.
+// A secret value. Not printable: no operator<<, no implicit conversion, no AbslStringify; the only
+// way to the bytes is reveal(), so every use is visible in review. Zeroed on destruction.
 class Secret {
  public:
   Secret() = default;
@@ -65,10 +61,8 @@ struct CredentialsOptions {
   std::string client_id;           // AuthConfig::client_id.
   std::string client_id_file;      // AuthConfig::client_id_file.
   std::string client_secret_file;  // AuthConfig::client_secret_file.
-  std::string client_secret_env =
-      "FORMANCE_CLIENT_SECRET";  // AuthConfig::client_secret_env.
-  absl::Duration recheck_interval =
-      absl::Seconds(1);  // How often files are stat'ed.
+  std::string client_secret_env = "FORMANCE_CLIENT_SECRET";  // AuthConfig::client_secret_env.
+  absl::Duration recheck_interval = absl::Seconds(1);        // How often files are stat'ed.
 };
 
 class CredentialsSource {

@@ -1,11 +1,9 @@
-// StaticTokenSource: a fixed bearer token (a contract-test or personal token),
-// from a file that is re-read when it changes (options.token_file, else
-// FORMANCE_TOKEN_FILE) or from the environment variable options.token_env
-// (FORMANCE_TOKEN). Scopes are ignored.
+// StaticTokenSource: a fixed bearer token (a contract-test or personal token), from a file that
+// is re-read when it changes (options.token_file, else FORMANCE_TOKEN_FILE) or from the
+// environment variable options.token_env (FORMANCE_TOKEN). Scopes are ignored.
 //
-// GetToken() answers inline: the token, or UNAUTHENTICATED when none is
-// configured. Invalidate() makes the next GetToken() re-check the file at once
-// (it cannot fetch a new token).
+// GetToken() answers inline: the token, or UNAUTHENTICATED when none is configured. Invalidate()
+// makes the next GetToken() re-check the file at once (it cannot fetch a new token).
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef FGW_SERVER_AUTH_STATIC_TOKEN_SOURCE_H_
@@ -24,7 +22,7 @@
 namespace fgw {
 
 struct StaticTokenOptions {
-  std::string token_file;  // AuthConfig::static_token_file.
+  std::string token_file;                 // AuthConfig::static_token_file.
   std::string token_env = "FORMANCE_TOKEN";
   absl::Duration recheck_interval = absl::Seconds(1);
 };
@@ -35,8 +33,7 @@ class StaticTokenSource : public TokenSource {
 
   void GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
                 Callback done) override;
-  void Invalidate(const std::vector<std::string>& scopes,
-                  const std::string& token) override;
+  void Invalidate(const std::vector<std::string>& scopes, const std::string& token) override;
   std::string Identity() override;
 
  private:

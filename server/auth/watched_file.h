@@ -1,14 +1,12 @@
-// WatchedFile: the content of a small file (a Kubernetes-mounted secret, a
-// token file), re-read when its identity changes (inode, size or modification
-// time, following symlinks, so the atomic symlink swap Kubernetes does on
-// rotation is seen). The file is stat'ed at most once per `recheck_interval` on
-// the injected clock. Trailing whitespace (the usual final newline) is stripped
-// from the content.
+// WatchedFile: the content of a small file (a Kubernetes-mounted secret, a token file), re-read
+// when its identity changes (inode, size or modification time, following symlinks, so the atomic
+// symlink swap Kubernetes does on rotation is seen). The file is stat'ed at most once per
+// `recheck_interval` on the injected clock. Trailing whitespace (the usual final newline) is
+// stripped from the content.
 //
-// Errors: NOT_FOUND / PERMISSION_DENIED / FAILED_PRECONDITION with the path and
-// the errno text (never the content). After one good read, a failing re-read
-// keeps the last good content and logs a warning (a rotation in progress must
-// not break calls).
+// Errors: NOT_FOUND / PERMISSION_DENIED / FAILED_PRECONDITION with the path and the errno text
+// (never the content). After one good read, a failing re-read keeps the last good content and
+// logs a warning (a rotation in progress must not break calls).
 //
 // Thread safety: Read() may be called from any thread.
 #ifndef FGW_SERVER_AUTH_WATCHED_FILE_H_
@@ -27,13 +25,11 @@ namespace fgw {
 
 class WatchedFile {
  public:
-  WatchedFile(std::string path, Clock* clock,
-              absl::Duration recheck_interval = absl::Seconds(1));
+  WatchedFile(std::string path, Clock* clock, absl::Duration recheck_interval = absl::Seconds(1));
 
   struct Content {
     std::string value;
-    uint64_t version =
-        0;  // Bumped whenever the value read differs from the previous one.
+    uint64_t version = 0;  // Bumped whenever the value read differs from the previous one.
   };
   absl::StatusOr<Content> Read();
 

@@ -1,39 +1,28 @@
-// ResponseCache: bounded in-memory cache of upstream read responses, with
-// singleflight.
+// ResponseCache: bounded in-memory cache of upstream read responses, with singleflight.
 //
-// - Opt-in per method (the caller passes a TTL > 0); only 2xx responses are
-// stored.
-// - Bounded by max_bytes (key + headers + body + overhead) and max_entries;
-// least recently used
+// - Opt-in per method (the caller passes a TTL > 0); only 2xx responses are stored.
+// - Bounded by max_bytes (key + headers + body + overhead) and max_entries; least recently used
 //   entries are evicted first. TTLs run on the injected clock.
-// - Key (MakeKey): credential identity, gRPC method, HTTP method,
-// path_and_query, and the request
-//   headers except per-call ones (Authorization, Idempotency-Key, User-Agent,
-//   X-Request-Id, traceparent, tracestate), names lowercased and sorted.
-// - Singleflight (LookupOrJoin): a hit returns the response; otherwise the
-// first caller for a key
-//   becomes the leader and MUST later call Complete() or Abandon(); identical
-//   calls arriving meanwhile become followers, called back with the leader's
-//   result (success or error), or with nullopt when the leader abandoned (then
-//   each follower calls upstream itself).
-// - Invalidation (InvalidateForWrite, after a successful write): entries under
-// the write's scope
+// - Key (MakeKey): credential identity, gRPC method, HTTP method, path_and_query, and the request
+//   headers except per-call ones (Authorization, Idempotency-Key, User-Agent, X-Request-Id,
+//   traceparent, tracestate), names lowercased and sorted.
+// - Singleflight (LookupOrJoin): a hit returns the response; otherwise the first caller for a key
+//   becomes the leader and MUST later call Complete() or Abandon(); identical calls arriving
+//   meanwhile become followers, called back with the leader's result (success or error), or with
+//   nullopt when the leader abandoned (then each follower calls upstream itself).
+// - Invalidation (InvalidateForWrite, after a successful write): entries under the write's scope
 //   and entries on its ancestor paths are dropped. Scope (WriteScope):
-//     /api/ledger/v2/<ledger>/...  -> /api/ledger/v2/<ledger>   (that ledger
-//     only) /api/ledger/<ledger>/...     -> /api/ledger/<ledger>      (ledger
-//     v1) /api/<module>/...            -> /api/<module>             (whole
-//     module: payments,
-//                                     wallets, orchestration, reconciliation,
-//                                     webhooks, auth, ...)
+//     /api/ledger/v2/<ledger>/...  -> /api/ledger/v2/<ledger>   (that ledger only)
+//     /api/ledger/<ledger>/...     -> /api/ledger/<ledger>      (ledger v1)
+//     /api/<module>/...            -> /api/<module>             (whole module: payments,
+//                                     wallets, orchestration, reconciliation, webhooks, auth, ...)
 //     anything else                -> everything
-//   "Under" is segment-aware (/api/ledger/v2/l1 does not cover
-//   /api/ledger/v2/l10); ancestors are exact paths (/api/ledger/v2, the ledger
-//   list). A leader that started before an invalidation does not store its
-//   (possibly stale) response. Cross-module effects are bounded by the TTL.
+//   "Under" is segment-aware (/api/ledger/v2/l1 does not cover /api/ledger/v2/l10); ancestors are
+//   exact paths (/api/ledger/v2, the ledger list). A leader that started before an invalidation
+//   does not store its (possibly stale) response. Cross-module effects are bounded by the TTL.
 //
-// Thread safety: all methods may be called concurrently. Callbacks (followers)
-// run on the thread that calls Complete()/Abandon(), never under the cache's
-// lock.
+// Thread safety: all methods may be called concurrently. Callbacks (followers) run on the thread
+// that calls Complete()/Abandon(), never under the cache's lock.
 #ifndef FGW_SERVER_CACHE_RESPONSE_CACHE_H_
 #define FGW_SERVER_CACHE_RESPONSE_CACHE_H_
 
@@ -69,11 +58,9 @@ class ResponseCache {
 
   ResponseCache(ResponseCacheOptions options, Clock* clock);
 
-  static std::string MakeKey(absl::string_view identity,
-                             absl::string_view grpc_method,
+  static std::string MakeKey(absl::string_view identity, absl::string_view grpc_method,
                              const HttpRequest& request);
-  // The invalidation scope of a write to `path` (query ignored), see above; ""
-  // = everything.
+  // The invalidation scope of a write to `path` (query ignored), see above; "" = everything.
   static std::string WriteScope(absl::string_view path);
 
   struct Lookup {
@@ -82,19 +69,16 @@ class ResponseCache {
     HttpResponse response;     // kHit only.
     uint64_t follower_id = 0;  // kFollower only, for Leave().
   };
-  // `path_and_query` is the request's (used for invalidation). `on_result` is
-  // kept only when the caller becomes a follower.
+  // `path_and_query` is the request's (used for invalidation). `on_result` is kept only when the
+  // caller becomes a follower.
   Lookup LookupOrJoin(const std::string& key, absl::string_view path_and_query,
                       FollowerCallback on_result);
-  // The leader's result: stored when 2xx and ttl > 0 (and no invalidation since
-  // the lookup); followers are called back with it.
-  void Complete(const std::string& key, const Result& result,
-                absl::Duration ttl);
-  // The leader gave up (cancelled, deadline): followers are called back with
-  // nullopt.
+  // The leader's result: stored when 2xx and ttl > 0 (and no invalidation since the lookup);
+  // followers are called back with it.
+  void Complete(const std::string& key, const Result& result, absl::Duration ttl);
+  // The leader gave up (cancelled, deadline): followers are called back with nullopt.
   void Abandon(const std::string& key);
-  // A follower stops waiting; its callback will not run (unless it is already
-  // running).
+  // A follower stops waiting; its callback will not run (unless it is already running).
   void Leave(const std::string& key, uint64_t follower_id);
 
   void InvalidateForWrite(absl::string_view path_and_query);
@@ -123,16 +107,14 @@ class ResponseCache {
   void EraseLocked(std::unordered_map<std::string, Entry>::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the in-flight record for `key` (empty if none).
-  std::map<uint64_t, FollowerCallback> TakeFollowers(const std::string& key,
-                                                     uint64_t* epoch);
+  std::map<uint64_t, FollowerCallback> TakeFollowers(const std::string& key, uint64_t* epoch);
 
   const ResponseCacheOptions options_;
   Clock* const clock_;
 
   absl::Mutex mu_;
   std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::list<std::string> lru_
-      ABSL_GUARDED_BY(mu_);  // Front: most recently used.
+  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // Front: most recently used.
   std::unordered_map<std::string, Inflight> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // Bumped by every invalidation.

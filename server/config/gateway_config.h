@@ -1,8 +1,6 @@
-// GatewayConfig: every setting of the daemon, with its default. Filled from a
-// YAML file
-// (--config), then environment variables, then flags (config_loader.h). Secrets
-// are never stored here: only where to read them (a file path or the name of an
-// environment variable).
+// GatewayConfig: every setting of the daemon, with its default. Filled from a YAML file
+// (--config), then environment variables, then flags (config_loader.h). Secrets are never stored
+// here: only where to read them (a file path or the name of an environment variable).
 #ifndef FGW_SERVER_CONFIG_GATEWAY_CONFIG_H_
 #define FGW_SERVER_CONFIG_GATEWAY_CONFIG_H_
 
@@ -15,34 +13,25 @@
 namespace fgw {
 
 struct UpstreamConfig {
-  // Formance base URL, as the SDK's server 0.
-  // https://{organization}.{environment}.formance.cloud works.
+  // Formance base URL, as the SDK's server 0. https://{organization}.{environment}.formance.cloud works.
   std::string url = "http://localhost";
-  absl::Duration request_timeout =
-      absl::Seconds(30);  // Per attempt, and never past the caller's deadline.
+  absl::Duration request_timeout = absl::Seconds(30);  // Per attempt, and never past the caller's deadline.
   absl::Duration connect_timeout = absl::Seconds(5);
-  std::string ca_file;  // PEM bundle of extra trusted CAs (a private CA);
-                        // empty: system store.
-  std::string
-      proxy;  // Outbound HTTP proxy URL (corporate egress); empty: none.
-  int io_threads =
-      2;  // cpprestsdk/asio threads; measured: 2-4 beat the default 40.
+  std::string ca_file;    // PEM bundle of extra trusted CAs (a private CA); empty: system store.
+  std::string proxy;      // Outbound HTTP proxy URL (corporate egress); empty: none.
+  int io_threads = 2;     // cpprestsdk/asio threads; measured: 2-4 beat the default 40.
 };
 
 enum class AuthMode { kNone, kStaticToken, kClientCredentials };
 
 struct AuthConfig {
-  AuthMode mode =
-      AuthMode::kNone;    // client_credentials when a client id is configured.
-  std::string token_url;  // Empty: <upstream.url>/api/auth/oauth/token.
-  std::string client_id;  // Not a secret; also FORMANCE_CLIENT_ID.
+  AuthMode mode = AuthMode::kNone;  // client_credentials when a client id is configured.
+  std::string token_url;            // Empty: <upstream.url>/api/auth/oauth/token.
+  std::string client_id;            // Not a secret; also FORMANCE_CLIENT_ID.
   std::string client_id_file;
-  std::string client_secret_file;  // Also FORMANCE_CLIENT_SECRET_FILE; re-read
-                                   // when it changes.
-  std::string client_secret_env =
-      "FORMANCE_CLIENT_SECRET";   // Name of the variable, not the value.
-  std::string static_token_file;  // Bearer token mode; also FORMANCE_TOKEN_FILE
-                                  // / FORMANCE_TOKEN.
+  std::string client_secret_file;   // Also FORMANCE_CLIENT_SECRET_FILE; re-read when it changes.
+  std::string client_secret_env = "FORMANCE_CLIENT_SECRET";  // Name of the variable, not the value.
+  std::string static_token_file;    // Bearer token mode; also FORMANCE_TOKEN_FILE / FORMANCE_TOKEN.
   absl::Duration refresh_ahead = absl::Seconds(60);
 };
 
@@ -51,15 +40,13 @@ struct RetryConfig {
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
   double multiplier = 2.0;
-  // Retries may add at most this fraction of first attempts (token bucket),
-  // plus min_per_second.
+  // Retries may add at most this fraction of first attempts (token bucket), plus min_per_second.
   double budget_ratio = 0.2;
   int budget_min_per_second = 10;
 };
 
 struct CacheRule {
-  std::string method;  // "formance.ledger.v2.LedgerService/GetAccount" or
-                       // "formance.ledger.v2.*".
+  std::string method;  // "formance.ledger.v2.LedgerService/GetAccount" or "formance.ledger.v2.*".
   absl::Duration ttl = absl::Seconds(1);
 };
 
@@ -78,8 +65,7 @@ struct GatewayConfig {
   std::string log_level = "info";  // trace, debug, info, warn, error.
   int64_t max_message_bytes = 16LL << 20;
   absl::Duration shutdown_grace = absl::Seconds(15);
-  // HTTP/2 keepalive pings the server sends to idle clients, and how long it
-  // waits for the ack.
+  // HTTP/2 keepalive pings the server sends to idle clients, and how long it waits for the ack.
   absl::Duration keepalive_time = absl::Minutes(2);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   std::string descriptor_set_file;  // Empty: the embedded Formance API.

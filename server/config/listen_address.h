@@ -1,14 +1,12 @@
-// ListenAddress: the one syntax of a gRPC listen address the daemon accepts,
-// parsed and validated once (config loading) and turned into the URI gRPC's
-// ServerBuilder expects.
+// ListenAddress: the one syntax of a gRPC listen address the daemon accepts, parsed and
+// validated once (config loading) and turned into the URI gRPC's ServerBuilder expects.
 //
-//   host:port        "127.0.0.1:50051", "0.0.0.0:0", "localhost:8080",
-//   "[::1]:50051", "[::]:50051" unix:/abs/path   a Unix domain socket ("unix:"
-//   followed by an absolute path)
+//   host:port        "127.0.0.1:50051", "0.0.0.0:0", "localhost:8080", "[::1]:50051", "[::]:50051"
+//   unix:/abs/path   a Unix domain socket ("unix:" followed by an absolute path)
 //
-// Port 0 asks the kernel for a free port (GatewayServer::port() reports it).
-// Errors are INVALID_ARGUMENT with a message that quotes the address and says
-// what form is expected. Thread safety: pure functions.
+// Port 0 asks the kernel for a free port (GatewayServer::port() reports it). Errors are
+// INVALID_ARGUMENT with a message that quotes the address and says what form is expected.
+// Thread safety: pure functions.
 #ifndef FGW_SERVER_CONFIG_LISTEN_ADDRESS_H_
 #define FGW_SERVER_CONFIG_LISTEN_ADDRESS_H_
 
@@ -26,8 +24,7 @@ struct ListenAddress {
   int port = 0;      // kTcp: 0..65535.
   std::string path;  // kUnix: absolute socket path.
 
-  // "127.0.0.1:50051", "[::1]:50051" or "unix:/run/fgw.sock": what
-  // grpc::ServerBuilder takes.
+  // "127.0.0.1:50051", "[::1]:50051" or "unix:/run/fgw.sock": what grpc::ServerBuilder takes.
   std::string ToGrpcUri() const;
 };
 

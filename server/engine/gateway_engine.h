@@ -1,11 +1,10 @@
-// GatewayEngine: owns everything behind the gRPC server: the Formance API
-// descriptors, the route table built from their google.api.http rules, the
-// upstream transport, the token source, the response cache and the call
-// pipeline; exposes them as the UnaryCallHandler the generic gRPC service calls
-// and as the ReflectionSource server reflection reads.
+// GatewayEngine: owns everything behind the gRPC server: the Formance API descriptors, the
+// route table built from their google.api.http rules, the upstream transport, the token source,
+// the response cache and the call pipeline; exposes them as the UnaryCallHandler the generic
+// gRPC service calls and as the ReflectionSource server reflection reads.
 //
-// Thread safety: after Create() every accessor may be called from any thread.
-// Shutdown() is called once, after the gRPC server has drained.
+// Thread safety: after Create() every accessor may be called from any thread. Shutdown() is
+// called once, after the gRPC server has drained.
 #ifndef FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_
 #define FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_
 
@@ -43,16 +42,14 @@ class GatewayEngine {
     Random* random = nullptr;
   };
 
-  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(
-      const GatewayConfig& config);
-  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(
-      const GatewayConfig& config, Overrides overrides);
+  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(const GatewayConfig& config);
+  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(const GatewayConfig& config,
+                                                               Overrides overrides);
   ~GatewayEngine();
 
   UnaryCallHandler* handler();
   ReflectionSource* reflection();
-  // Fully qualified names of the Formance services
-  // ("formance.ledger.v2.LedgerService").
+  // Fully qualified names of the Formance services ("formance.ledger.v2.LedgerService").
   std::vector<std::string> service_names() const;
   size_t route_count() const;
   void Shutdown();

@@ -1,24 +1,22 @@
-// TranscodingHandler: the UnaryCallHandler that turns one gRPC call into one
-// REST exchange: route lookup -> parse the request -> encode the HTTP request
-// -> upstream pipeline (cache, retries, idempotency key, token, transport) ->
-// decode the response or map the error.
+// TranscodingHandler: the UnaryCallHandler that turns one gRPC call into one REST exchange:
+// route lookup -> parse the request -> encode the HTTP request -> upstream pipeline (cache,
+// retries, idempotency key, token, transport) -> decode the response or map the error.
 //
 // Request metadata the caller may set (all optional):
-//   idempotency-key          used as Idempotency-Key when the request field is
-//   empty; x-formance-max-attempts  lowers the attempt limit for this call (1 =
-//   no retry); x-formance-cache         "no-cache" bypasses the response cache.
-// Trailing metadata on every answered call: formance-http-status (when an HTTP
-// response came back), formance-attempts, formance-idempotency-key (when one
-// was sent), and formance-cache: hit on a cache hit.
+//   idempotency-key          used as Idempotency-Key when the request field is empty;
+//   x-formance-max-attempts  lowers the attempt limit for this call (1 = no retry);
+//   x-formance-cache         "no-cache" bypasses the response cache.
+// Trailing metadata on every answered call: formance-http-status (when an HTTP response
+// came back), formance-attempts, formance-idempotency-key (when one was sent), and
+// formance-cache: hit on a cache hit.
 //
-// Errors: UNIMPLEMENTED for a method that is not a route, INVALID_ARGUMENT for
-// a request that does not parse or cannot be encoded, the error mapper's code
-// for a non-success HTTP status, the pipeline's status for transport, token and
-// deadline failures.
+// Errors: UNIMPLEMENTED for a method that is not a route, INVALID_ARGUMENT for a request that
+// does not parse or cannot be encoded, the error mapper's code for a non-success HTTP status,
+// the pipeline's status for transport, token and deadline failures.
 //
-// Thread safety: HandleUnary may be called concurrently; everything it holds is
-// immutable or thread-safe. Logs one line per call (method, HTTP status,
-// attempts, latency); never bodies, headers or tokens.
+// Thread safety: HandleUnary may be called concurrently; everything it holds is immutable or
+// thread-safe. Logs one line per call (method, HTTP status, attempts, latency); never bodies,
+// headers or tokens.
 #ifndef FGW_SERVER_ENGINE_TRANSCODING_HANDLER_H_
 #define FGW_SERVER_ENGINE_TRANSCODING_HANDLER_H_
 
@@ -38,9 +36,8 @@ namespace fgw {
 class TranscodingHandler : public UnaryCallHandler {
  public:
   // Not owned; all must outlive the handler.
-  TranscodingHandler(const ApiDescriptors* descriptors,
-                     const RouteTable* routes, UpstreamCaller* caller,
-                     Clock* clock, const CacheConfig& cache_config,
+  TranscodingHandler(const ApiDescriptors* descriptors, const RouteTable* routes,
+                     UpstreamCaller* caller, Clock* clock, const CacheConfig& cache_config,
                      int max_attempts);
 
   void HandleUnary(const IncomingCall& call, std::string request,
@@ -58,15 +55,12 @@ class TranscodingHandler : public UnaryCallHandler {
   UpstreamCaller* caller_;
   Clock* clock_;
   int max_attempts_;
-  absl::flat_hash_map<std::string, RoutePlan>
-      plans_;  // Keyed by gRPC method; immutable.
+  absl::flat_hash_map<std::string, RoutePlan> plans_;  // Keyed by gRPC method; immutable.
 };
 
-// The cache TTL configured for `grpc_method` ("/pkg.Service/Method"), zero when
-// not cached. Rules match "pkg.Service/Method", "pkg.Service/*" or "pkg.*"; the
-// first match wins.
-absl::Duration CacheTtlFor(const CacheConfig& config,
-                           absl::string_view grpc_method);
+// The cache TTL configured for `grpc_method` ("/pkg.Service/Method"), zero when not cached.
+// Rules match "pkg.Service/Method", "pkg.Service/*" or "pkg.*"; the first match wins.
+absl::Duration CacheTtlFor(const CacheConfig& config, absl::string_view grpc_method);
 
 }  // namespace fgw
 

@@ -1,11 +1,9 @@
-// UnaryCallHandler: what the generic gRPC service hands every unary call to.
-// The gRPC layer owns the reactor, metadata and status encoding; the handler
-// owns the meaning of the call.
+// UnaryCallHandler: what the generic gRPC service hands every unary call to. The gRPC layer
+// owns the reactor, metadata and status encoding; the handler owns the meaning of the call.
 //
-// Contract: HandleUnary() must not block; `done` runs exactly once, from any
-// thread. A non-OK status may carry details (server/util/status_details.h) that
-// the gRPC layer sends as grpc-status-details-bin and the formance-http-status
-// trailer.
+// Contract: HandleUnary() must not block; `done` runs exactly once, from any thread. A
+// non-OK status may carry details (server/util/status_details.h) that the gRPC layer sends
+// as grpc-status-details-bin and the formance-http-status trailer.
 #ifndef FGW_SERVER_GRPC_CALL_HANDLER_H_
 #define FGW_SERVER_GRPC_CALL_HANDLER_H_
 
@@ -26,8 +24,7 @@ struct IncomingCall {
   // Client metadata, keys lower-case; binary (-bin) values decoded.
   std::vector<std::pair<std::string, std::string>> metadata;
   std::string peer;
-  Cancellation* cancellation =
-      nullptr;  // Fires when the caller cancels; owned by the gRPC layer.
+  Cancellation* cancellation = nullptr;  // Fires when the caller cancels; owned by the gRPC layer.
 };
 
 struct CallResult {

@@ -1,20 +1,17 @@
-// GatewayServer: the running gRPC server. One CallbackGenericService
-// (GenericService) serves every Formance method and the reflection stream;
-// gRPC's default health service (grpc.health.v1.Health, registered, so it takes
-// precedence over the generic service) reports "" and every listed service
-// SERVING from Start() until Shutdown().
+// GatewayServer: the running gRPC server. One CallbackGenericService (GenericService) serves
+// every Formance method and the reflection stream; gRPC's default health service
+// (grpc.health.v1.Health, registered, so it takes precedence over the generic service)
+// reports "" and every listed service SERVING from Start() until Shutdown().
 //
-// Lifecycle: Start() binds and serves; Shutdown(grace) sets NOT_SERVING, stops
-// accepting, lets in-flight calls finish for up to `grace`, then cancels the
-// rest and returns once every call is done; Wait() blocks until Shutdown() has
-// completed. Shutdown() is idempotent and may be called from any thread (not
-// from a gRPC callback). The destructor shuts down with no grace if Shutdown()
-// was not called.
+// Lifecycle: Start() binds and serves; Shutdown(grace) sets NOT_SERVING, stops accepting,
+// lets in-flight calls finish for up to `grace`, then cancels the rest and returns once every
+// call is done; Wait() blocks until Shutdown() has completed. Shutdown() is idempotent and may
+// be called from any thread (not from a gRPC callback). The destructor shuts down with no
+// grace if Shutdown() was not called.
 //
-// Errors from Start(): INVALID_ARGUMENT for a malformed listen address or
-// option, UNAVAILABLE when the address cannot be bound (in use, not permitted).
-// SO_REUSEPORT is off, so a second daemon on the same port fails instead of
-// sharing it.
+// Errors from Start(): INVALID_ARGUMENT for a malformed listen address or option,
+// UNAVAILABLE when the address cannot be bound (in use, not permitted). SO_REUSEPORT is off,
+// so a second daemon on the same port fails instead of sharing it.
 #ifndef FGW_SERVER_GRPC_GATEWAY_SERVER_H_
 #define FGW_SERVER_GRPC_GATEWAY_SERVER_H_
 
@@ -35,8 +32,7 @@
 namespace fgw {
 
 struct ServerOptions {
-  std::string listen =
-      "127.0.0.1:50051";  // host:port (port 0: any free port) or unix:/path.
+  std::string listen = "127.0.0.1:50051";  // host:port (port 0: any free port) or unix:/path.
   int64_t max_message_bytes = 16LL << 20;  // Receive and send limit.
   absl::Duration keepalive_time = absl::Minutes(2);
   absl::Duration keepalive_timeout = absl::Seconds(20);
@@ -45,19 +41,16 @@ struct ServerOptions {
 class GatewayServer {
  public:
   // `handler` and `reflection` (either may be null) must outlive the server.
-  // `service_names` are listed by reflection and reported SERVING by the health
-  // service.
+  // `service_names` are listed by reflection and reported SERVING by the health service.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
       const ServerOptions& options, UnaryCallHandler* handler,
-      const ReflectionSource* reflection,
-      std::vector<std::string> service_names);
+      const ReflectionSource* reflection, std::vector<std::string> service_names);
 
   ~GatewayServer();
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;
 
-  // The bound TCP port (the chosen one when the address asked for port 0); 0
-  // for unix sockets.
+  // The bound TCP port (the chosen one when the address asked for port 0); 0 for unix sockets.
   int port() const { return port_; }
   // The address as bound: "127.0.0.1:40123" or "unix:/run/fgw.sock".
   const std::string& address() const { return address_; }
@@ -69,8 +62,8 @@ class GatewayServer {
   void Wait();
 
  private:
-  GatewayServer(std::vector<std::string> service_names,
-                const ReflectionSource* reflection, UnaryCallHandler* handler);
+  GatewayServer(std::vector<std::string> service_names, const ReflectionSource* reflection,
+                UnaryCallHandler* handler);
 
   const std::vector<std::string> service_names_;
   ReflectionService reflection_;

@@ -1,15 +1,12 @@
-// GenericService: the one gRPC service of the daemon. Every method that no
-// registered service claims (gRPC's own health service is registered and takes
-// precedence) arrives here:
+// GenericService: the one gRPC service of the daemon. Every method that no registered service
+// claims (gRPC's own health service is registered and takes precedence) arrives here:
 //   kReflectionMethod  -> the ReflectionService stream (when one is given)
-//   anything else      -> a UnaryReactor handing the call to the
-//   UnaryCallHandler, which
+//   anything else      -> a UnaryReactor handing the call to the UnaryCallHandler, which
 //                         answers UNIMPLEMENTED for methods it does not know
 // With a null handler every call answers UNIMPLEMENTED.
 //
-// Thread safety: CreateReactor is called concurrently by gRPC; the service
-// holds no mutable state. The handler and reflection service must outlive the
-// server.
+// Thread safety: CreateReactor is called concurrently by gRPC; the service holds no mutable
+// state. The handler and reflection service must outlive the server.
 #ifndef FGW_SERVER_GRPC_GENERIC_SERVICE_H_
 #define FGW_SERVER_GRPC_GENERIC_SERVICE_H_
 

@@ -1,9 +1,7 @@
-// PoolReflectionSource: a ReflectionSource over a
-// google::protobuf::DescriptorPool (the engine's pool built from the embedded
-// FileDescriptorSet, or the generated pool).
+// PoolReflectionSource: a ReflectionSource over a google::protobuf::DescriptorPool (the
+// engine's pool built from the embedded FileDescriptorSet, or the generated pool).
 //
-// Thread safety: DescriptorPool lookups are thread-safe; the pool must outlive
-// this object.
+// Thread safety: DescriptorPool lookups are thread-safe; the pool must outlive this object.
 #ifndef FGW_SERVER_GRPC_POOL_REFLECTION_SOURCE_H_
 #define FGW_SERVER_GRPC_POOL_REFLECTION_SOURCE_H_
 
@@ -17,8 +15,7 @@ namespace fgw {
 
 class PoolReflectionSource final : public ReflectionSource {
  public:
-  explicit PoolReflectionSource(const google::protobuf::DescriptorPool* pool)
-      : pool_(pool) {}
+  explicit PoolReflectionSource(const google::protobuf::DescriptorPool* pool) : pool_(pool) {}
 
   absl::StatusOr<std::vector<std::string>> FileByFilename(
       const std::string& filename) const override;

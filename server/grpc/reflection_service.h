@@ -1,24 +1,21 @@
-// Server reflection (grpc.reflection.v1alpha, what gRPC 1.51 clients, grpcurl
-// and grpc-js speak) served from a descriptor source rather than from
-// registered services: the gateway registers no generated service, so gRPC's
-// own reflection would list nothing.
+// Server reflection (grpc.reflection.v1alpha, what gRPC 1.51 clients, grpcurl and grpc-js
+// speak) served from a descriptor source rather than from registered services: the gateway
+// registers no generated service, so gRPC's own reflection would list nothing.
 //
 // ReflectionService is not a registered service: GenericService routes
-// kReflectionMethod to CreateReactor(). Each stream answers every
-// ServerReflectionRequest with one ServerReflectionResponse, in order, until
-// the client half-closes.
-//   list_services                 the names given at construction, plus
-//   grpc.health.v1.Health
+// kReflectionMethod to CreateReactor(). Each stream answers every ServerReflectionRequest with
+// one ServerReflectionResponse, in order, until the client half-closes.
+//   list_services                 the names given at construction, plus grpc.health.v1.Health
 //                                 and grpc.reflection.v1alpha.ServerReflection
 //   file_by_filename,
 //   file_containing_symbol,
-//   file_containing_extension     the file and its transitive dependencies,
-//   each once all_extension_numbers_of_type the field numbers
-// A source error becomes an ErrorResponse with its code and message; the stream
-// goes on. A request that does not parse ends the stream with INVALID_ARGUMENT.
+//   file_containing_extension     the file and its transitive dependencies, each once
+//   all_extension_numbers_of_type the field numbers
+// A source error becomes an ErrorResponse with its code and message; the stream goes on. A
+// request that does not parse ends the stream with INVALID_ARGUMENT.
 //
-// Do NOT link grpc++_reflection into the same binary: it defines the same
-// generated symbols (duplicate registration aborts at start).
+// Do NOT link grpc++_reflection into the same binary: it defines the same generated symbols
+// (duplicate registration aborts at start).
 #ifndef FGW_SERVER_GRPC_REFLECTION_SERVICE_H_
 #define FGW_SERVER_GRPC_REFLECTION_SERVICE_H_
 
@@ -32,23 +29,20 @@ namespace fgw {
 
 inline constexpr char kReflectionMethod[] =
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
-inline constexpr char kReflectionServiceName[] =
-    "grpc.reflection.v1alpha.ServerReflection";
+inline constexpr char kReflectionServiceName[] = "grpc.reflection.v1alpha.ServerReflection";
 inline constexpr char kHealthServiceName[] = "grpc.health.v1.Health";
 
-// Where reflection finds descriptors. Each lookup returns serialized
-// FileDescriptorProtos: the file asked for first, then every file it depends
-// on, transitively, each once. NOT_FOUND when unknown. Implementations must be
-// thread-safe (calls come from any gRPC thread) and must not block. The engine
-// implements it over its DescriptorPool; PoolReflectionSource
-// (pool_reflection_source.h) is a ready implementation.
+// Where reflection finds descriptors. Each lookup returns serialized FileDescriptorProtos:
+// the file asked for first, then every file it depends on, transitively, each once.
+// NOT_FOUND when unknown. Implementations must be thread-safe (calls come from any gRPC
+// thread) and must not block. The engine implements it over its DescriptorPool;
+// PoolReflectionSource (pool_reflection_source.h) is a ready implementation.
 class ReflectionSource {
  public:
   virtual ~ReflectionSource() = default;
   virtual absl::StatusOr<std::vector<std::string>> FileByFilename(
       const std::string& filename) const = 0;
-  // `symbol`: a fully-qualified service, method, message, enum or extension
-  // name.
+  // `symbol`: a fully-qualified service, method, message, enum or extension name.
   virtual absl::StatusOr<std::vector<std::string>> FileContainingSymbol(
       const std::string& symbol) const = 0;
   // The default implementations answer NOT_FOUND.
@@ -60,25 +54,19 @@ class ReflectionSource {
 
 class ReflectionService {
  public:
-  // `source` must outlive this object and every stream it serves; null: every
-  // lookup answers NOT_FOUND (list_services still works). Lookups the source
-  // answers NOT_FOUND fall back on the protobuf generated pool (the reflection
-  // proto, well-known types).
-  ReflectionService(const ReflectionSource* source,
-                    std::vector<std::string> service_names);
+  // `source` must outlive this object and every stream it serves; null: every lookup answers
+  // NOT_FOUND (list_services still works). Lookups the source answers NOT_FOUND fall back on
+  // the protobuf generated pool (the reflection proto, well-known types).
+  ReflectionService(const ReflectionSource* source, std::vector<std::string> service_names);
 
   // A self-deleting reactor serving one ServerReflectionInfo stream.
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* ctx) const;
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) const;
 
-  // Answers one request (serialized ServerReflectionRequest ->
-  // ServerReflectionResponse); exposed for tests. INVALID_ARGUMENT when the
-  // request does not parse.
+  // Answers one request (serialized ServerReflectionRequest -> ServerReflectionResponse);
+  // exposed for tests. INVALID_ARGUMENT when the request does not parse.
   absl::StatusOr<std::string> Answer(const std::string& request) const;
 
-  const std::vector<std::string>& listed_services() const {
-    return listed_services_;
-  }
+  const std::vector<std::string>& listed_services() const { return listed_services_; }
 
  private:
   const ReflectionSource* const source_;

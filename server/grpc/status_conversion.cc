@@ -36,18 +36,16 @@ std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
 }
 
 grpc::ByteBuffer StringToByteBuffer(std::string bytes) {
-  // Small replies: one copy into an inline/refcounted slice is cheaper than a
-  // heap string. Large ones (pages of transactions): the slice takes the string
-  // over, no copy.
+  // Small replies: one copy into an inline/refcounted slice is cheaper than a heap string.
+  // Large ones (pages of transactions): the slice takes the string over, no copy.
   constexpr size_t kCopyBelow = 4096;
   if (bytes.size() < kCopyBelow) {
     grpc::Slice slice(bytes);
     return grpc::ByteBuffer(&slice, 1);
   }
   auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(
-      owned->data(), owned->size(),
-      [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  grpc::Slice slice(owned->data(), owned->size(),
+                    [](void* p) { delete static_cast<std::string*>(p); }, owned);
   return grpc::ByteBuffer(&slice, 1);
 }
 

@@ -1,9 +1,7 @@
-// Idempotency keys the gateway attaches to writes that accept one (Formance's
-// Idempotency-Key header), so a retried write lands once. The same key is
-// reused on every attempt of a call.
+// Idempotency keys the gateway attaches to writes that accept one (Formance's Idempotency-Key
+// header), so a retried write lands once. The same key is reused on every attempt of a call.
 //
-// Thread safety: GenerateIdempotencyKey is thread-safe when `random` is (all
-// Random impls are).
+// Thread safety: GenerateIdempotencyKey is thread-safe when `random` is (all Random impls are).
 #ifndef FGW_SERVER_RETRY_IDEMPOTENCY_KEY_H_
 #define FGW_SERVER_RETRY_IDEMPOTENCY_KEY_H_
 
@@ -15,9 +13,8 @@ namespace fgw {
 
 inline constexpr char kIdempotencyKeyHeader[] = "Idempotency-Key";
 
-// A random UUID version 4 in canonical lowercase text:
-// "xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx" (N in 8..b), 122 random bits from
-// `random`.
+// A random UUID version 4 in canonical lowercase text: "xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx"
+// (N in 8..b), 122 random bits from `random`.
 std::string GenerateIdempotencyKey(Random& random);
 
 }  // namespace fgw

@@ -1,14 +1,11 @@
-// RetryBudget: caps retries so that an upstream outage does not multiply the
-// load (like gRPC retry throttling and Envoy retry budgets). Two token buckets:
-// - a ratio bucket: every first attempt adds `ratio` tokens (capped at
-// `max_ratio_tokens`);
-// - a rate bucket: refilled at `min_per_second` tokens per second on the
-// injected clock (capped
+// RetryBudget: caps retries so that an upstream outage does not multiply the load (like gRPC
+// retry throttling and Envoy retry budgets). Two token buckets:
+// - a ratio bucket: every first attempt adds `ratio` tokens (capped at `max_ratio_tokens`);
+// - a rate bucket: refilled at `min_per_second` tokens per second on the injected clock (capped
 //   at `min_per_second`), so a quiet gateway can still retry.
-// A retry takes one token, from the rate bucket first, else from the ratio
-// bucket; with neither, the retry is refused and the caller returns its last
-// result. So retries are at most ratio * first attempts + min_per_second *
-// seconds (plus the buckets' initial fill).
+// A retry takes one token, from the rate bucket first, else from the ratio bucket; with neither,
+// the retry is refused and the caller returns its last result. So retries are at most
+// ratio * first attempts + min_per_second * seconds (plus the buckets' initial fill).
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef FGW_SERVER_RETRY_RETRY_BUDGET_H_
@@ -22,10 +19,9 @@
 namespace fgw {
 
 struct RetryBudgetOptions {
-  double ratio = 0.2;          // RetryConfig::budget_ratio.
-  double min_per_second = 10;  // RetryConfig::budget_min_per_second.
-  double max_ratio_tokens =
-      1000;  // Bucket size: how many retries a burst may bank.
+  double ratio = 0.2;             // RetryConfig::budget_ratio.
+  double min_per_second = 10;     // RetryConfig::budget_min_per_second.
+  double max_ratio_tokens = 1000;  // Bucket size: how many retries a burst may bank.
 };
 
 class RetryBudget {

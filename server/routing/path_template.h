@@ -1,12 +1,10 @@
-// PathTemplate: a google.api.http path such as
-// "/api/ledger/v2/{ledger}/accounts/{address}".
+// PathTemplate: a google.api.http path such as "/api/ledger/v2/{ledger}/accounts/{address}".
 //
-// Supported: literal segments (any text without '{' or '}', empty segments
-// included, so the trailing slash of "/api/search/" is kept) and whole-segment
-// variables `{field}` naming a top-level field. Rejected with INVALID_ARGUMENT:
-// nested field paths (`{a.b}`), sub-templates
-// (`{name=**}`), variables that share a segment with literal text, duplicate
-// variables and unbalanced braces.
+// Supported: literal segments (any text without '{' or '}', empty segments included, so the
+// trailing slash of "/api/search/" is kept) and whole-segment variables `{field}` naming a
+// top-level field. Rejected with INVALID_ARGUMENT: nested field paths (`{a.b}`), sub-templates
+// (`{name=**}`), variables that share a segment with literal text, duplicate variables and
+// unbalanced braces.
 //
 // Thread safety: immutable after Parse; Expand may be called concurrently.
 #ifndef FGW_SERVER_ROUTING_PATH_TEMPLATE_H_
@@ -28,13 +26,12 @@ class PathTemplate {
 
   static absl::StatusOr<PathTemplate> Parse(absl::string_view path);
 
-  // Returns the path with each variable replaced by lookup(var),
-  // percent-encoded as one path segment (see AppendPathSegmentEncoded: ':'
-  // kept, '/' and spaces encoded). INVALID_ARGUMENT "field '<var>' is required
-  // (path parameter)" when lookup returns nullopt or an empty string.
+  // Returns the path with each variable replaced by lookup(var), percent-encoded as one path
+  // segment (see AppendPathSegmentEncoded: ':' kept, '/' and spaces encoded).
+  // INVALID_ARGUMENT "field '<var>' is required (path parameter)" when lookup returns nullopt
+  // or an empty string.
   absl::StatusOr<std::string> Expand(
-      const std::function<std::optional<std::string>(absl::string_view var)>&
-          lookup) const;
+      const std::function<std::optional<std::string>(absl::string_view var)>& lookup) const;
 
   // The variable names in order of appearance.
   const std::vector<std::string>& variables() const { return variables_; }

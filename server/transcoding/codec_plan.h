@@ -1,12 +1,11 @@
-// Codec plans: the gateway options of a message type (FieldRules, MessageRules,
-// EnumValue wire values) read once and kept in a form the JSON, query and
-// header codecs use on every call without calling GetExtension again.
+// Codec plans: the gateway options of a message type (FieldRules, MessageRules, EnumValue
+// wire values) read once and kept in a form the JSON, query and header codecs use on every
+// call without calling GetExtension again.
 //
-// Thread safety: GetMessagePlan/GetEnumPlan may be called concurrently; plans
-// are built lazily under a mutex, never freed, and immutable once returned. A
-// plan holds descriptor pointers: the pools they come from must outlive the
-// process' use of the plan (the daemon's pools live for the whole process;
-// tests load each test pool once).
+// Thread safety: GetMessagePlan/GetEnumPlan may be called concurrently; plans are built lazily
+// under a mutex, never freed, and immutable once returned. A plan holds descriptor pointers:
+// the pools they come from must outlive the process' use of the plan (the daemon's pools live
+// for the whole process; tests load each test pool once).
 #ifndef FGW_SERVER_TRANSCODING_CODEC_PLAN_H_
 #define FGW_SERVER_TRANSCODING_CODEC_PLAN_H_
 
@@ -20,8 +19,8 @@
 
 namespace fgw {
 
-// Wire strings of an enum's values: the `wire_value` option, else the value's
-// name. Value 0 (UNSPECIFIED) never has a wire string.
+// Wire strings of an enum's values: the `wire_value` option, else the value's name.
+// Value 0 (UNSPECIFIED) never has a wire string.
 struct EnumPlan {
   const google::protobuf::EnumDescriptor* descriptor = nullptr;
   absl::flat_hash_map<int, std::string> wire_by_number;
@@ -41,22 +40,17 @@ struct FieldPlan {
   bool bigint = false;
   bool required = false;
   bool nullable = false;
-  bool has_presence =
-      false;  // proto3 `optional`, oneof member, or singular message.
+  bool has_presence = false;  // proto3 `optional`, oneof member, or singular message.
   bool is_map = false;
-  formance::gateway::v1::FieldLocation location =
-      formance::gateway::v1::FIELD_LOCATION_UNSPECIFIED;
-  formance::gateway::v1::QueryStyle query_style =
-      formance::gateway::v1::QUERY_STYLE_UNSPECIFIED;
+  formance::gateway::v1::FieldLocation location = formance::gateway::v1::FIELD_LOCATION_UNSPECIFIED;
+  formance::gateway::v1::QueryStyle query_style = formance::gateway::v1::QUERY_STYLE_UNSPECIFIED;
   std::string discriminator_value;
-  // The field holding each value: the field itself, or a map entry's `value`
-  // field.
+  // The field holding each value: the field itself, or a map entry's `value` field.
   const google::protobuf::FieldDescriptor* value_field = nullptr;
   const google::protobuf::FieldDescriptor* key_field = nullptr;  // Maps only.
   const EnumPlan* enum_plan = nullptr;  // When the value is an enum.
 
-  // Whether this field is a JSON property (not bound to the path, query or a
-  // header).
+  // Whether this field is a JSON property (not bound to the path, query or a header).
   bool in_json() const {
     return location == formance::gateway::v1::FIELD_LOCATION_UNSPECIFIED ||
            location == formance::gateway::v1::FIELD_LOCATION_BODY;
@@ -66,8 +60,7 @@ struct FieldPlan {
 struct MessagePlan {
   const google::protobuf::Descriptor* descriptor = nullptr;
   WellKnown well_known = WellKnown::kNone;
-  std::vector<FieldPlan>
-      fields;  // Declaration order; fields[i].field == descriptor->field(i).
+  std::vector<FieldPlan> fields;  // Declaration order; fields[i].field == descriptor->field(i).
   // Union (MessageRules.union): its one oneof.
   const google::protobuf::OneofDescriptor* union_oneof = nullptr;
   std::string discriminator;
@@ -79,18 +72,16 @@ struct MessagePlan {
   }
   // The JSON property `name` (fields with in_json() only), or nullptr.
   const FieldPlan* FindProperty(absl::string_view name) const;
-  // A bare map that also has named properties (V2ChartSegment: ".self",
-  // ".pattern", ...): its JSON object holds both.
+  // A bare map that also has named properties (V2ChartSegment: ".self", ".pattern", ...):
+  // its JSON object holds both.
   bool has_named_properties = false;
 
   absl::flat_hash_map<std::string, const FieldPlan*> by_property;
 };
 
-// The plan of `descriptor`. Never fails: inconsistent options (a bare_map_field
-// naming no map field, a union without a oneof) are ignored, and the message is
-// treated as a plain object.
-const MessagePlan& GetMessagePlan(
-    const google::protobuf::Descriptor* descriptor);
+// The plan of `descriptor`. Never fails: inconsistent options (a bare_map_field naming no map
+// field, a union without a oneof) are ignored, and the message is treated as a plain object.
+const MessagePlan& GetMessagePlan(const google::protobuf::Descriptor* descriptor);
 const EnumPlan& GetEnumPlan(const google::protobuf::EnumDescriptor* descriptor);
 
 }  // namespace fgw

@@ -1,27 +1,20 @@
 // EncodeRequest: a request message -> the REST call of its route.
 //
-// - method from the route; path from the template, each variable
-// percent-encoded as one
-//   segment (':' kept, '/' encoded). A missing or empty path field is
-//   INVALID_ARGUMENT "field '<name>' is required (path parameter)";
-// - every request field not in the path, the body or a header
-// (FieldRules.location) is a query
-//   parameter, written as query_encoder.h describes, in field declaration
-//   order;
-// - FieldRules.location HEADER fields become headers named wire_name, when they
-// have a value;
-// - body: the rule's body field as JSON (a message, its empty form `{}` with
-// its required
-//   members when unset; a map as an object; a repeated field as an array), or
-//   with body "*" the whole message minus path, query and header fields.
-//   Content-Type: application/json, or MethodRules.request_content_type; a
-//   `bytes` body field is sent raw (Content-Type request_content_type, default
-//   application/octet-stream);
+// - method from the route; path from the template, each variable percent-encoded as one
+//   segment (':' kept, '/' encoded). A missing or empty path field is INVALID_ARGUMENT
+//   "field '<name>' is required (path parameter)";
+// - every request field not in the path, the body or a header (FieldRules.location) is a query
+//   parameter, written as query_encoder.h describes, in field declaration order;
+// - FieldRules.location HEADER fields become headers named wire_name, when they have a value;
+// - body: the rule's body field as JSON (a message, its empty form `{}` with its required
+//   members when unset; a map as an object; a repeated field as an array), or with body "*" the
+//   whole message minus path, query and header fields. Content-Type: application/json, or
+//   MethodRules.request_content_type; a `bytes` body field is sent raw (Content-Type
+//   request_content_type, default application/octet-stream);
 // - Accept: MethodRules.accept, default application/json.
 // Errors are INVALID_ARGUMENT naming the field (see message_json_encoder.h).
 //
-// Thread safety: concurrent calls are safe (per-method plans are cached under a
-// mutex).
+// Thread safety: concurrent calls are safe (per-method plans are cached under a mutex).
 #ifndef FGW_SERVER_TRANSCODING_REQUEST_ENCODER_H_
 #define FGW_SERVER_TRANSCODING_REQUEST_ENCODER_H_
 
@@ -32,8 +25,8 @@
 
 namespace fgw {
 
-absl::StatusOr<HttpRequest> EncodeRequest(
-    const Route& route, const google::protobuf::Message& request);
+absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
+                                          const google::protobuf::Message& request);
 
 }  // namespace fgw
 

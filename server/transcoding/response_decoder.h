@@ -1,18 +1,13 @@
 // DecodeResponse: a successful REST response -> the rpc's response message.
 //
-// - response fields with FieldRules.location HEADER take the response header
-// named wire_name
-//   (case-insensitive): bigint strings checked digit for digit, integers
-//   parsed, bools from "true"/"false" (any case), strings as is. A malformed
-//   header is INTERNAL;
+// - response fields with FieldRules.location HEADER take the response header named wire_name
+//   (case-insensitive): bigint strings checked digit for digit, integers parsed, bools from
+//   "true"/"false" (any case), strings as is. A malformed header is INTERNAL;
 // - an empty body (or 204) leaves the rest of the message empty;
-// - a `bytes` response_body field takes the raw body; any other response_body
-// field takes the
-//   JSON (array -> repeated, object -> map/message, scalar -> scalar); without
-//   response_body the JSON object fills the whole message (see
-//   message_json_decoder.h);
-// - malformed JSON is INTERNAL "malformed upstream JSON at offset N: <reason>";
-// the body is
+// - a `bytes` response_body field takes the raw body; any other response_body field takes the
+//   JSON (array -> repeated, object -> map/message, scalar -> scalar); without response_body
+//   the JSON object fills the whole message (see message_json_decoder.h);
+// - malformed JSON is INTERNAL "malformed upstream JSON at offset N: <reason>"; the body is
 //   never quoted in an error.
 //
 // Thread safety: stateless function; concurrent calls are safe.

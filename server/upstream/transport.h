@@ -1,23 +1,18 @@
-// Transport: sends one HttpRequest to the Formance upstream and reports the
-// HttpResponse. The production implementation is CpprestTransport; tests inject
-// fakes and fault injectors.
+// Transport: sends one HttpRequest to the Formance upstream and reports the HttpResponse.
+// The production implementation is CpprestTransport; tests inject fakes and fault injectors.
 //
 // Contract:
-// - Send() never blocks on the network; `done` runs exactly once, on a
-// transport-owned thread
+// - Send() never blocks on the network; `done` runs exactly once, on a transport-owned thread
 //   (or inline when the call fails before any I/O). `done` must not block.
-// - Any HTTP status, 4xx and 5xx included, is a success of the transport: an OK
-// StatusOr.
+// - Any HTTP status, 4xx and 5xx included, is a success of the transport: an OK StatusOr.
 // - Failures are absl::Status with these codes:
-//     UNAVAILABLE        connection refused or reset, DNS failure, TLS failure,
-//     proxy failure; DEADLINE_EXCEEDED  `options.deadline` passed before the
-//     response was complete; CANCELLED          `options.cancellation` fired;
+//     UNAVAILABLE        connection refused or reset, DNS failure, TLS failure, proxy failure;
+//     DEADLINE_EXCEEDED  `options.deadline` passed before the response was complete;
+//     CANCELLED          `options.cancellation` fired;
 //     INTERNAL           anything else, with what went wrong.
 //   Messages never contain header values (an Authorization header is a secret).
-// - RequestMayHaveReachedServer(status) tells the retry layer whether the bytes
-// may have left:
-//   false only when the connection was never established (refused, DNS, TLS
-//   handshake).
+// - RequestMayHaveReachedServer(status) tells the retry layer whether the bytes may have left:
+//   false only when the connection was never established (refused, DNS, TLS handshake).
 //
 // Thread safety: Send() may be called concurrently from any thread.
 #ifndef FGW_SERVER_UPSTREAM_TRANSPORT_H_
@@ -44,8 +39,7 @@ class Transport {
  public:
   using Callback = std::function<void(absl::StatusOr<HttpResponse>)>;
   virtual ~Transport() = default;
-  virtual void Send(HttpRequest request, const SendOptions& options,
-                    Callback done) = 0;
+  virtual void Send(HttpRequest request, const SendOptions& options, Callback done) = 0;
 };
 
 // Marks `status` as "the request never reached the server" (set by transports).

@@ -1,10 +1,8 @@
-// Cancellation: a one-shot signal that a call was abandoned (the gRPC caller
-// cancelled or its deadline passed). Layers that start asynchronous work
-// register a callback to abort it.
+// Cancellation: a one-shot signal that a call was abandoned (the gRPC caller cancelled or its
+// deadline passed). Layers that start asynchronous work register a callback to abort it.
 //
-// Thread safety: every method may be called from any thread. Callbacks run on
-// the thread that calls Cancel() (or inline in OnCancel() if already
-// cancelled), never under an internal lock.
+// Thread safety: every method may be called from any thread. Callbacks run on the thread that
+// calls Cancel() (or inline in OnCancel() if already cancelled), never under an internal lock.
 #ifndef FGW_SERVER_UTIL_CANCELLATION_H_
 #define FGW_SERVER_UTIL_CANCELLATION_H_
 
@@ -30,8 +28,7 @@ class Cancellation {
   void Cancel();
   bool IsCancelled() const;
 
-  // Registers `fn` to run on Cancel(). Runs it inline, and returns 0, if
-  // already cancelled.
+  // Registers `fn` to run on Cancel(). Runs it inline, and returns 0, if already cancelled.
   Handle OnCancel(std::function<void()> fn);
   // Unregisters; a no-op for 0 or a handle that already fired.
   void Remove(Handle handle);

@@ -20,16 +20,14 @@ ThreadedClock::~ThreadedClock() {
 
 absl::Time ThreadedClock::Now() { return absl::Now(); }
 
-Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay,
-                                       std::function<void()> fn) {
+Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay, std::function<void()> fn) {
   const absl::Time due = absl::Now() + std::max(delay, absl::ZeroDuration());
   absl::MutexLock lock(&mu_);
   const TimerId id = next_id_++;
   timers_.emplace(std::make_pair(due, id), std::move(fn));
   due_.emplace(id, due);
-  // The thread re-reads the earliest timer whenever it wakes: wake it only if
-  // it would otherwise sleep past this one (no wake-up per call for the usual
-  // far-away deadlines).
+  // The thread re-reads the earliest timer whenever it wakes: wake it only if it would
+  // otherwise sleep past this one (no wake-up per call for the usual far-away deadlines).
   if (due < sleeping_until_) wake_.Signal();
   return id;
 }
@@ -65,8 +63,7 @@ void ThreadedClock::Loop() {
         sleeping_until_ = due;
         wake_.WaitWithDeadline(&mu_, due);
       }
-      sleeping_until_ =
-          absl::InfinitePast();  // Running: RunAfter need not wake us.
+      sleeping_until_ = absl::InfinitePast();  // Running: RunAfter need not wake us.
       auto first = timers_.begin();
       fn = std::move(first->second);
       due_.erase(first->first.second);
@@ -77,8 +74,7 @@ void ThreadedClock::Loop() {
 }
 
 Clock* RealClock() {
-  static Clock* const clock =
-      new ThreadedClock();  // Never destroyed: its thread runs forever.
+  static Clock* const clock = new ThreadedClock();  // Never destroyed: its thread runs forever.
   return clock;
 }
 

@@ -1,10 +1,8 @@
-// Clock: the source of time and of timers for everything that waits (token
-// expiry, backoff, Retry-After, cache TTLs). Production code uses RealClock;
-// tests use FakeClock and move time by hand, so no test sleeps to wait for a
-// timer.
+// Clock: the source of time and of timers for everything that waits (token expiry, backoff,
+// Retry-After, cache TTLs). Production code uses RealClock; tests use FakeClock and move time
+// by hand, so no test sleeps to wait for a timer.
 //
-// Thread safety: all methods of every implementation may be called from any
-// thread.
+// Thread safety: all methods of every implementation may be called from any thread.
 #ifndef FGW_SERVER_UTIL_CLOCK_H_
 #define FGW_SERVER_UTIL_CLOCK_H_
 
@@ -30,28 +28,25 @@ class Clock {
 
   virtual absl::Time Now() = 0;
 
-  // Runs `fn` once, on a clock-owned thread (RealClock) or inside Advance()
-  // (FakeClock), no earlier than `delay` from now. Returns an id for Cancel().
-  // `fn` must not block.
+  // Runs `fn` once, on a clock-owned thread (RealClock) or inside Advance() (FakeClock), no
+  // earlier than `delay` from now. Returns an id for Cancel(). `fn` must not block.
   virtual TimerId RunAfter(absl::Duration delay, std::function<void()> fn) = 0;
 
-  // Cancels a timer that has not fired yet. Returns true if it was cancelled
-  // (fn will never run), false if it already ran, is running, or is unknown.
+  // Cancels a timer that has not fired yet. Returns true if it was cancelled (fn will never
+  // run), false if it already ran, is running, or is unknown.
   virtual bool Cancel(TimerId id) = 0;
 };
 
-// A Clock on absl::Now() whose timers run on one thread of its own, in (due,
-// id) order. Cancel() erases the timer at once, so memory and the work of the
-// timer thread are bounded by the timers pending, not by the timers ever
-// scheduled (every upstream request schedules and cancels one). Scheduling
-// wakes the timer thread only when the new timer is due before the time it
-// sleeps until. RealClock() is the process-wide instance; tests may make their
-// own.
+// A Clock on absl::Now() whose timers run on one thread of its own, in (due, id) order.
+// Cancel() erases the timer at once, so memory and the work of the timer thread are bounded by
+// the timers pending, not by the timers ever scheduled (every upstream request schedules and
+// cancels one). Scheduling wakes the timer thread only when the new timer is due before the
+// time it sleeps until. RealClock() is the process-wide instance; tests may make their own.
 class ThreadedClock : public Clock {
  public:
   ThreadedClock();
-  // Stops and joins the timer thread; timers still pending never run. Must not
-  // be called from a timer callback.
+  // Stops and joins the timer thread; timers still pending never run. Must not be called from
+  // a timer callback.
   ~ThreadedClock() override;
   ThreadedClock(const ThreadedClock&) = delete;
   ThreadedClock& operator=(const ThreadedClock&) = delete;
@@ -69,8 +64,7 @@ class ThreadedClock : public Clock {
   absl::Mutex mu_;
   absl::CondVar wake_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  // The deadline the timer thread waits for; InfiniteFuture when it waits for
-  // work.
+  // The deadline the timer thread waits for; InfiniteFuture when it waits for work.
   absl::Time sleeping_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::btree_map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_

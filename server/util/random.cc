@@ -16,14 +16,12 @@ class BitGenRandom : public Random {
 }  // namespace
 
 double Random::Uniform01() {
-  return static_cast<double>(Next64() >> 11) *
-         (1.0 / 9007199254740992.0);  // 2^-53
+  return static_cast<double>(Next64() >> 11) * (1.0 / 9007199254740992.0);  // 2^-53
 }
 
 absl::Duration Random::UniformDuration(absl::Duration max) {
   if (max <= absl::ZeroDuration()) return absl::ZeroDuration();
-  // Next64()/2^64 in [0, 1]; inclusive at the top so the bound itself is
-  // reachable.
+  // Next64()/2^64 in [0, 1]; inclusive at the top so the bound itself is reachable.
   double u = static_cast<double>(Next64() >> 11) * (1.0 / 9007199254740991.0);
   return max * u;
 }

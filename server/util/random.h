@@ -1,8 +1,6 @@
-// Random: the injected source of jitter and of idempotency keys, so tests are
-// deterministic.
+// Random: the injected source of jitter and of idempotency keys, so tests are deterministic.
 //
-// Thread safety: every method of every implementation may be called from any
-// thread.
+// Thread safety: every method of every implementation may be called from any thread.
 #ifndef FGW_SERVER_UTIL_RANDOM_H_
 #define FGW_SERVER_UTIL_RANDOM_H_
 
@@ -28,12 +26,10 @@ class Random {
   absl::Duration UniformDuration(absl::Duration max);
 };
 
-// The process-wide source: absl::BitGen per thread (seeded from the OS). Never
-// destroyed.
+// The process-wide source: absl::BitGen per thread (seeded from the OS). Never destroyed.
 Random* RealRandom();
 
-// A deterministic source for tests: the same seed gives the same sequence
-// (std::mt19937_64).
+// A deterministic source for tests: the same seed gives the same sequence (std::mt19937_64).
 class SeededRandom : public Random {
  public:
   explicit SeededRandom(uint64_t seed) : engine_(seed) {}

@@ -1,17 +1,13 @@
-// Rich error details carried inside absl::Status between layers, and their
-// encoding as the `google.rpc.Status` that gRPC sends in the
-// `grpc-status-details-bin` trailer.
+// Rich error details carried inside absl::Status between layers, and their encoding as the
+// `google.rpc.Status` that gRPC sends in the `grpc-status-details-bin` trailer.
 //
 // Conventions (absl::Status payloads):
-// - A payload whose type URL starts with "type.googleapis.com/" is a status
-// detail: its value is
-//   the serialized message, sent as a google.protobuf.Any in
-//   google.rpc.Status.details.
-// - kHttpStatusPayload holds the upstream HTTP status in decimal; the gRPC
-// layer sends it as the
+// - A payload whose type URL starts with "type.googleapis.com/" is a status detail: its value is
+//   the serialized message, sent as a google.protobuf.Any in google.rpc.Status.details.
+// - kHttpStatusPayload holds the upstream HTTP status in decimal; the gRPC layer sends it as the
 //   trailing metadata `formance-http-status`.
-// google.rpc.ErrorInfo is written from its wire format (reason = 1, domain = 2,
-// metadata = 3), since Debian's googleapis copy has no ErrorInfo.
+// google.rpc.ErrorInfo is written from its wire format (reason = 1, domain = 2, metadata = 3),
+// since Debian's googleapis copy has no ErrorInfo.
 #ifndef FGW_SERVER_UTIL_STATUS_DETAILS_H_
 #define FGW_SERVER_UTIL_STATUS_DETAILS_H_
 
@@ -25,8 +21,7 @@
 namespace fgw {
 
 inline constexpr char kTypeUrlPrefix[] = "type.googleapis.com/";
-inline constexpr char kErrorInfoTypeUrl[] =
-    "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kErrorInfoTypeUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
 inline constexpr char kHttpStatusPayload[] = "fgw/http-status";
 inline constexpr char kHttpStatusTrailer[] = "formance-http-status";
 
@@ -43,14 +38,13 @@ std::optional<ErrorInfo> ParseErrorInfo(absl::string_view bytes);
 absl::Status WithErrorInfo(absl::Status status, const ErrorInfo& info);
 // Returns `status` with a detail of any message type (`full_name` like
 // "formance.ledger.v2.CreateBulkResponse", `bytes` its serialization) attached.
-absl::Status WithDetail(absl::Status status, absl::string_view full_name,
-                        std::string bytes);
+absl::Status WithDetail(absl::Status status, absl::string_view full_name, std::string bytes);
 absl::Status WithHttpStatus(absl::Status status, int http_status);
 // The upstream HTTP status attached by WithHttpStatus, if any.
 std::optional<int> GetHttpStatus(const absl::Status& status);
 
-// Serializes google.rpc.Status {code, message, details} for
-// `grpc-status-details-bin`. Returns "" when the status carries no detail.
+// Serializes google.rpc.Status {code, message, details} for `grpc-status-details-bin`.
+// Returns "" when the status carries no detail.
 std::string SerializeRpcStatusDetails(const absl::Status& status);
 
 }  // namespace fgw

@@ -1,8 +1,7 @@
-// GatewayFixture: the whole gateway in-process (GatewayEngine + GatewayServer
-// on 127.0.0.1:0) in front of a recording fake Formance (LoopbackHttpServer),
-// and a gRPC client that builds requests from proto3 JSON with the same
-// embedded descriptors. Tests script the fake's reply and assert on the exact
-// REST request it received and on the gRPC reply.
+// GatewayFixture: the whole gateway in-process (GatewayEngine + GatewayServer on 127.0.0.1:0)
+// in front of a recording fake Formance (LoopbackHttpServer), and a gRPC client that builds
+// requests from proto3 JSON with the same embedded descriptors. Tests script the fake's reply
+// and assert on the exact REST request it received and on the gRPC reply.
 #ifndef FGW_TESTS_INTEGRATION_GATEWAY_FIXTURE_H_
 #define FGW_TESTS_INTEGRATION_GATEWAY_FIXTURE_H_
 
@@ -41,8 +40,8 @@ class GatewayFixture : public ::testing::Test {
   // Restarts the gateway with `config` (its upstream.url is set to the fake's).
   void StartGateway(GatewayConfig config);
 
-  // Calls `method` ("formance.ledger.v2.LedgerService/GetAccount") with a
-  // request given as proto3 JSON.
+  // Calls `method` ("formance.ledger.v2.LedgerService/GetAccount") with a request given as
+  // proto3 JSON.
   GrpcReply Call(const std::string& method, const std::string& request_json,
                  absl::Duration timeout = absl::Seconds(10),
                  std::map<std::string, std::string> metadata = {});

@@ -1,11 +1,10 @@
-// FakeClock: a Clock whose time moves only when a test calls Advance(). Timers
-// fire inside Advance(), in due-time order (ties in scheduling order), inline
-// on the calling thread and outside the clock's lock, so a timer callback may
-// schedule or cancel timers; a timer scheduled by a callback fires within the
-// same Advance() when it is due by the target time.
+// FakeClock: a Clock whose time moves only when a test calls Advance(). Timers fire inside
+// Advance(), in due-time order (ties in scheduling order), inline on the calling thread and
+// outside the clock's lock, so a timer callback may schedule or cancel timers; a timer scheduled
+// by a callback fires within the same Advance() when it is due by the target time.
 //
-// Thread safety: every method may be called from any thread; concurrent
-// Advance() calls are serialized.
+// Thread safety: every method may be called from any thread; concurrent Advance() calls are
+// serialized.
 #ifndef FGW_TESTS_SUPPORT_FAKE_CLOCK_H_
 #define FGW_TESTS_SUPPORT_FAKE_CLOCK_H_
 
@@ -22,8 +21,7 @@ namespace fgw {
 
 class FakeClock : public Clock {
  public:
-  // Starts at an arbitrary fixed instant (2024-01-01T00:00:00Z) unless told
-  // otherwise.
+  // Starts at an arbitrary fixed instant (2024-01-01T00:00:00Z) unless told otherwise.
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1704067200));
 
   absl::Time Now() override;
@@ -46,8 +44,7 @@ class FakeClock : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
   TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // (due, id) -> callback: iteration order is firing order.
-  std::map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_ ABSL_GUARDED_BY(mu_);
   std::map<TimerId, absl::Time> due_by_id_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -4,8 +4,7 @@
 
 namespace fgw {
 
-HttpResponse MakeHttpResponse(int status, std::string body,
-                              HttpHeaders headers) {
+HttpResponse MakeHttpResponse(int status, std::string body, HttpHeaders headers) {
   HttpResponse response;
   response.status = status;
   response.body = std::move(body);
@@ -25,8 +24,7 @@ FakeTransport::~FakeTransport() {
   }
 }
 
-void FakeTransport::Send(HttpRequest request, const SendOptions& options,
-                         Callback done) {
+void FakeTransport::Send(HttpRequest request, const SendOptions& options, Callback done) {
   std::optional<Result> answer;
   Handler handler;
   {
@@ -57,16 +55,13 @@ void FakeTransport::Send(HttpRequest request, const SendOptions& options,
   }
   uint64_t id = pending->id;
   if (clock_ != nullptr && options.deadline != absl::InfiniteFuture()) {
-    pending->timer =
-        clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
-          Complete(id, absl::DeadlineExceededError(
-                           "fake transport: deadline exceeded"));
-        });
+    pending->timer = clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
+      Complete(id, absl::DeadlineExceededError("fake transport: deadline exceeded"));
+    });
   }
   if (options.cancellation != nullptr) {
-    pending->cancel_handle = options.cancellation->OnCancel([this, id] {
-      Complete(id, absl::CancelledError("fake transport: cancelled"));
-    });
+    pending->cancel_handle = options.cancellation->OnCancel(
+        [this, id] { Complete(id, absl::CancelledError("fake transport: cancelled")); });
   }
 }
 

@@ -1,14 +1,11 @@
-// FakeTransport: a scripted Transport for unit tests. It records every request
-// and answers from a queue of scripted results, from a handler, or holds the
-// call until the test releases it.
+// FakeTransport: a scripted Transport for unit tests. It records every request and answers from
+// a queue of scripted results, from a handler, or holds the call until the test releases it.
 //
-// Order of answering a Send(): the handler (if set and it returns a value),
-// then the next queued result; with neither, or when hold mode is on, the call
-// is held (pending) until Release*(). Held calls honour SendOptions: the
-// cancellation completes them with CANCELLED, and, when the transport has a
-// clock, the deadline completes them with DEADLINE_EXCEEDED on that clock.
-// Answers are delivered inline on the thread that sends or releases, outside
-// the lock.
+// Order of answering a Send(): the handler (if set and it returns a value), then the next queued
+// result; with neither, or when hold mode is on, the call is held (pending) until Release*().
+// Held calls honour SendOptions: the cancellation completes them with CANCELLED, and, when the
+// transport has a clock, the deadline completes them with DEADLINE_EXCEEDED on that clock.
+// Answers are delivered inline on the thread that sends or releases, outside the lock.
 //
 // Thread safety: every method may be called from any thread.
 #ifndef FGW_TESTS_SUPPORT_FAKE_TRANSPORT_H_
@@ -30,8 +27,7 @@
 namespace fgw {
 
 // Builds an HttpResponse.
-HttpResponse MakeHttpResponse(int status, std::string body = "",
-                              HttpHeaders headers = {});
+HttpResponse MakeHttpResponse(int status, std::string body = "", HttpHeaders headers = {});
 
 class FakeTransport : public Transport {
  public:
@@ -42,8 +38,7 @@ class FakeTransport : public Transport {
   explicit FakeTransport(Clock* clock = nullptr) : clock_(clock) {}
   ~FakeTransport() override;
 
-  void Send(HttpRequest request, const SendOptions& options,
-            Callback done) override;
+  void Send(HttpRequest request, const SendOptions& options, Callback done) override;
 
   // Scripts the next answer(s), FIFO.
   void Enqueue(Result result);
@@ -51,9 +46,8 @@ class FakeTransport : public Transport {
   // When on, every call is held until released, even if answers are queued.
   void set_hold(bool hold);
 
-  // Completes the oldest held call with `result`, or (no argument) with the
-  // handler's answer for it, else the next queued answer, else INTERNAL. False
-  // if none held.
+  // Completes the oldest held call with `result`, or (no argument) with the handler's answer
+  // for it, else the next queued answer, else INTERNAL. False if none held.
   bool ReleaseNext(Result result);
   bool ReleaseNext();
   // Completes every held call with `result`. Returns how many.
@@ -72,11 +66,9 @@ class FakeTransport : public Transport {
     Cancellation* cancellation;
     Cancellation::Handle cancel_handle = 0;
     Clock::TimerId timer = 0;
-    std::optional<Result>
-        scripted;  // The handler's answer, when held by hold mode.
+    std::optional<Result> scripted;  // The handler's answer, when held by hold mode.
   };
-  // Removes the held call `id` and completes it; false if it was already
-  // completed.
+  // Removes the held call `id` and completes it; false if it was already completed.
   bool Complete(uint64_t id, Result result);
 
   Clock* const clock_;

@@ -1,24 +1,18 @@
-// LoopbackHttpServer: a tiny HTTP/1.1 server on 127.0.0.1 (kernel-assigned
-// port) for tests that need real sockets: transport tests, integration tests
-// against a fake Formance, fault tests.
+// LoopbackHttpServer: a tiny HTTP/1.1 server on 127.0.0.1 (kernel-assigned port) for tests that
+// need real sockets: transport tests, integration tests against a fake Formance, fault tests.
 //
-// - One thread accepts; each connection gets its own thread. Keep-alive: a
-// connection serves
+// - One thread accepts; each connection gets its own thread. Keep-alive: a connection serves
 //   requests until the client closes it or sends "Connection: close".
-// - Requests are parsed (request line, headers, Content-Length or chunked body)
-// and recorded.
-// - Each request is answered by the Handler's Reply: status, headers, body, an
-// optional delay
-//   before answering, or a fault (close without answering, send half a response
-//   then close, reset the connection).
-// - Content-Length is added to every reply (unless the handler set one); the
-// server never
+// - Requests are parsed (request line, headers, Content-Length or chunked body) and recorded.
+// - Each request is answered by the Handler's Reply: status, headers, body, an optional delay
+//   before answering, or a fault (close without answering, send half a response then close,
+//   reset the connection).
+// - Content-Length is added to every reply (unless the handler set one); the server never
 //   compresses and never chunks.
 //
-// Thread safety: every public method may be called from any thread. The handler
-// runs on the connection's thread, concurrently for different connections. The
-// destructor closes every socket and joins every thread; a delayed reply is
-// interrupted.
+// Thread safety: every public method may be called from any thread. The handler runs on the
+// connection's thread, concurrently for different connections.
+// The destructor closes every socket and joins every thread; a delayed reply is interrupted.
 #ifndef FGW_TESTS_SUPPORT_LOOPBACK_HTTP_SERVER_H_
 #define FGW_TESTS_SUPPORT_LOOPBACK_HTTP_SERVER_H_
 
@@ -38,11 +32,9 @@ namespace fgw {
 
 struct RecordedRequest {
   std::string method;
-  std::string target;   // As sent: origin form "/x?y" or absolute form
-                        // "http://h/x" (via a proxy).
+  std::string target;  // As sent: origin form "/x?y" or absolute form "http://h/x" (via a proxy).
   std::string version;  // "HTTP/1.1".
-  std::vector<std::pair<std::string, std::string>>
-      headers;  // As received, in order.
+  std::vector<std::pair<std::string, std::string>> headers;  // As received, in order.
   std::string body;
   int connection = 0;  // 1-based index of the connection it arrived on.
 
@@ -53,11 +45,9 @@ struct RecordedRequest {
 struct Reply {
   enum class Fault {
     kNone,
-    kCloseWithoutResponse,  // Read the request, then close: the client gets
-                            // EOF.
-    kCloseMidResponse,  // Send the status line and part of the headers, then
-                        // close.
-    kReset,             // Read the request, then reset the connection (RST).
+    kCloseWithoutResponse,  // Read the request, then close: the client gets EOF.
+    kCloseMidResponse,      // Send the status line and part of the headers, then close.
+    kReset,                 // Read the request, then reset the connection (RST).
   };
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -70,8 +60,7 @@ class LoopbackHttpServer {
  public:
   using Handler = std::function<Reply(const RecordedRequest&)>;
 
-  // Binds 127.0.0.1:0 and starts serving. Returns nullptr if the socket cannot
-  // be set up.
+  // Binds 127.0.0.1:0 and starts serving. Returns nullptr if the socket cannot be set up.
   static std::unique_ptr<LoopbackHttpServer> Start(Handler handler);
   ~LoopbackHttpServer();
 

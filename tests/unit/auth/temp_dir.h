@@ -19,8 +19,7 @@ class TempDir {
   }
   ~TempDir() { std::system(("rm -rf " + path_).c_str()); }
   const std::string& path() const { return path_; }
-  // Writes `content` to a new file and renames it over `name` (an atomic swap,
-  // like Kubernetes).
+  // Writes `content` to a new file and renames it over `name` (an atomic swap, like Kubernetes).
   std::string Write(const std::string& name, const std::string& content) {
     std::string target = path_ + "/" + name;
     std::string tmp = target + ".tmp";

@@ -1,5 +1,4 @@
-// A Random whose Next64() returns scripted values (then repeats the last), for
-// exact jitter.
+// A Random whose Next64() returns scripted values (then repeats the last), for exact jitter.
 #ifndef FGW_TESTS_UNIT_RETRY_SCRIPTED_RANDOM_H_
 #define FGW_TESTS_UNIT_RETRY_SCRIPTED_RANDOM_H_
 
@@ -15,9 +14,7 @@ class FixedRandom : public Random {
  public:
   explicit FixedRandom(uint64_t value) : value_(value) {}
   uint64_t Next64() override { return value_; }
-  static FixedRandom Max() {
-    return FixedRandom(std::numeric_limits<uint64_t>::max());
-  }
+  static FixedRandom Max() { return FixedRandom(std::numeric_limits<uint64_t>::max()); }
   static FixedRandom Zero() { return FixedRandom(0); }
 
  private:
