@@ -6,8 +6,9 @@ extern "C" const char fgw_api_descriptor_set_end[];
 namespace fgw {
 
 absl::string_view EmbeddedApiDescriptorSet() {
-  return absl::string_view(fgw_api_descriptor_set_begin,
-                           fgw_api_descriptor_set_end - fgw_api_descriptor_set_begin);
+  return absl::string_view(
+      fgw_api_descriptor_set_begin,
+      fgw_api_descriptor_set_end - fgw_api_descriptor_set_begin);
 }
 
 }  // namespace fgw

@@ -18,24 +18,31 @@
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, config, "",
-          "YAML config file (config/gateway.example.yaml lists every key with its default). "
+          "YAML config file (config/gateway.example.yaml lists every key with "
+          "its default). "
           "Empty: built-in defaults, then environment variables. "
           "Precedence: defaults < this file < environment < flags.");
 ABSL_FLAG(std::string, listen, "",
-          "gRPC listen address: host:port (port 0 picks a free port) or unix:/abs/path. "
+          "gRPC listen address: host:port (port 0 picks a free port) or "
+          "unix:/abs/path. "
           "Overrides `listen` and FGW_LISTEN. Default 127.0.0.1:50051.");
 ABSL_FLAG(std::string, upstream, "",
           "Formance base URL, http:// or https:// (e.g. "
-          "https://ORG.ENV.formance.cloud). Overrides `upstream.url` and FORMANCE_URL. "
+          "https://ORG.ENV.formance.cloud). Overrides `upstream.url` and "
+          "FORMANCE_URL. "
           "Default http://localhost.");
 ABSL_FLAG(std::string, log_level, "",
-          "trace, debug, info, warn, error, critical or off. Overrides `log.level` and "
+          "trace, debug, info, warn, error, critical or off. Overrides "
+          "`log.level` and "
           "FGW_LOG_LEVEL. Default info.");
-ABSL_FLAG(std::string, descriptor_set, "",
-          "A FileDescriptorSet (protoc --include_imports --descriptor_set_out) to serve "
-          "instead of the embedded Formance API. Overrides `descriptor_set_file`.");
+ABSL_FLAG(
+    std::string, descriptor_set, "",
+    "A FileDescriptorSet (protoc --include_imports --descriptor_set_out) to "
+    "serve "
+    "instead of the embedded Formance API. Overrides `descriptor_set_file`.");
 ABSL_FLAG(std::string, client_secret, "",
-          "NOT ACCEPTED: a secret on the command line is visible to every local user. Use "
+          "NOT ACCEPTED: a secret on the command line is visible to every "
+          "local user. Use "
           "auth.client_secret_file / FORMANCE_CLIENT_SECRET_FILE or the "
           "FORMANCE_CLIENT_SECRET environment variable.");
 
@@ -49,7 +56,8 @@ std::optional<std::string> FlagValue(const absl::Flag<std::string>& flag) {
 
 // absl's --help lists the flags of <program>.cc by default; ours live in server/main.cc.
 bool IsOurFlagFile(absl::string_view file) {
-  return absl::EndsWith(file, "server/main.cc") || absl::StrContains(file, "server/app/");
+  return absl::EndsWith(file, "server/main.cc") ||
+         absl::StrContains(file, "server/app/");
 }
 
 }  // namespace
@@ -68,13 +76,17 @@ int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = IsOurFlagFile;
   usage.contains_helpshort_flags = IsOurFlagFile;
-  usage.version_string = [] { return std::string("formance-grpc-gateway " FGW_VERSION "\n"); };
+  usage.version_string = [] {
+    return std::string("formance-grpc-gateway " FGW_VERSION "\n");
+  };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Serves every Formance Stack REST operation over gRPC.\n\n"
-      "  formance-grpc-gateway [--config=FILE] [--listen=ADDR] [--upstream=URL] ...\n\n"
+      "  formance-grpc-gateway [--config=FILE] [--listen=ADDR] "
+      "[--upstream=URL] ...\n\n"
       "Environment: FORMANCE_URL, FGW_LISTEN, FORMANCE_CLIENT_ID, "
-      "FORMANCE_CLIENT_SECRET_FILE, FORMANCE_CLIENT_SECRET, FORMANCE_TOKEN_FILE, "
+      "FORMANCE_CLIENT_SECRET_FILE, FORMANCE_CLIENT_SECRET, "
+      "FORMANCE_TOKEN_FILE, "
       "FORMANCE_TOKEN, FGW_LOG_LEVEL.");
   absl::ParseCommandLine(argc, argv);
 
@@ -84,14 +96,15 @@ int main(int argc, char** argv) {
   flags.log_level = FlagValue(FLAGS_log_level);
   flags.descriptor_set_file = FlagValue(FLAGS_descriptor_set);
   flags.client_secret = FlagValue(FLAGS_client_secret);
-  absl::StatusOr<fgw::GatewayConfig> config =
-      fgw::LoadConfig(absl::GetFlag(FLAGS_config), fgw::ProcessEnvironment(), flags);
+  absl::StatusOr<fgw::GatewayConfig> config = fgw::LoadConfig(
+      absl::GetFlag(FLAGS_config), fgw::ProcessEnvironment(), flags);
   if (!config.ok()) {
     std::fprintf(stderr, "formance-grpc-gateway: invalid configuration: %s\n",
                  std::string(config.status().message()).c_str());
     return 2;
   }
-  if (absl::Status logging = fgw::SetupLogging(config->log_level); !logging.ok()) {
+  if (absl::Status logging = fgw::SetupLogging(config->log_level);
+      !logging.ok()) {
     spdlog::warn("{}", std::string(logging.message()));
   }
   spdlog::info("upstream {}, auth {}", config->upstream.url,

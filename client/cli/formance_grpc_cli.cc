@@ -19,8 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -42,14 +42,18 @@ struct Options {
 };
 
 int Usage() {
-  std::cerr << "usage: formance-grpc-cli [--addr=HOST:PORT|unix:PATH] [--timeout=10s] "
-               "[-H key=value]... (list [SERVICE] | describe SYMBOL | call METHOD [JSON|-])\n";
+  std::cerr << "usage: formance-grpc-cli [--addr=HOST:PORT|unix:PATH] "
+               "[--timeout=10s] "
+               "[-H key=value]... (list [SERVICE] | describe SYMBOL | call "
+               "METHOD [JSON|-])\n";
   return 2;
 }
 
-const MethodDescriptor* FindMethod(const ApiDescriptors& api, absl::string_view name) {
+const MethodDescriptor* FindMethod(const ApiDescriptors& api,
+                                   absl::string_view name) {
   std::string full(name);
-  if (!absl::StartsWith(full, "formance.")) full = absl::StrCat("formance.", full);
+  if (!absl::StartsWith(full, "formance."))
+    full = absl::StrCat("formance.", full);
   // "formance.ledger.v2.ListLedgers" -> look in every service of that package.
   std::vector<std::string> slash = absl::StrSplit(full, '/');
   if (slash.size() == 2) {
@@ -83,7 +87,8 @@ int Describe(const ApiDescriptors& api, const Options& opts) {
   if (opts.args.size() != 2) return Usage();
   const std::string& symbol = opts.args[1];
   if (const MethodDescriptor* m = FindMethod(api, symbol)) {
-    std::cout << m->DebugString() << "\n" << m->input_type()->DebugString() << "\n"
+    std::cout << m->DebugString() << "\n"
+              << m->input_type()->DebugString() << "\n"
               << m->output_type()->DebugString();
     return 0;
   }
@@ -114,13 +119,16 @@ int Call(const ApiDescriptors& api, const Options& opts) {
   if (json == "-") json.assign(std::istreambuf_iterator<char>(std::cin), {});
   std::unique_ptr<google::protobuf::Message> request(
       api.Prototype(method->input_type())->New());
-  auto parsed = google::protobuf::util::JsonStringToMessage(json, request.get());
+  auto parsed =
+      google::protobuf::util::JsonStringToMessage(json, request.get());
   if (!parsed.ok()) {
-    std::cerr << "request JSON does not match " << method->input_type()->full_name() << ": "
-              << parsed.message() << "\n";
+    std::cerr << "request JSON does not match "
+              << method->input_type()->full_name() << ": " << parsed.message()
+              << "\n";
     return 2;
   }
-  auto channel = grpc::CreateChannel(opts.addr, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(opts.addr, grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + opts.timeout));
@@ -128,22 +136,25 @@ int Call(const ApiDescriptors& api, const Options& opts) {
   std::string bytes = request->SerializeAsString();
   grpc::Slice slice(bytes);
   grpc::ByteBuffer send(&slice, 1), recv;
-  std::string path = absl::StrCat("/", method->service()->full_name(), "/", method->name());
+  std::string path =
+      absl::StrCat("/", method->service()->full_name(), "/", method->name());
   absl::Notification done;
   grpc::Status status;
-  stub.UnaryCall(&ctx, path, grpc::StubOptions(), &send, &recv, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
+  stub.UnaryCall(&ctx, path, grpc::StubOptions(), &send, &recv,
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
   done.WaitForNotification();
   for (const auto& [k, v] : ctx.GetServerTrailingMetadata()) {
     if (absl::StartsWith(std::string(k.data(), k.size()), "formance-")) {
-      std::cerr << std::string(k.data(), k.size()) << ": " << std::string(v.data(), v.size())
-                << "\n";
+      std::cerr << std::string(k.data(), k.size()) << ": "
+                << std::string(v.data(), v.size()) << "\n";
     }
   }
   if (!status.ok()) {
-    std::cerr << "ERROR " << status.error_code() << ": " << status.error_message() << "\n";
+    std::cerr << "ERROR " << status.error_code() << ": "
+              << status.error_message() << "\n";
     // google.rpc.Status.details -> ErrorInfo, by wire format (see status_details.h).
     const std::string& details = status.error_details();
     size_t at = details.find(kErrorInfoTypeUrl);
@@ -156,24 +167,30 @@ int Call(const ApiDescriptors& api, const Options& opts) {
             static_cast<int>(details.size() - v - 1));
         uint32_t len = 0;
         std::string value;
-        if (in.ReadVarint32(&len) && in.ReadString(&value, static_cast<int>(len))) {
+        if (in.ReadVarint32(&len) &&
+            in.ReadString(&value, static_cast<int>(len))) {
           if (auto info = ParseErrorInfo(value)) {
-            std::cerr << "  reason: " << info->reason << "\n  domain: " << info->domain << "\n";
-            for (const auto& [k, val] : info->metadata) std::cerr << "  " << k << ": " << val << "\n";
+            std::cerr << "  reason: " << info->reason
+                      << "\n  domain: " << info->domain << "\n";
+            for (const auto& [k, val] : info->metadata)
+              std::cerr << "  " << k << ": " << val << "\n";
           }
         }
       }
     }
     return 1;
   }
-  std::unique_ptr<google::protobuf::Message> reply(api.Prototype(method->output_type())->New());
+  std::unique_ptr<google::protobuf::Message> reply(
+      api.Prototype(method->output_type())->New());
   grpc::Slice out;
   std::vector<grpc::Slice> slices;
   recv.Dump(&slices);
   std::string reply_bytes;
-  for (const auto& s : slices) reply_bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const auto& s : slices)
+    reply_bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   if (!reply->ParseFromString(reply_bytes)) {
-    std::cerr << "reply does not parse as " << method->output_type()->full_name() << "\n";
+    std::cerr << "reply does not parse as "
+              << method->output_type()->full_name() << "\n";
     return 1;
   }
   google::protobuf::util::JsonPrintOptions print;
@@ -193,7 +210,8 @@ int Main(int argc, char** argv) {
     } else if (absl::StartsWith(a, "--timeout=")) {
       if (!absl::ParseDuration(a.substr(10), &opts.timeout)) return Usage();
     } else if (a == "-H" && i + 1 < argc) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(argv[++i], absl::MaxSplits('=', 1));
+      std::pair<std::string, std::string> kv =
+          absl::StrSplit(argv[++i], absl::MaxSplits('=', 1));
       opts.metadata.push_back(kv);
     } else if (a == "--help" || a == "-h") {
       Usage();

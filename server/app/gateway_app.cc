@@ -40,16 +40,17 @@ ServerOptions ServerOptionsFrom(const GatewayConfig& config) {
 GatewayApp::GatewayApp(const GatewayConfig& config, AppBackend backend)
     : grace_(config.shutdown_grace), backend_(std::move(backend)) {}
 
-absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const GatewayConfig& config,
-                                                              AppBackend backend) {
+absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
+    const GatewayConfig& config, AppBackend backend) {
   std::unique_ptr<GatewayApp> app(new GatewayApp(config, std::move(backend)));
-  absl::StatusOr<std::unique_ptr<GatewayServer>> server =
-      GatewayServer::Start(ServerOptionsFrom(config), app->backend_.handler,
-                           app->backend_.reflection, app->backend_.service_names);
+  absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
+      ServerOptionsFrom(config), app->backend_.handler,
+      app->backend_.reflection, app->backend_.service_names);
   if (!server.ok()) return server.status();
   app->server_ = std::move(*server);
-  spdlog::info("formance-grpc-gateway {} serving {} services on {}", FGW_VERSION,
-               app->backend_.service_names.size(), app->server_->address());
+  spdlog::info("formance-grpc-gateway {} serving {} services on {}",
+               FGW_VERSION, app->backend_.service_names.size(),
+               app->server_->address());
   return app;
 }
 
@@ -74,7 +75,8 @@ int GatewayApp::RunUntilSignal() {
     waiting_ = false;
     if (!stopping_) {
       spdlog::info("received {}, shutting down (grace {})",
-                   sig == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(grace_));
+                   sig == SIGINT ? "SIGINT" : "SIGTERM",
+                   absl::FormatDuration(grace_));
     }
   }
   Stop();
@@ -92,7 +94,7 @@ void GatewayApp::Stop() {
     // Wakes RunUntilSignal: a thread-directed signal it has blocked, so sigwait takes it.
     if (waiting_) pthread_kill(waiter_, SIGTERM);
   }
-  if (server_ != nullptr) {  // Null when Start() failed.
+  if (server_ != nullptr) {     // Null when Start() failed.
     server_->Shutdown(grace_);  // NOT_SERVING, drain, cancel what is left.
     if (backend_.shutdown) backend_.shutdown();
     spdlog::info("stopped");

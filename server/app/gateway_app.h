@@ -46,8 +46,8 @@ ServerOptions ServerOptionsFrom(const GatewayConfig& config);
 class GatewayApp {
  public:
   // Starts serving on config.listen. Errors: those of GatewayServer::Start.
-  static absl::StatusOr<std::unique_ptr<GatewayApp>> Start(const GatewayConfig& config,
-                                                          AppBackend backend);
+  static absl::StatusOr<std::unique_ptr<GatewayApp>> Start(
+      const GatewayConfig& config, AppBackend backend);
   ~GatewayApp();
 
   int port() const { return server_->port(); }

@@ -23,7 +23,8 @@ void GprToSpdlog(gpr_log_func_args* args) {
       level = spdlog::level::err;
       break;
   }
-  spdlog::log(level, "grpc-core: {} ({}:{})", args->message, args->file, args->line);
+  spdlog::log(level, "grpc-core: {} ({}:{})", args->message, args->file,
+              args->line);
 }
 
 }  // namespace
@@ -31,7 +32,8 @@ void GprToSpdlog(gpr_log_func_args* args) {
 absl::Status SetupLogging(const std::string& level) {
   auto logger = std::make_shared<spdlog::logger>(
       "fgw", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v",
+                      spdlog::pattern_time_type::utc);
   logger->flush_on(spdlog::level::trace);  // Every line reaches stderr at once.
   spdlog::set_default_logger(logger);
   gpr_set_log_function(GprToSpdlog);
@@ -40,11 +42,13 @@ absl::Status SetupLogging(const std::string& level) {
   // from_str answers "off" for anything it does not know.
   if (parsed == spdlog::level::off && level != "off") {
     spdlog::set_level(spdlog::level::info);
-    return absl::InvalidArgumentError(absl::StrCat("unknown log level \"", level, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown log level \"", level, "\""));
   }
   spdlog::set_level(parsed);
-  gpr_set_log_verbosity(parsed <= spdlog::level::trace ? GPR_LOG_SEVERITY_DEBUG
-                                                       : GPR_LOG_SEVERITY_ERROR);
+  gpr_set_log_verbosity(parsed <= spdlog::level::trace
+                            ? GPR_LOG_SEVERITY_DEBUG
+                            : GPR_LOG_SEVERITY_ERROR);
   return absl::OkStatus();
 }
 

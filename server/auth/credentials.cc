@@ -38,13 +38,15 @@ CredentialsSource::CredentialsSource(CredentialsOptions options, Clock* clock)
   if (options_.client_id.empty()) {
     std::string id_file = options_.client_id_file;
     if (!id_file.empty()) {
-      id_file_ = std::make_unique<WatchedFile>(id_file, clock, options_.recheck_interval);
+      id_file_ = std::make_unique<WatchedFile>(id_file, clock,
+                                               options_.recheck_interval);
     }
   }
   std::string secret_file = options_.client_secret_file;
   if (secret_file.empty()) secret_file = GetEnv("FORMANCE_CLIENT_SECRET_FILE");
   if (!secret_file.empty()) {
-    secret_file_ = std::make_unique<WatchedFile>(secret_file, clock, options_.recheck_interval);
+    secret_file_ = std::make_unique<WatchedFile>(secret_file, clock,
+                                                 options_.recheck_interval);
   }
 }
 
@@ -53,11 +55,12 @@ absl::StatusOr<std::string> CredentialsSource::ClientId() {
   if (id_file_ != nullptr) {
     auto content = id_file_->Read();
     if (!content.ok()) {
-      return absl::UnauthenticatedError(
-          absl::StrCat("client id not available: ", content.status().message()));
+      return absl::UnauthenticatedError(absl::StrCat(
+          "client id not available: ", content.status().message()));
     }
     if (content->value.empty()) {
-      return absl::UnauthenticatedError(absl::StrCat("client id file ", id_file_->path(), " is empty"));
+      return absl::UnauthenticatedError(
+          absl::StrCat("client id file ", id_file_->path(), " is empty"));
     }
     return content->value;
   }
@@ -70,20 +73,20 @@ absl::StatusOr<Secret> CredentialsSource::ClientSecret() {
   if (secret_file_ != nullptr) {
     auto content = secret_file_->Read();
     if (!content.ok()) {
-      return absl::UnauthenticatedError(
-          absl::StrCat("client secret not available: ", content.status().message()));
+      return absl::UnauthenticatedError(absl::StrCat(
+          "client secret not available: ", content.status().message()));
     }
     if (content->value.empty()) {
-      return absl::UnauthenticatedError(
-          absl::StrCat("client secret file ", secret_file_->path(), " is empty"));
+      return absl::UnauthenticatedError(absl::StrCat(
+          "client secret file ", secret_file_->path(), " is empty"));
     }
     return Secret(content->value);
   }
   Secret secret(GetEnv(options_.client_secret_env));
   if (secret.empty()) {
     return absl::UnauthenticatedError(absl::StrCat(
-        "client secret not configured (no file, environment variable ", options_.client_secret_env,
-        " empty)"));
+        "client secret not configured (no file, environment variable ",
+        options_.client_secret_env, " empty)"));
   }
   return secret;
 }

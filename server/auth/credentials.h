@@ -61,8 +61,10 @@ struct CredentialsOptions {
   std::string client_id;           // AuthConfig::client_id.
   std::string client_id_file;      // AuthConfig::client_id_file.
   std::string client_secret_file;  // AuthConfig::client_secret_file.
-  std::string client_secret_env = "FORMANCE_CLIENT_SECRET";  // AuthConfig::client_secret_env.
-  absl::Duration recheck_interval = absl::Seconds(1);        // How often files are stat'ed.
+  std::string client_secret_env =
+      "FORMANCE_CLIENT_SECRET";  // AuthConfig::client_secret_env.
+  absl::Duration recheck_interval =
+      absl::Seconds(1);  // How often files are stat'ed.
 };
 
 class CredentialsSource {

@@ -22,7 +22,8 @@ std::string FormEncode(absl::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
-    if (absl::ascii_isalnum(c) || c == '*' || c == '-' || c == '.' || c == '_') {
+    if (absl::ascii_isalnum(c) || c == '*' || c == '-' || c == '.' ||
+        c == '_') {
       out.push_back(static_cast<char>(c));
     } else if (c == ' ') {
       out.push_back('+');
@@ -41,7 +42,7 @@ std::string FormEncode(absl::string_view s) {
 // sent (the client secret) there.
 std::string SafeErrorCode(const std::string& body) {
   static constexpr absl::string_view kStandardCodes[] = {
-      "invalid_request", "invalid_client",         "invalid_grant",
+      "invalid_request",     "invalid_client",         "invalid_grant",
       "unauthorized_client", "unsupported_grant_type", "invalid_scope"};
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
@@ -77,8 +78,8 @@ bool SplitUrl(const std::string& url, std::string* origin, std::string* path) {
 
 }  // namespace
 
-absl::StatusOr<TokenEndpoint> ResolveTokenEndpoint(const std::string& upstream_url,
-                                                   const std::string& token_url) {
+absl::StatusOr<TokenEndpoint> ResolveTokenEndpoint(
+    const std::string& upstream_url, const std::string& token_url) {
   TokenEndpoint endpoint;
   std::string upstream_path;
   if (absl::StrContains(token_url, "://")) {
@@ -100,17 +101,23 @@ absl::StatusOr<TokenEndpoint> ResolveTokenEndpoint(const std::string& upstream_u
   return endpoint;
 }
 
-std::string TokenRequestBody(const ClientCredentials& credentials, const std::string& scope) {
-  std::string body = absl::StrCat("grant_type=client_credentials&client_id=",
-                                  FormEncode(credentials.client_id), "&client_secret=",
-                                  FormEncode(credentials.client_secret.reveal()));
+std::string TokenRequestBody(const ClientCredentials& credentials,
+                             const std::string& scope) {
+  std::string body = absl::StrCat(
+      "grant_type=client_credentials&client_id=",
+      FormEncode(credentials.client_id),
+      "&client_secret=", FormEncode(credentials.client_secret.reveal()));
   if (!scope.empty()) absl::StrAppend(&body, "&scope=", FormEncode(scope));
   return body;
 }
 
-OAuth2TokenSource::OAuth2TokenSource(OAuth2Options options, CredentialsSource* credentials,
+OAuth2TokenSource::OAuth2TokenSource(OAuth2Options options,
+                                     CredentialsSource* credentials,
                                      Transport* transport, Clock* clock)
-    : options_(std::move(options)), credentials_(credentials), transport_(transport), clock_(clock) {}
+    : options_(std::move(options)),
+      credentials_(credentials),
+      transport_(transport),
+      clock_(clock) {}
 
 OAuth2TokenSource::~OAuth2TokenSource() {
   absl::MutexLock lock(&mu_);
@@ -131,22 +138,24 @@ std::string OAuth2TokenSource::Identity() {
   return absl::StrCat(client_id_, "#", generation_);
 }
 
-const OAuth2TokenSource::Token* OAuth2TokenSource::FindLocked(const std::string& key,
-                                                             const std::set<std::string>& scopes,
-                                                             absl::Time now) {
+const OAuth2TokenSource::Token* OAuth2TokenSource::FindLocked(
+    const std::string& key, const std::set<std::string>& scopes,
+    absl::Time now) {
   auto exact = tokens_.find(key);
-  if (exact != tokens_.end() && now < exact->second.usable_until) return &exact->second;
+  if (exact != tokens_.end() && now < exact->second.usable_until)
+    return &exact->second;
   for (const auto& [other_key, token] : tokens_) {
     if (now < token.usable_until &&
-        std::includes(token.scopes.begin(), token.scopes.end(), scopes.begin(), scopes.end())) {
+        std::includes(token.scopes.begin(), token.scopes.end(), scopes.begin(),
+                      scopes.end())) {
       return &token;
     }
   }
   return nullptr;
 }
 
-void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
-                                 Callback done) {
+void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes,
+                                 absl::Time deadline, Callback done) {
   absl::StatusOr<ClientCredentials> credentials = credentials_->Get();
   if (!credentials.ok()) {
     done(credentials.status());
@@ -154,7 +163,8 @@ void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes, absl::T
   }
   const absl::Time now = clock_->Now();
   if (now >= deadline) {
-    done(absl::DeadlineExceededError("deadline exceeded before an access token was available"));
+    done(absl::DeadlineExceededError(
+        "deadline exceeded before an access token was available"));
     return;
   }
   std::set<std::string> scope_set(scopes.begin(), scopes.end());
@@ -179,7 +189,8 @@ void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes, absl::T
       cached = token->access_token;
       auto failed = last_failure_.find(key);
       if (now >= token->refresh_at && fetches_.find(key) == fetches_.end() &&
-          (failed == last_failure_.end() || now - failed->second >= options_.failure_backoff)) {
+          (failed == last_failure_.end() ||
+           now - failed->second >= options_.failure_backoff)) {
         fetch = std::make_shared<Fetch>();
         fetch->generation = generation_;
         fetches_[key] = fetch;
@@ -200,17 +211,19 @@ void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes, absl::T
   if (waiter_id == 0) done(std::move(cached));
 
   if (waiter_id != 0 && deadline != absl::InfiniteFuture()) {
-    Clock::TimerId timer = clock_->RunAfter(deadline - now, [this, fetch, waiter_id] {
-      Callback expired;
-      {
-        absl::MutexLock lock(&mu_);
-        auto it = fetch->waiters.find(waiter_id);
-        if (it == fetch->waiters.end()) return;
-        expired = std::move(it->second.done);
-        fetch->waiters.erase(it);
-      }
-      expired(absl::DeadlineExceededError("deadline exceeded while waiting for an access token"));
-    });
+    Clock::TimerId timer =
+        clock_->RunAfter(deadline - now, [this, fetch, waiter_id] {
+          Callback expired;
+          {
+            absl::MutexLock lock(&mu_);
+            auto it = fetch->waiters.find(waiter_id);
+            if (it == fetch->waiters.end()) return;
+            expired = std::move(it->second.done);
+            fetch->waiters.erase(it);
+          }
+          expired(absl::DeadlineExceededError(
+              "deadline exceeded while waiting for an access token"));
+        });
     bool answered;
     {
       absl::MutexLock lock(&mu_);
@@ -223,7 +236,8 @@ void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes, absl::T
   if (start_fetch) StartFetch(key, std::move(scope_set), *credentials, fetch);
 }
 
-void OAuth2TokenSource::StartFetch(const std::string& key, std::set<std::string> scopes,
+void OAuth2TokenSource::StartFetch(const std::string& key,
+                                   std::set<std::string> scopes,
                                    const ClientCredentials& credentials,
                                    std::shared_ptr<Fetch> fetch) {
   HttpRequest request;
@@ -240,12 +254,14 @@ void OAuth2TokenSource::StartFetch(const std::string& key, std::set<std::string>
   SendOptions send_options;
   send_options.deadline = clock_->Now() + options_.request_timeout;
   transport_->Send(std::move(request), send_options,
-                   [this, key, scopes = std::move(scopes), fetch](absl::StatusOr<HttpResponse> r) {
+                   [this, key, scopes = std::move(scopes),
+                    fetch](absl::StatusOr<HttpResponse> r) {
                      FinishFetch(key, scopes, fetch, std::move(r));
                    });
 }
 
-void OAuth2TokenSource::FinishFetch(const std::string& key, std::set<std::string> scopes,
+void OAuth2TokenSource::FinishFetch(const std::string& key,
+                                    std::set<std::string> scopes,
                                     const std::shared_ptr<Fetch>& fetch,
                                     absl::StatusOr<HttpResponse> result) {
   const absl::Time now = clock_->Now();
@@ -266,7 +282,8 @@ void OAuth2TokenSource::FinishFetch(const std::string& key, std::set<std::string
     waiters.swap(fetch->waiters);
   }
   if (!token.ok()) {
-    spdlog::warn("access token request for scopes [{}] failed: {}", key, token.status().ToString());
+    spdlog::warn("access token request for scopes [{}] failed: {}", key,
+                 token.status().ToString());
   }
   for (auto& [id, waiter] : waiters) {
     if (waiter.timer != 0) clock_->Cancel(waiter.timer);
@@ -279,44 +296,51 @@ void OAuth2TokenSource::FinishFetch(const std::string& key, std::set<std::string
 }
 
 absl::StatusOr<OAuth2TokenSource::Token> OAuth2TokenSource::ParseTokenResponse(
-    const std::set<std::string>& scopes, const absl::StatusOr<HttpResponse>& result,
-    absl::Time now) {
+    const std::set<std::string>& scopes,
+    const absl::StatusOr<HttpResponse>& result, absl::Time now) {
   if (!result.ok()) {
     if (result.status().code() == absl::StatusCode::kDeadlineExceeded) {
       return absl::UnavailableError("token endpoint timed out");
     }
-    return absl::UnavailableError(
-        absl::StrCat("token endpoint unreachable: ", result.status().message()));
+    return absl::UnavailableError(absl::StrCat("token endpoint unreachable: ",
+                                               result.status().message()));
   }
   const int status = result->status;
   if (status >= 500 || status == 429) {
-    return absl::UnavailableError(absl::StrCat("token endpoint answered HTTP ", status));
+    return absl::UnavailableError(
+        absl::StrCat("token endpoint answered HTTP ", status));
   }
   if (status >= 400) {
     std::string code = SafeErrorCode(result->body);
-    return absl::UnauthenticatedError(absl::StrCat(
-        "token request rejected: HTTP ", status, code.empty() ? "" : absl::StrCat(" (", code, ")"),
-        "; check the client id, client secret and token URL"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("token request rejected: HTTP ", status,
+                     code.empty() ? "" : absl::StrCat(" (", code, ")"),
+                     "; check the client id, client secret and token URL"));
   }
   if (status < 200 || status >= 300) {
-    return absl::UnavailableError(absl::StrCat("token endpoint answered HTTP ", status));
+    return absl::UnavailableError(
+        absl::StrCat("token endpoint answered HTTP ", status));
   }
   rapidjson::Document doc;
   doc.Parse(result->body.data(), result->body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
-    return absl::UnavailableError("token endpoint answered with a body that is not a JSON object");
+    return absl::UnavailableError(
+        "token endpoint answered with a body that is not a JSON object");
   }
   auto access = doc.FindMember("access_token");
   if (access == doc.MemberEnd() || !access->value.IsString() ||
-      !IsHeaderSafe(absl::string_view(access->value.GetString(), access->value.GetStringLength()))) {
+      !IsHeaderSafe(absl::string_view(access->value.GetString(),
+                                      access->value.GetStringLength()))) {
     return absl::UnavailableError("token response has no valid access_token");
   }
   auto type = doc.FindMember("token_type");
-  if (type == doc.MemberEnd() || !type->value.IsString() || type->value.GetStringLength() == 0) {
+  if (type == doc.MemberEnd() || !type->value.IsString() ||
+      type->value.GetStringLength() == 0) {
     return absl::UnavailableError("token response has no token_type");
   }
   Token token;
-  token.access_token.assign(access->value.GetString(), access->value.GetStringLength());
+  token.access_token.assign(access->value.GetString(),
+                            access->value.GetStringLength());
   token.scopes = scopes;
   token.refresh_at = absl::InfiniteFuture();
   token.usable_until = absl::InfiniteFuture();

@@ -45,9 +45,11 @@ namespace fgw {
 struct OAuth2Options {
   // path_and_query of the token endpoint on the transport given to the token source.
   std::string token_path = "/api/auth/oauth/token";
-  absl::Duration refresh_ahead = absl::Seconds(60);     // AuthConfig::refresh_ahead.
-  absl::Duration request_timeout = absl::Seconds(30);   // Of one token request.
-  absl::Duration failure_backoff = absl::Seconds(1);    // Between background refreshes that fail.
+  absl::Duration refresh_ahead =
+      absl::Seconds(60);  // AuthConfig::refresh_ahead.
+  absl::Duration request_timeout = absl::Seconds(30);  // Of one token request.
+  absl::Duration failure_backoff =
+      absl::Seconds(1);  // Between background refreshes that fail.
 };
 
 // Splits AuthConfig::token_url against the upstream base URL, as the SDK resolves it:
@@ -58,21 +60,23 @@ struct TokenEndpoint {
   std::string origin;
   std::string path;
 };
-absl::StatusOr<TokenEndpoint> ResolveTokenEndpoint(const std::string& upstream_url,
-                                                   const std::string& token_url);
+absl::StatusOr<TokenEndpoint> ResolveTokenEndpoint(
+    const std::string& upstream_url, const std::string& token_url);
 
 // The exact form body of a token request (exposed for tests).
-std::string TokenRequestBody(const ClientCredentials& credentials, const std::string& scope);
+std::string TokenRequestBody(const ClientCredentials& credentials,
+                             const std::string& scope);
 
 class OAuth2TokenSource : public TokenSource {
  public:
-  OAuth2TokenSource(OAuth2Options options, CredentialsSource* credentials, Transport* transport,
-                    Clock* clock);
+  OAuth2TokenSource(OAuth2Options options, CredentialsSource* credentials,
+                    Transport* transport, Clock* clock);
   ~OAuth2TokenSource() override;
 
   void GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
                 Callback done) override;
-  void Invalidate(const std::vector<std::string>& scopes, const std::string& token) override;
+  void Invalidate(const std::vector<std::string>& scopes,
+                  const std::string& token) override;
   std::string Identity() override;
 
   // Token requests sent so far (for metrics and tests).
@@ -97,15 +101,18 @@ class OAuth2TokenSource : public TokenSource {
 
   // Starts a token request for `key`; must be called without mu_ held.
   void StartFetch(const std::string& key, std::set<std::string> scopes,
-                  const ClientCredentials& credentials, std::shared_ptr<Fetch> fetch);
+                  const ClientCredentials& credentials,
+                  std::shared_ptr<Fetch> fetch);
   void FinishFetch(const std::string& key, std::set<std::string> scopes,
-                   const std::shared_ptr<Fetch>& fetch, absl::StatusOr<HttpResponse> result);
+                   const std::shared_ptr<Fetch>& fetch,
+                   absl::StatusOr<HttpResponse> result);
   // A usable cached token for `scopes` (exact set first, else a superset), or nullptr.
-  const Token* FindLocked(const std::string& key, const std::set<std::string>& scopes,
-                          absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Token> ParseTokenResponse(const std::set<std::string>& scopes,
-                                           const absl::StatusOr<HttpResponse>& result,
-                                           absl::Time now);
+  const Token* FindLocked(const std::string& key,
+                          const std::set<std::string>& scopes, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Token> ParseTokenResponse(
+      const std::set<std::string>& scopes,
+      const absl::StatusOr<HttpResponse>& result, absl::Time now);
 
   const OAuth2Options options_;
   CredentialsSource* const credentials_;

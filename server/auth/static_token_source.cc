@@ -15,7 +15,8 @@ StaticTokenSource::StaticTokenSource(StaticTokenOptions options, Clock* clock)
     if (env != nullptr) file_path_ = env;
   }
   if (!file_path_.empty()) {
-    file_ = std::make_unique<WatchedFile>(file_path_, clock_, options_.recheck_interval);
+    file_ = std::make_unique<WatchedFile>(file_path_, clock_,
+                                          options_.recheck_interval);
     ++reloads_;
   }
 }
@@ -25,26 +26,30 @@ absl::StatusOr<std::string> StaticTokenSource::Current() {
   if (file_ != nullptr) {
     auto content = file_->Read();
     if (!content.ok()) {
-      return absl::UnauthenticatedError(
-          absl::StrCat("static token not available: ", content.status().message()));
+      return absl::UnauthenticatedError(absl::StrCat(
+          "static token not available: ", content.status().message()));
     }
     if (content->value.empty()) {
-      return absl::UnauthenticatedError(absl::StrCat("static token file ", file_path_, " is empty"));
+      return absl::UnauthenticatedError(
+          absl::StrCat("static token file ", file_path_, " is empty"));
     }
     version_ = content->version;
     return content->value;
   }
-  const char* env = options_.token_env.empty() ? nullptr : std::getenv(options_.token_env.c_str());
+  const char* env = options_.token_env.empty()
+                        ? nullptr
+                        : std::getenv(options_.token_env.c_str());
   if (env == nullptr || *env == '\0') {
     return absl::UnauthenticatedError("no static token configured");
   }
   return std::string(env);
 }
 
-void StaticTokenSource::GetToken(const std::vector<std::string>& /*scopes*/, absl::Time deadline,
-                                 Callback done) {
+void StaticTokenSource::GetToken(const std::vector<std::string>& /*scopes*/,
+                                 absl::Time deadline, Callback done) {
   if (clock_->Now() >= deadline) {
-    done(absl::DeadlineExceededError("deadline exceeded before a token was available"));
+    done(absl::DeadlineExceededError(
+        "deadline exceeded before a token was available"));
     return;
   }
   done(Current());
@@ -55,7 +60,8 @@ void StaticTokenSource::Invalidate(const std::vector<std::string>& /*scopes*/,
   absl::MutexLock lock(&mu_);
   if (file_ != nullptr) {
     // Forget the last check so the next read stats the file at once.
-    file_ = std::make_unique<WatchedFile>(file_path_, clock_, options_.recheck_interval);
+    file_ = std::make_unique<WatchedFile>(file_path_, clock_,
+                                          options_.recheck_interval);
     ++reloads_;
   }
 }

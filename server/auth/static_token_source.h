@@ -22,7 +22,7 @@
 namespace fgw {
 
 struct StaticTokenOptions {
-  std::string token_file;                 // AuthConfig::static_token_file.
+  std::string token_file;  // AuthConfig::static_token_file.
   std::string token_env = "FORMANCE_TOKEN";
   absl::Duration recheck_interval = absl::Seconds(1);
 };
@@ -33,7 +33,8 @@ class StaticTokenSource : public TokenSource {
 
   void GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
                 Callback done) override;
-  void Invalidate(const std::vector<std::string>& scopes, const std::string& token) override;
+  void Invalidate(const std::vector<std::string>& scopes,
+                  const std::string& token) override;
   std::string Identity() override;
 
  private:

@@ -30,9 +30,10 @@ class TokenSource {
   using Callback = std::function<void(absl::StatusOr<std::string>)>;
   virtual ~TokenSource() = default;
 
-  virtual void GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
-                        Callback done) = 0;
-  virtual void Invalidate(const std::vector<std::string>& scopes, const std::string& token) = 0;
+  virtual void GetToken(const std::vector<std::string>& scopes,
+                        absl::Time deadline, Callback done) = 0;
+  virtual void Invalidate(const std::vector<std::string>& scopes,
+                          const std::string& token) = 0;
 
   // A non-secret identity of the credentials behind the tokens (client id and a generation that
   // changes on rotation), for cache keys. Never a secret or a token.

@@ -16,16 +16,21 @@ namespace fgw {
 namespace {
 
 absl::Status ErrnoStatus(int err, const std::string& path) {
-  std::string message = absl::StrCat("cannot read ", path, ": ", std::strerror(err));
+  std::string message =
+      absl::StrCat("cannot read ", path, ": ", std::strerror(err));
   if (err == ENOENT) return absl::NotFoundError(message);
-  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
+  if (err == EACCES || err == EPERM)
+    return absl::PermissionDeniedError(message);
   return absl::FailedPreconditionError(message);
 }
 
 }  // namespace
 
-WatchedFile::WatchedFile(std::string path, Clock* clock, absl::Duration recheck_interval)
-    : path_(std::move(path)), clock_(clock), recheck_interval_(recheck_interval) {}
+WatchedFile::WatchedFile(std::string path, Clock* clock,
+                         absl::Duration recheck_interval)
+    : path_(std::move(path)),
+      clock_(clock),
+      recheck_interval_(recheck_interval) {}
 
 absl::StatusOr<WatchedFile::Content> WatchedFile::Read() {
   absl::MutexLock lock(&mu_);
@@ -37,18 +42,22 @@ absl::StatusOr<WatchedFile::Content> WatchedFile::Read() {
   if (::stat(path_.c_str(), &st) != 0) {
     absl::Status error = ErrnoStatus(errno, path_);
     if (!loaded_) return error;
-    spdlog::warn("{}; keeping the previous value", std::string(error.message()));
+    spdlog::warn("{}; keeping the previous value",
+                 std::string(error.message()));
     return content_;
   }
-  const int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  if (loaded_ && st.st_ino == inode_ && st.st_size == size_ && mtime_ns == mtime_ns_) {
+  const int64_t mtime_ns =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (loaded_ && st.st_ino == inode_ && st.st_size == size_ &&
+      mtime_ns == mtime_ns_) {
     return content_;
   }
   std::ifstream in(path_, std::ios::binary);
   if (!in) {
     absl::Status error = ErrnoStatus(errno != 0 ? errno : EIO, path_);
     if (!loaded_) return error;
-    spdlog::warn("{}; keeping the previous value", std::string(error.message()));
+    spdlog::warn("{}; keeping the previous value",
+                 std::string(error.message()));
     return content_;
   }
   std::ostringstream data;

@@ -25,11 +25,13 @@ namespace fgw {
 
 class WatchedFile {
  public:
-  WatchedFile(std::string path, Clock* clock, absl::Duration recheck_interval = absl::Seconds(1));
+  WatchedFile(std::string path, Clock* clock,
+              absl::Duration recheck_interval = absl::Seconds(1));
 
   struct Content {
     std::string value;
-    uint64_t version = 0;  // Bumped whenever the value read differs from the previous one.
+    uint64_t version =
+        0;  // Bumped whenever the value read differs from the previous one.
   };
   absl::StatusOr<Content> Read();
 

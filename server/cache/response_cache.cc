@@ -29,7 +29,8 @@ absl::string_view PathOf(absl::string_view path_and_query) {
 bool Affected(absl::string_view path, absl::string_view scope) {
   if (scope.empty()) return true;
   if (path == scope) return true;
-  if (absl::StartsWith(path, scope) && path.size() > scope.size() && path[scope.size()] == '/') {
+  if (absl::StartsWith(path, scope) && path.size() > scope.size() &&
+      path[scope.size()] == '/') {
     return true;
   }
   if (absl::StartsWith(scope, path) && scope.size() > path.size() &&
@@ -40,8 +41,10 @@ bool Affected(absl::string_view path, absl::string_view scope) {
 }
 
 int64_t SizeOf(const std::string& key, const HttpResponse& response) {
-  int64_t size = kEntryOverhead + static_cast<int64_t>(key.size() + response.body.size());
-  for (const auto& [name, value] : response.headers) size += name.size() + value.size();
+  int64_t size =
+      kEntryOverhead + static_cast<int64_t>(key.size() + response.body.size());
+  for (const auto& [name, value] : response.headers)
+    size += name.size() + value.size();
   return size;
 }
 
@@ -50,7 +53,8 @@ int64_t SizeOf(const std::string& key, const HttpResponse& response) {
 ResponseCache::ResponseCache(ResponseCacheOptions options, Clock* clock)
     : options_(options), clock_(clock) {}
 
-std::string ResponseCache::MakeKey(absl::string_view identity, absl::string_view grpc_method,
+std::string ResponseCache::MakeKey(absl::string_view identity,
+                                   absl::string_view grpc_method,
                                    const HttpRequest& request) {
   std::vector<std::pair<std::string, absl::string_view>> headers;
   for (const auto& [name, value] : request.headers) {
@@ -58,27 +62,31 @@ std::string ResponseCache::MakeKey(absl::string_view identity, absl::string_view
     if (!IsPerCallHeader(lower)) headers.emplace_back(std::move(lower), value);
   }
   std::sort(headers.begin(), headers.end());
-  std::string key = absl::StrCat(identity, "\n", grpc_method, "\n", request.method, " ",
-                                 request.path_and_query, "\n");
-  for (const auto& [name, value] : headers) absl::StrAppend(&key, name, ":", value, "\n");
+  std::string key =
+      absl::StrCat(identity, "\n", grpc_method, "\n", request.method, " ",
+                   request.path_and_query, "\n");
+  for (const auto& [name, value] : headers)
+    absl::StrAppend(&key, name, ":", value, "\n");
   return key;
 }
 
 std::string ResponseCache::WriteScope(absl::string_view path) {
   path = PathOf(path);
-  std::vector<absl::string_view> segments = absl::StrSplit(path, '/', absl::SkipEmpty());
+  std::vector<absl::string_view> segments =
+      absl::StrSplit(path, '/', absl::SkipEmpty());
   if (segments.size() < 2 || segments[0] != "api") return "";
   size_t depth = 2;
-  if (segments[1] == "ledger") depth = (segments.size() > 2 && segments[2] == "v2") ? 4 : 3;
+  if (segments[1] == "ledger")
+    depth = (segments.size() > 2 && segments[2] == "v2") ? 4 : 3;
   depth = std::min(depth, segments.size());
   std::string scope;
   for (size_t i = 0; i < depth; ++i) absl::StrAppend(&scope, "/", segments[i]);
   return scope;
 }
 
-ResponseCache::Lookup ResponseCache::LookupOrJoin(const std::string& key,
-                                                  absl::string_view path_and_query,
-                                                  FollowerCallback on_result) {
+ResponseCache::Lookup ResponseCache::LookupOrJoin(
+    const std::string& key, absl::string_view path_and_query,
+    FollowerCallback on_result) {
   const absl::Time now = clock_->Now();
   Lookup out;
   absl::MutexLock lock(&mu_);
@@ -107,8 +115,8 @@ ResponseCache::Lookup ResponseCache::LookupOrJoin(const std::string& key,
   return out;
 }
 
-std::map<uint64_t, ResponseCache::FollowerCallback> ResponseCache::TakeFollowers(
-    const std::string& key, uint64_t* epoch) {
+std::map<uint64_t, ResponseCache::FollowerCallback>
+ResponseCache::TakeFollowers(const std::string& key, uint64_t* epoch) {
   std::map<uint64_t, FollowerCallback> followers;
   auto it = inflight_.find(key);
   if (it == inflight_.end()) return followers;
@@ -118,7 +126,8 @@ std::map<uint64_t, ResponseCache::FollowerCallback> ResponseCache::TakeFollowers
   return followers;
 }
 
-void ResponseCache::Complete(const std::string& key, const Result& result, absl::Duration ttl) {
+void ResponseCache::Complete(const std::string& key, const Result& result,
+                             absl::Duration ttl) {
   std::map<uint64_t, FollowerCallback> followers;
   {
     absl::MutexLock lock(&mu_);
@@ -126,14 +135,16 @@ void ResponseCache::Complete(const std::string& key, const Result& result, absl:
     std::string path = flight != inflight_.end() ? flight->second.path : "";
     uint64_t started_epoch = epoch_;
     followers = TakeFollowers(key, &started_epoch);
-    const bool cacheable = result.ok() && result->status >= 200 && result->status < 300 &&
-                           ttl > absl::ZeroDuration() && started_epoch == epoch_;
+    const bool cacheable = result.ok() && result->status >= 200 &&
+                           result->status < 300 && ttl > absl::ZeroDuration() &&
+                           started_epoch == epoch_;
     int64_t size = cacheable ? SizeOf(key, *result) : 0;
     if (cacheable && size <= options_.max_bytes && options_.max_entries > 0) {
       auto old = entries_.find(key);
       if (old != entries_.end()) EraseLocked(old);
-      while (!lru_.empty() && (bytes_ + size > options_.max_bytes ||
-                               static_cast<int>(entries_.size()) >= options_.max_entries)) {
+      while (!lru_.empty() &&
+             (bytes_ + size > options_.max_bytes ||
+              static_cast<int>(entries_.size()) >= options_.max_entries)) {
         EraseLocked(entries_.find(lru_.back()));
       }
       lru_.push_front(key);
@@ -190,7 +201,8 @@ void ResponseCache::Clear() {
   bytes_ = 0;
 }
 
-void ResponseCache::EraseLocked(std::unordered_map<std::string, Entry>::iterator it) {
+void ResponseCache::EraseLocked(
+    std::unordered_map<std::string, Entry>::iterator it) {
   bytes_ -= it->second.bytes;
   lru_.erase(it->second.lru);
   entries_.erase(it);

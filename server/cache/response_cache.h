@@ -58,7 +58,8 @@ class ResponseCache {
 
   ResponseCache(ResponseCacheOptions options, Clock* clock);
 
-  static std::string MakeKey(absl::string_view identity, absl::string_view grpc_method,
+  static std::string MakeKey(absl::string_view identity,
+                             absl::string_view grpc_method,
                              const HttpRequest& request);
   // The invalidation scope of a write to `path` (query ignored), see above; "" = everything.
   static std::string WriteScope(absl::string_view path);
@@ -75,7 +76,8 @@ class ResponseCache {
                       FollowerCallback on_result);
   // The leader's result: stored when 2xx and ttl > 0 (and no invalidation since the lookup);
   // followers are called back with it.
-  void Complete(const std::string& key, const Result& result, absl::Duration ttl);
+  void Complete(const std::string& key, const Result& result,
+                absl::Duration ttl);
   // The leader gave up (cancelled, deadline): followers are called back with nullopt.
   void Abandon(const std::string& key);
   // A follower stops waiting; its callback will not run (unless it is already running).
@@ -107,14 +109,16 @@ class ResponseCache {
   void EraseLocked(std::unordered_map<std::string, Entry>::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the in-flight record for `key` (empty if none).
-  std::map<uint64_t, FollowerCallback> TakeFollowers(const std::string& key, uint64_t* epoch);
+  std::map<uint64_t, FollowerCallback> TakeFollowers(const std::string& key,
+                                                     uint64_t* epoch);
 
   const ResponseCacheOptions options_;
   Clock* const clock_;
 
   absl::Mutex mu_;
   std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // Front: most recently used.
+  std::list<std::string> lru_
+      ABSL_GUARDED_BY(mu_);  // Front: most recently used.
   std::unordered_map<std::string, Inflight> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // Bumped by every invalidation.

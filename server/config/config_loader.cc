@@ -26,7 +26,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    std::string message = absl::StrCat("config file ", path, ": ", std::strerror(err));
+    std::string message =
+        absl::StrCat("config file ", path, ": ", std::strerror(err));
     if (err == EACCES) return absl::PermissionDeniedError(message);
     return absl::NotFoundError(message);
   }
@@ -37,7 +38,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 bool IsHttpUrl(absl::string_view url) {
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://")) {
+  if (!absl::ConsumePrefix(&rest, "http://") &&
+      !absl::ConsumePrefix(&rest, "https://")) {
     return false;
   }
   return !rest.empty() && rest[0] != '/' && rest[0] != ':' &&
@@ -51,13 +53,15 @@ class Checker {
   void Check(bool ok, const std::string& key, const std::string& problem) {
     if (ok) return;
     auto it = origins_.find(key);
-    errors_.push_back(it == origins_.end()
-                          ? absl::StrCat(key, ": ", problem)
-                          : absl::StrCat(key, " (from ", it->second, "): ", problem));
+    errors_.push_back(
+        it == origins_.end()
+            ? absl::StrCat(key, ": ", problem)
+            : absl::StrCat(key, " (from ", it->second, "): ", problem));
   }
   void Positive(absl::Duration d, const std::string& key) {
     Check(d > absl::ZeroDuration(), key,
-          absl::StrCat("must be a positive duration, got ", absl::FormatDuration(d)));
+          absl::StrCat("must be a positive duration, got ",
+                       absl::FormatDuration(d)));
   }
   template <typename T>
   void Range(T value, T lo, T hi, const std::string& key) {
@@ -66,8 +70,10 @@ class Checker {
   }
   void Url(const std::string& url, const std::string& key, bool optional) {
     if (optional && url.empty()) return;
-    Check(IsHttpUrl(url), key,
-          absl::StrCat("expected an http:// or https:// URL with a host, got \"", url, "\""));
+    Check(
+        IsHttpUrl(url), key,
+        absl::StrCat("expected an http:// or https:// URL with a host, got \"",
+                     url, "\""));
   }
 
   absl::Status Result() const {
@@ -105,32 +111,38 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
                        absl::FormatDuration(c.retry.max_backoff)));
   k.Range(c.retry.multiplier, 1.0, 10.0, "retry.multiplier");
   k.Range(c.retry.budget_ratio, 0.0, 1.0, "retry.budget_ratio");
-  k.Range(c.retry.budget_min_per_second, 0, 1000000, "retry.budget_min_per_second");
+  k.Range(c.retry.budget_min_per_second, 0, 1000000,
+          "retry.budget_min_per_second");
 
   k.Range<int64_t>(c.cache.max_bytes, 0, std::numeric_limits<int64_t>::max(),
                    "cache.max_bytes");
-  k.Range(c.cache.max_entries, 0, std::numeric_limits<int>::max(), "cache.max_entries");
+  k.Range(c.cache.max_entries, 0, std::numeric_limits<int>::max(),
+          "cache.max_entries");
   for (size_t i = 0; i < c.cache.rules.size(); ++i) {
     const CacheRule& rule = c.cache.rules[i];
     std::string key = absl::StrCat("cache.rules[", i, "]");
-    bool method_ok = !rule.method.empty() &&
-                     (absl::EndsWith(rule.method, ".*") || absl::StrContains(rule.method, '/'));
+    bool method_ok =
+        !rule.method.empty() && (absl::EndsWith(rule.method, ".*") ||
+                                 absl::StrContains(rule.method, '/'));
     k.Check(method_ok, key + ".method",
-            absl::StrCat("expected \"package.Service/Method\", \"package.Service/*\" or "
-                         "\"package.*\", got \"",
-                         rule.method, "\""));
+            absl::StrCat(
+                "expected \"package.Service/Method\", \"package.Service/*\" or "
+                "\"package.*\", got \"",
+                rule.method, "\""));
     k.Positive(rule.ttl, key + ".ttl");
   }
 
-  static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "critical",
-                                        "off"};
+  static const char* const kLevels[] = {"trace", "debug",    "info", "warn",
+                                        "error", "critical", "off"};
   bool level_ok = false;
   for (const char* level : kLevels) level_ok = level_ok || c.log_level == level;
   k.Check(level_ok, "log.level",
-          absl::StrCat("expected one of trace, debug, info, warn, error, critical, off, got \"",
+          absl::StrCat("expected one of trace, debug, info, warn, error, "
+                       "critical, off, got \"",
                        c.log_level, "\""));
 
-  k.Range<int64_t>(c.max_message_bytes, 1024, std::numeric_limits<int32_t>::max(),
+  k.Range<int64_t>(c.max_message_bytes, 1024,
+                   std::numeric_limits<int32_t>::max(),
                    "grpc.max_message_bytes");
   k.Check(c.shutdown_grace >= absl::ZeroDuration(), "grpc.shutdown_grace",
           "must not be negative");
@@ -149,7 +161,8 @@ void Override(const std::optional<std::string>& value, const std::string& key,
 
 }  // namespace
 
-std::optional<std::string> ProcessEnvironment::Get(const std::string& name) const {
+std::optional<std::string> ProcessEnvironment::Get(
+    const std::string& name) const {
   const char* value = std::getenv(name.c_str());
   if (value == nullptr) return std::nullopt;
   return std::string(value);
@@ -173,14 +186,19 @@ absl::string_view AuthModeName(AuthMode mode) {
   return "unknown";
 }
 
-absl::Status ValidateConfig(const GatewayConfig& config) { return Validate(config, {}); }
+absl::Status ValidateConfig(const GatewayConfig& config) {
+  return Validate(config, {});
+}
 
-absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path, const Environment& env,
+absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
+                                         const Environment& env,
                                          const FlagOverrides& flags) {
   if (flags.client_secret.has_value()) {
     return absl::InvalidArgumentError(
-        "--client_secret: secrets are not accepted on the command line (any local user can "
-        "read it); use --config with auth.client_secret_file, FORMANCE_CLIENT_SECRET_FILE or "
+        "--client_secret: secrets are not accepted on the command line (any "
+        "local user can "
+        "read it); use --config with auth.client_secret_file, "
+        "FORMANCE_CLIENT_SECRET_FILE or "
         "the FORMANCE_CLIENT_SECRET environment variable");
   }
   GatewayConfig config;
@@ -193,26 +211,30 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path, const Env
   }
 
   Origins origins;
-  Override(env.Get("FORMANCE_URL"), "upstream.url", "FORMANCE_URL", &config.upstream.url,
+  Override(env.Get("FORMANCE_URL"), "upstream.url", "FORMANCE_URL",
+           &config.upstream.url, &origins);
+  Override(env.Get("FGW_LISTEN"), "listen", "FGW_LISTEN", &config.listen,
            &origins);
-  Override(env.Get("FGW_LISTEN"), "listen", "FGW_LISTEN", &config.listen, &origins);
-  Override(env.Get("FORMANCE_CLIENT_ID"), "auth.client_id", "FORMANCE_CLIENT_ID",
-           &config.auth.client_id, &origins);
+  Override(env.Get("FORMANCE_CLIENT_ID"), "auth.client_id",
+           "FORMANCE_CLIENT_ID", &config.auth.client_id, &origins);
   Override(env.Get("FORMANCE_CLIENT_SECRET_FILE"), "auth.client_secret_file",
-           "FORMANCE_CLIENT_SECRET_FILE", &config.auth.client_secret_file, &origins);
-  Override(env.Get("FORMANCE_TOKEN_FILE"), "auth.static_token_file", "FORMANCE_TOKEN_FILE",
-           &config.auth.static_token_file, &origins);
-  Override(env.Get("FGW_LOG_LEVEL"), "log.level", "FGW_LOG_LEVEL", &config.log_level,
+           "FORMANCE_CLIENT_SECRET_FILE", &config.auth.client_secret_file,
            &origins);
+  Override(env.Get("FORMANCE_TOKEN_FILE"), "auth.static_token_file",
+           "FORMANCE_TOKEN_FILE", &config.auth.static_token_file, &origins);
+  Override(env.Get("FGW_LOG_LEVEL"), "log.level", "FGW_LOG_LEVEL",
+           &config.log_level, &origins);
 
   Override(flags.listen, "listen", "--listen", &config.listen, &origins);
-  Override(flags.upstream_url, "upstream.url", "--upstream", &config.upstream.url, &origins);
-  Override(flags.log_level, "log.level", "--log_level", &config.log_level, &origins);
+  Override(flags.upstream_url, "upstream.url", "--upstream",
+           &config.upstream.url, &origins);
+  Override(flags.log_level, "log.level", "--log_level", &config.log_level,
+           &origins);
   Override(flags.descriptor_set_file, "descriptor_set_file", "--descriptor_set",
            &config.descriptor_set_file, &origins);
 
-  const bool has_client_id = !config.auth.client_id.empty() ||
-                             !config.auth.client_id_file.empty();
+  const bool has_client_id =
+      !config.auth.client_id.empty() || !config.auth.client_id_file.empty();
   const bool has_secret = !config.auth.client_secret_file.empty() ||
                           env.Get(config.auth.client_secret_env).has_value();
   const bool has_token = !config.auth.static_token_file.empty() ||
@@ -232,7 +254,8 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path, const Env
   if (config.auth.mode == AuthMode::kClientCredentials) {
     if (!has_client_id) {
       auth_errors.push_back(
-          "auth.client_id: client_credentials needs a client id (auth.client_id, "
+          "auth.client_id: client_credentials needs a client id "
+          "(auth.client_id, "
           "auth.client_id_file or FORMANCE_CLIENT_ID)");
     }
     if (!has_secret) {
@@ -243,7 +266,8 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path, const Env
     }
   } else if (config.auth.mode == AuthMode::kStaticToken && !has_token) {
     auth_errors.push_back(
-        "auth.static_token_file: static_token needs a token file (auth.static_token_file or "
+        "auth.static_token_file: static_token needs a token file "
+        "(auth.static_token_file or "
         "FORMANCE_TOKEN_FILE) or the FORMANCE_TOKEN environment variable");
   }
   if (!valid.ok() || !auth_errors.empty()) {

@@ -52,7 +52,8 @@ class ProcessEnvironment final : public Environment {
 class MapEnvironment final : public Environment {
  public:
   MapEnvironment() = default;
-  explicit MapEnvironment(std::map<std::string, std::string> vars) : vars_(std::move(vars)) {}
+  explicit MapEnvironment(std::map<std::string, std::string> vars)
+      : vars_(std::move(vars)) {}
   std::optional<std::string> Get(const std::string& name) const override;
 
  private:
@@ -71,7 +72,8 @@ struct FlagOverrides {
 };
 
 // `yaml_path` may be empty (no file).
-absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path, const Environment& env,
+absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
+                                         const Environment& env,
                                          const FlagOverrides& flags);
 
 // Range checks on a complete config (LoadConfig runs it; exposed for configs built in code).

@@ -15,23 +15,31 @@ namespace fgw {
 struct UpstreamConfig {
   // Formance base URL, as the SDK's server 0. https://{organization}.{environment}.formance.cloud works.
   std::string url = "http://localhost";
-  absl::Duration request_timeout = absl::Seconds(30);  // Per attempt, and never past the caller's deadline.
+  absl::Duration request_timeout =
+      absl::Seconds(30);  // Per attempt, and never past the caller's deadline.
   absl::Duration connect_timeout = absl::Seconds(5);
-  std::string ca_file;    // PEM bundle of extra trusted CAs (a private CA); empty: system store.
-  std::string proxy;      // Outbound HTTP proxy URL (corporate egress); empty: none.
-  int io_threads = 2;     // cpprestsdk/asio threads; measured: 2-4 beat the default 40.
+  std::string
+      ca_file;  // PEM bundle of extra trusted CAs (a private CA); empty: system store.
+  std::string
+      proxy;  // Outbound HTTP proxy URL (corporate egress); empty: none.
+  int io_threads =
+      2;  // cpprestsdk/asio threads; measured: 2-4 beat the default 40.
 };
 
 enum class AuthMode { kNone, kStaticToken, kClientCredentials };
 
 struct AuthConfig {
-  AuthMode mode = AuthMode::kNone;  // client_credentials when a client id is configured.
-  std::string token_url;            // Empty: <upstream.url>/api/auth/oauth/token.
-  std::string client_id;            // Not a secret; also FORMANCE_CLIENT_ID.
+  AuthMode mode =
+      AuthMode::kNone;    // client_credentials when a client id is configured.
+  std::string token_url;  // Empty: <upstream.url>/api/auth/oauth/token.
+  std::string client_id;  // Not a secret; also FORMANCE_CLIENT_ID.
   std::string client_id_file;
-  std::string client_secret_file;   // Also FORMANCE_CLIENT_SECRET_FILE; re-read when it changes.
-  std::string client_secret_env = "FORMANCE_CLIENT_SECRET";  // Name of the variable, not the value.
-  std::string static_token_file;    // Bearer token mode; also FORMANCE_TOKEN_FILE / FORMANCE_TOKEN.
+  std::string
+      client_secret_file;  // Also FORMANCE_CLIENT_SECRET_FILE; re-read when it changes.
+  std::string client_secret_env =
+      "FORMANCE_CLIENT_SECRET";  // Name of the variable, not the value.
+  std::string
+      static_token_file;  // Bearer token mode; also FORMANCE_TOKEN_FILE / FORMANCE_TOKEN.
   absl::Duration refresh_ahead = absl::Seconds(60);
 };
 
@@ -46,7 +54,8 @@ struct RetryConfig {
 };
 
 struct CacheRule {
-  std::string method;  // "formance.ledger.v2.LedgerService/GetAccount" or "formance.ledger.v2.*".
+  std::string
+      method;  // "formance.ledger.v2.LedgerService/GetAccount" or "formance.ledger.v2.*".
   absl::Duration ttl = absl::Seconds(1);
 };
 

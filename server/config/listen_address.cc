@@ -5,17 +5,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace fgw {
 namespace {
 
 absl::Status Invalid(absl::string_view address, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("listen address \"", address, "\": ", why,
-                   " (expected host:port such as 127.0.0.1:50051 or [::]:50051, or "
-                   "unix:/absolute/path)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "listen address \"", address, "\": ", why,
+      " (expected host:port such as 127.0.0.1:50051 or [::]:50051, or "
+      "unix:/absolute/path)"));
 }
 
 }  // namespace
@@ -41,33 +41,38 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {
   absl::string_view host, port;
   if (rest[0] == '[') {
     size_t close = rest.find(']');
-    if (close == absl::string_view::npos) return Invalid(address, "unclosed '['");
+    if (close == absl::string_view::npos)
+      return Invalid(address, "unclosed '['");
     host = rest.substr(1, close - 1);
     absl::string_view after = rest.substr(close + 1);
-    if (!absl::ConsumePrefix(&after, ":")) return Invalid(address, "missing :port after ']'");
+    if (!absl::ConsumePrefix(&after, ":"))
+      return Invalid(address, "missing :port after ']'");
     port = after;
     if (host.empty()) return Invalid(address, "empty IPv6 host");
   } else {
     size_t colon = rest.rfind(':');
-    if (colon == absl::string_view::npos) return Invalid(address, "missing :port");
+    if (colon == absl::string_view::npos)
+      return Invalid(address, "missing :port");
     host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
-    if (host.empty()) return Invalid(address, "missing host (use 0.0.0.0 or [::] for all)");
+    if (host.empty())
+      return Invalid(address, "missing host (use 0.0.0.0 or [::] for all)");
     if (absl::StrContains(host, ':')) {
       return Invalid(address, "an IPv6 host must be written in brackets");
     }
     for (char c : host) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' &&
-          c != '_') {
-        return Invalid(address, absl::StrCat("invalid character '", std::string(1, c),
-                                             "' in host"));
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+          c != '-' && c != '_') {
+        return Invalid(address, absl::StrCat("invalid character '",
+                                             std::string(1, c), "' in host"));
       }
     }
   }
   int value = -1;
-  if (port.empty() || !absl::SimpleAtoi(port, &value) || value < 0 || value > 65535 ||
-      !std::all_of(port.begin(), port.end(),
-                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
+  if (port.empty() || !absl::SimpleAtoi(port, &value) || value < 0 ||
+      value > 65535 || !std::all_of(port.begin(), port.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      })) {
     return Invalid(address, "port must be a number from 0 to 65535");
   }
   out.kind = ListenAddress::Kind::kTcp;

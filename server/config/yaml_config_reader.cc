@@ -16,11 +16,13 @@ namespace {
 
 constexpr char kSecretRefused[] =
     "secrets are not accepted in the config file; put the secret in a file "
-    "(auth.client_secret_file, FORMANCE_CLIENT_SECRET_FILE) or in the FORMANCE_CLIENT_SECRET "
+    "(auth.client_secret_file, FORMANCE_CLIENT_SECRET_FILE) or in the "
+    "FORMANCE_CLIENT_SECRET "
     "environment variable";
 constexpr char kTokenRefused[] =
     "tokens are not accepted in the config file; put the token in a file "
-    "(auth.static_token_file, FORMANCE_TOKEN_FILE) or in the FORMANCE_TOKEN environment variable";
+    "(auth.static_token_file, FORMANCE_TOKEN_FILE) or in the FORMANCE_TOKEN "
+    "environment variable";
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -53,8 +55,8 @@ class Reader {
            const std::map<std::string, std::string>& refused = {}) {
     if (node.IsNull()) return;  // "upstream:" with nothing under it.
     if (!node.IsMap()) {
-      Fail(path.empty() ? "(document)" : path, absl::StrCat("expected a mapping, got ",
-                                                           Describe(node)));
+      Fail(path.empty() ? "(document)" : path,
+           absl::StrCat("expected a mapping, got ", Describe(node)));
       return;
     }
     for (const auto& entry : node) {
@@ -79,8 +81,9 @@ class Reader {
 
   Field String(std::string* out) {
     return [this, out](const YAML::Node& node, const std::string& path) {
-      if (!node.IsScalar()) return Fail(path, absl::StrCat("expected a string, got ",
-                                                           Describe(node)));
+      if (!node.IsScalar())
+        return Fail(path,
+                    absl::StrCat("expected a string, got ", Describe(node)));
       *out = node.Scalar();
     };
   }
@@ -90,7 +93,8 @@ class Reader {
     return [this, out](const YAML::Node& node, const std::string& path) {
       Int value;
       if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value)) {
-        return Fail(path, absl::StrCat("expected an integer, got ", Describe(node)));
+        return Fail(path,
+                    absl::StrCat("expected an integer, got ", Describe(node)));
       }
       *out = value;
     };
@@ -100,7 +104,8 @@ class Reader {
     return [this, out](const YAML::Node& node, const std::string& path) {
       double value;
       if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), &value)) {
-        return Fail(path, absl::StrCat("expected a number, got ", Describe(node)));
+        return Fail(path,
+                    absl::StrCat("expected a number, got ", Describe(node)));
       }
       *out = value;
     };
@@ -110,8 +115,10 @@ class Reader {
     return [this, out](const YAML::Node& node, const std::string& path) {
       absl::Duration value;
       if (!node.IsScalar() || !absl::ParseDuration(node.Scalar(), &value)) {
-        return Fail(path, absl::StrCat("expected a duration like \"250ms\" or \"30s\", got ",
-                                       Describe(node)));
+        return Fail(
+            path,
+            absl::StrCat("expected a duration like \"250ms\" or \"30s\", got ",
+                         Describe(node)));
       }
       *out = value;
     };
@@ -129,19 +136,21 @@ class Reader {
 
 }  // namespace
 
-absl::Status ApplyYamlConfig(const std::string& yaml_text, const std::string& source,
-                             GatewayConfig* config, std::optional<AuthMode>* auth_mode) {
+absl::Status ApplyYamlConfig(const std::string& yaml_text,
+                             const std::string& source, GatewayConfig* config,
+                             std::optional<AuthMode>* auth_mode) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat(source, ": not valid YAML: line ", e.mark.line + 1, ", column ",
-                     e.mark.column + 1, ": ", e.msg));
+        absl::StrCat(source, ": not valid YAML: line ", e.mark.line + 1,
+                     ", column ", e.mark.column + 1, ": ", e.msg));
   }
   Reader r;
   GatewayConfig& c = *config;
-  auto mode_field = [&r, auth_mode](const YAML::Node& node, const std::string& path) {
+  auto mode_field = [&r, auth_mode](const YAML::Node& node,
+                                    const std::string& path) {
     static const std::map<std::string, std::optional<AuthMode>> kModes = {
         {"auto", std::nullopt},
         {"none", AuthMode::kNone},
@@ -149,9 +158,10 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text, const std::string& so
         {"client_credentials", AuthMode::kClientCredentials}};
     auto it = node.IsScalar() ? kModes.find(node.Scalar()) : kModes.end();
     if (it == kModes.end()) {
-      return r.Fail(path, absl::StrCat("expected one of auto, none, static_token, "
-                                       "client_credentials, got ",
-                                       Describe(node)));
+      return r.Fail(path,
+                    absl::StrCat("expected one of auto, none, static_token, "
+                                 "client_credentials, got ",
+                                 Describe(node)));
     }
     *auth_mode = it->second;
   };
@@ -174,7 +184,8 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text, const std::string& so
                 method(n, p);
               }},
              {"ttl", r.Duration(&rule.ttl)}});
-      if (node[i].IsMap() && !has_method) r.Fail(Join(item, "method"), "required");
+      if (node[i].IsMap() && !has_method)
+        r.Fail(Join(item, "method"), "required");
       rules.push_back(std::move(rule));
     }
     c.cache.rules = std::move(rules);
@@ -217,7 +228,8 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text, const std::string& so
                    {"max_backoff", r.Duration(&c.retry.max_backoff)},
                    {"multiplier", r.Double(&c.retry.multiplier)},
                    {"budget_ratio", r.Double(&c.retry.budget_ratio)},
-                   {"budget_min_per_second", r.Integer(&c.retry.budget_min_per_second)}});
+                   {"budget_min_per_second",
+                    r.Integer(&c.retry.budget_min_per_second)}});
           }},
          {"cache",
           [&](const YAML::Node& n, const std::string& p) {

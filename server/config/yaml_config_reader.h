@@ -20,8 +20,9 @@ namespace fgw {
 
 // `source` names the document in messages (a file path). `auth_mode` is set when the document
 // names an explicit auth.mode; "auto" resets it to nullopt (LoadConfig then infers the mode).
-absl::Status ApplyYamlConfig(const std::string& yaml_text, const std::string& source,
-                             GatewayConfig* config, std::optional<AuthMode>* auth_mode);
+absl::Status ApplyYamlConfig(const std::string& yaml_text,
+                             const std::string& source, GatewayConfig* config,
+                             std::optional<AuthMode>* auth_mode);
 
 }  // namespace fgw
 

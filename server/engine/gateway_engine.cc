@@ -20,7 +20,8 @@ namespace fgw {
 
 namespace {
 
-TransportOptions TransportOptionsFrom(const UpstreamConfig& up, std::string base_url) {
+TransportOptions TransportOptionsFrom(const UpstreamConfig& up,
+                                      std::string base_url) {
   TransportOptions t;
   t.base_url = std::move(base_url);
   t.request_timeout = up.request_timeout;
@@ -45,7 +46,8 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     const GatewayConfig& config, Overrides overrides) {
   std::unique_ptr<GatewayEngine> engine(new GatewayEngine());
   Clock* clock = overrides.clock != nullptr ? overrides.clock : RealClock();
-  Random* random = overrides.random != nullptr ? overrides.random : RealRandom();
+  Random* random =
+      overrides.random != nullptr ? overrides.random : RealRandom();
 
   absl::StatusOr<std::unique_ptr<ApiDescriptors>> descriptors =
       config.descriptor_set_file.empty()
@@ -54,7 +56,8 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   if (!descriptors.ok()) return descriptors.status();
   engine->descriptors_ = *std::move(descriptors);
 
-  absl::StatusOr<std::unique_ptr<RouteTable>> routes = RouteTable::Build(*engine->descriptors_);
+  absl::StatusOr<std::unique_ptr<RouteTable>> routes =
+      RouteTable::Build(*engine->descriptors_);
   if (!routes.ok()) return routes.status();
   engine->routes_ = *std::move(routes);
 
@@ -90,8 +93,8 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
       if (overrides.token_transport != nullptr) {
         token_transport = overrides.token_transport;
       } else if (endpoint->origin != config.upstream.url) {
-        auto t = CpprestTransport::Create(TransportOptionsFrom(config.upstream, endpoint->origin),
-                                          clock);
+        auto t = CpprestTransport::Create(
+            TransportOptionsFrom(config.upstream, endpoint->origin), clock);
         if (!t.ok()) return t.status();
         engine->token_transport_ = *std::move(t);
         token_transport = engine->token_transport_.get();
@@ -99,8 +102,8 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
       OAuth2Options oauth;
       oauth.token_path = endpoint->path;
       oauth.refresh_ahead = config.auth.refresh_ahead;
-      engine->tokens_ = std::make_unique<OAuth2TokenSource>(oauth, engine->credentials_.get(),
-                                                            token_transport, clock);
+      engine->tokens_ = std::make_unique<OAuth2TokenSource>(
+          oauth, engine->credentials_.get(), token_transport, clock);
       break;
     }
   }
@@ -120,16 +123,17 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   caller.budget.ratio = config.retry.budget_ratio;
   caller.budget.min_per_second = config.retry.budget_min_per_second;
   caller.attempt_timeout = config.upstream.request_timeout;
-  engine->caller_ = std::make_unique<UpstreamCaller>(caller, engine->transport_.get(),
-                                                     engine->tokens_.get(), engine->cache_.get(),
-                                                     clock, random);
+  engine->caller_ = std::make_unique<UpstreamCaller>(
+      caller, engine->transport_.get(), engine->tokens_.get(),
+      engine->cache_.get(), clock, random);
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
-      engine->descriptors_.get(), engine->routes_.get(), engine->caller_.get(), clock,
-      config.cache, config.retry.max_attempts);
+      engine->descriptors_.get(), engine->routes_.get(), engine->caller_.get(),
+      clock, config.cache, config.retry.max_attempts);
   engine->reflection_ =
       std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
-  spdlog::info("route table loaded: {} operations in {} services", engine->routes_->size(),
+  spdlog::info("route table loaded: {} operations in {} services",
+               engine->routes_->size(),
                engine->descriptors_->services().size());
   return engine;
 }
@@ -140,7 +144,8 @@ ReflectionSource* GatewayEngine::reflection() { return reflection_.get(); }
 
 std::vector<std::string> GatewayEngine::service_names() const {
   std::vector<std::string> names;
-  for (const auto* service : descriptors_->services()) names.push_back(service->full_name());
+  for (const auto* service : descriptors_->services())
+    names.push_back(service->full_name());
   return names;
 }
 

@@ -42,9 +42,10 @@ class GatewayEngine {
     Random* random = nullptr;
   };
 
-  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(const GatewayConfig& config);
-  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(const GatewayConfig& config,
-                                                               Overrides overrides);
+  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(
+      const GatewayConfig& config);
+  static absl::StatusOr<std::unique_ptr<GatewayEngine>> Create(
+      const GatewayConfig& config, Overrides overrides);
   ~GatewayEngine();
 
   UnaryCallHandler* handler();

@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <utility>
 
-#include "google/protobuf/arena.h"
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/arena.h"
 #include "server/transcoding/error_mapper.h"
 #include "server/transcoding/request_encoder.h"
 #include "server/transcoding/response_decoder.h"
@@ -18,7 +17,8 @@
 namespace fgw {
 namespace {
 
-const std::string* FindMetadata(const IncomingCall& call, absl::string_view key) {
+const std::string* FindMetadata(const IncomingCall& call,
+                                absl::string_view key) {
   for (const auto& [k, v] : call.metadata) {
     if (k == key) return &v;
   }
@@ -30,7 +30,8 @@ const std::string* FindMetadata(const IncomingCall& call, absl::string_view key)
 google::protobuf::ArenaOptions ArenaOptionsFor(size_t wire_bytes) {
   google::protobuf::ArenaOptions options;
   options.start_block_size = 1024;
-  options.max_block_size = std::max<size_t>(8192, std::min<size_t>(wire_bytes, 1 << 20));
+  options.max_block_size =
+      std::max<size_t>(8192, std::min<size_t>(wire_bytes, 1 << 20));
   return options;
 }
 
@@ -43,7 +44,8 @@ bool MatchesRule(absl::string_view rule, absl::string_view method) {
 
 }  // namespace
 
-absl::Duration CacheTtlFor(const CacheConfig& config, absl::string_view grpc_method) {
+absl::Duration CacheTtlFor(const CacheConfig& config,
+                           absl::string_view grpc_method) {
   absl::string_view method = absl::StripPrefix(grpc_method, "/");
   for (const CacheRule& rule : config.rules) {
     if (MatchesRule(rule.method, method)) return rule.ttl;
@@ -52,15 +54,18 @@ absl::Duration CacheTtlFor(const CacheConfig& config, absl::string_view grpc_met
 }
 
 TranscodingHandler::TranscodingHandler(const ApiDescriptors* descriptors,
-                                       const RouteTable* routes, UpstreamCaller* caller,
-                                       Clock* clock, const CacheConfig& cache_config,
+                                       const RouteTable* routes,
+                                       UpstreamCaller* caller, Clock* clock,
+                                       const CacheConfig& cache_config,
                                        int max_attempts)
-    : descriptors_(descriptors), caller_(caller), clock_(clock), max_attempts_(max_attempts) {
+    : descriptors_(descriptors),
+      caller_(caller),
+      clock_(clock),
+      max_attempts_(max_attempts) {
   for (const Route& route : routes->routes()) {
     RoutePlan plan;
     plan.route = &route;
-    plan.request_prototype =
-        descriptors->Prototype(route.method->input_type());
+    plan.request_prototype = descriptors->Prototype(route.method->input_type());
     plan.response_prototype =
         descriptors->Prototype(route.method->output_type());
     plan.spec.method = route.grpc_method;
@@ -69,18 +74,20 @@ TranscodingHandler::TranscodingHandler(const ApiDescriptors* descriptors,
     plan.spec.needs_token = !route.rules.no_security();
     plan.spec.scopes.assign(route.rules.oauth2_scopes().begin(),
                             route.rules.oauth2_scopes().end());
-    if (route.read_only) plan.spec.cache_ttl = CacheTtlFor(cache_config, route.grpc_method);
+    if (route.read_only)
+      plan.spec.cache_ttl = CacheTtlFor(cache_config, route.grpc_method);
     plans_.emplace(route.grpc_method, std::move(plan));
   }
 }
 
-void TranscodingHandler::HandleUnary(const IncomingCall& call, std::string request,
+void TranscodingHandler::HandleUnary(const IncomingCall& call,
+                                     std::string request,
                                      std::function<void(CallResult)> done) {
   auto it = plans_.find(call.method);
   if (it == plans_.end()) {
     CallResult result;
-    result.status = absl::UnimplementedError(
-        absl::StrCat("method ", call.method, " is not a Formance operation served here"));
+    result.status = absl::UnimplementedError(absl::StrCat(
+        "method ", call.method, " is not a Formance operation served here"));
     done(std::move(result));
     return;
   }
@@ -88,11 +95,12 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call, std::string reque
   const Route& route = *plan.route;
 
   google::protobuf::Arena request_arena(ArenaOptionsFor(request.size()));
-  google::protobuf::Message* message = plan.request_prototype->New(&request_arena);
+  google::protobuf::Message* message =
+      plan.request_prototype->New(&request_arena);
   if (!message->ParsePartialFromString(request)) {
     CallResult result;
-    result.status = absl::InvalidArgumentError(
-        absl::StrCat("request does not parse as ", route.method->input_type()->full_name()));
+    result.status = absl::InvalidArgumentError(absl::StrCat(
+        "request does not parse as ", route.method->input_type()->full_name()));
     done(std::move(result));
     return;
   }
@@ -135,7 +143,8 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call, std::string reque
   const ApiDescriptors* descriptors = descriptors_;
   caller_->Call(
       plan.spec, *std::move(http), ctx,
-      [plan_ptr, clock, descriptors, start, done = std::move(done)](CallOutcome outcome) {
+      [plan_ptr, clock, descriptors, start,
+       done = std::move(done)](CallOutcome outcome) {
         const Route& route = *plan_ptr->route;
         CallResult result;
         int http_status = 0;
@@ -146,35 +155,43 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call, std::string reque
           http_status = response.status;
           if (IsSuccess(route, response.status)) {
             // One arena per reply: no per-field malloc, and the tree is freed in a few blocks.
-            google::protobuf::Arena arena(ArenaOptionsFor(response.body.size()));
-            google::protobuf::Message* reply = plan_ptr->response_prototype->New(&arena);
+            google::protobuf::Arena arena(
+                ArenaOptionsFor(response.body.size()));
+            google::protobuf::Message* reply =
+                plan_ptr->response_prototype->New(&arena);
             result.status = DecodeResponse(route, response, reply);
             // Partial: proto3 has no required fields, the full check would only walk the tree.
-            if (result.status.ok() && !reply->SerializePartialToString(&result.response)) {
-              result.status = absl::InternalError("response does not serialize");
+            if (result.status.ok() &&
+                !reply->SerializePartialToString(&result.response)) {
+              result.status =
+                  absl::InternalError("response does not serialize");
             }
           } else {
             result.status = MapHttpError(route, response, *descriptors);
           }
         }
-        result.trailing_metadata.emplace_back("formance-attempts", absl::StrCat(outcome.attempts));
+        result.trailing_metadata.emplace_back("formance-attempts",
+                                              absl::StrCat(outcome.attempts));
         if (!outcome.idempotency_key.empty()) {
           result.trailing_metadata.emplace_back("formance-idempotency-key",
                                                 outcome.idempotency_key);
         }
-        if (outcome.cache_hit) result.trailing_metadata.emplace_back("formance-cache", "hit");
+        if (outcome.cache_hit)
+          result.trailing_metadata.emplace_back("formance-cache", "hit");
         // On errors the gRPC layer sends formance-http-status from the status payload.
         if (http_status != 0) {
           if (result.status.ok()) {
-            result.trailing_metadata.emplace_back(kHttpStatusTrailer, absl::StrCat(http_status));
+            result.trailing_metadata.emplace_back(kHttpStatusTrailer,
+                                                  absl::StrCat(http_status));
           } else if (!GetHttpStatus(result.status).has_value()) {
             result.status = WithHttpStatus(result.status, http_status);
           }
         }
         double ms = absl::ToDoubleMilliseconds(clock->Now() - start);
-        spdlog::info("call {} http={} code={} attempts={}{} {:.1f}ms", route.grpc_method,
-                     http_status, absl::StatusCodeToString(result.status.code()),
-                     outcome.attempts, outcome.cache_hit ? " cache=hit" : "", ms);
+        spdlog::info(
+            "call {} http={} code={} attempts={}{} {:.1f}ms", route.grpc_method,
+            http_status, absl::StatusCodeToString(result.status.code()),
+            outcome.attempts, outcome.cache_hit ? " cache=hit" : "", ms);
         done(std::move(result));
       });
 }

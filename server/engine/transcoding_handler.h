@@ -36,8 +36,9 @@ namespace fgw {
 class TranscodingHandler : public UnaryCallHandler {
  public:
   // Not owned; all must outlive the handler.
-  TranscodingHandler(const ApiDescriptors* descriptors, const RouteTable* routes,
-                     UpstreamCaller* caller, Clock* clock, const CacheConfig& cache_config,
+  TranscodingHandler(const ApiDescriptors* descriptors,
+                     const RouteTable* routes, UpstreamCaller* caller,
+                     Clock* clock, const CacheConfig& cache_config,
                      int max_attempts);
 
   void HandleUnary(const IncomingCall& call, std::string request,
@@ -55,12 +56,14 @@ class TranscodingHandler : public UnaryCallHandler {
   UpstreamCaller* caller_;
   Clock* clock_;
   int max_attempts_;
-  absl::flat_hash_map<std::string, RoutePlan> plans_;  // Keyed by gRPC method; immutable.
+  absl::flat_hash_map<std::string, RoutePlan>
+      plans_;  // Keyed by gRPC method; immutable.
 };
 
 // The cache TTL configured for `grpc_method` ("/pkg.Service/Method"), zero when not cached.
 // Rules match "pkg.Service/Method", "pkg.Service/*" or "pkg.*"; the first match wins.
-absl::Duration CacheTtlFor(const CacheConfig& config, absl::string_view grpc_method);
+absl::Duration CacheTtlFor(const CacheConfig& config,
+                           absl::string_view grpc_method);
 
 }  // namespace fgw
 

@@ -24,7 +24,8 @@ struct IncomingCall {
   // Client metadata, keys lower-case; binary (-bin) values decoded.
   std::vector<std::pair<std::string, std::string>> metadata;
   std::string peer;
-  Cancellation* cancellation = nullptr;  // Fires when the caller cancels; owned by the gRPC layer.
+  Cancellation* cancellation =
+      nullptr;  // Fires when the caller cancels; owned by the gRPC layer.
 };
 
 struct CallResult {

@@ -14,7 +14,8 @@ namespace fgw {
 namespace {
 
 int ClampToInt(int64_t value) {
-  if (value > std::numeric_limits<int>::max()) return std::numeric_limits<int>::max();
+  if (value > std::numeric_limits<int>::max())
+    return std::numeric_limits<int>::max();
   if (value < 1) return 1;
   return static_cast<int>(value);
 }
@@ -22,13 +23,15 @@ int ClampToInt(int64_t value) {
 }  // namespace
 
 GatewayServer::GatewayServer(std::vector<std::string> service_names,
-                             const ReflectionSource* reflection, UnaryCallHandler* handler)
+                             const ReflectionSource* reflection,
+                             UnaryCallHandler* handler)
     : service_names_(std::move(service_names)),
       reflection_(reflection, service_names_),
       generic_(handler, &reflection_) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
-    const ServerOptions& options, UnaryCallHandler* handler, const ReflectionSource* reflection,
+    const ServerOptions& options, UnaryCallHandler* handler,
+    const ReflectionSource* reflection,
     std::vector<std::string> service_names) {
   absl::StatusOr<ListenAddress> listen = ParseListenAddress(options.listen);
   if (!listen.ok()) return listen.status();
@@ -37,7 +40,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   }
   if (options.keepalive_time <= absl::ZeroDuration() ||
       options.keepalive_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("keepalive time and timeout must be positive");
+    return absl::InvalidArgumentError(
+        "keepalive time and timeout must be positive");
   }
 
   std::unique_ptr<GatewayServer> self(
@@ -48,27 +52,31 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   grpc::ServerBuilder builder;
   int selected_port = 0;
   const std::string uri = listen->ToGrpcUri();
-  builder.AddListeningPort(uri, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(uri, grpc::InsecureServerCredentials(),
+                           &selected_port);
   builder.RegisterCallbackGenericService(&self->generic_);
   builder.SetMaxReceiveMessageSize(ClampToInt(options.max_message_bytes));
   builder.SetMaxSendMessageSize(ClampToInt(options.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
-                             ClampToInt(absl::ToInt64Milliseconds(options.keepalive_time)));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-                             ClampToInt(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      ClampToInt(absl::ToInt64Milliseconds(options.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      ClampToInt(absl::ToInt64Milliseconds(options.keepalive_timeout)));
   // Clients that keep idle connections alive with pings (every 10 s at most) are not
   // punished with GOAWAY.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
 
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr ||
       (listen->kind == ListenAddress::Kind::kTcp && selected_port == 0)) {
     if (self->server_ != nullptr) self->server_->Shutdown();
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen,
-        " (address in use, not permitted, or no such interface)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     " (address in use, not permitted, or no such interface)"));
   }
   if (listen->kind == ListenAddress::Kind::kTcp) {
     self->port_ = selected_port;
@@ -96,7 +104,8 @@ void GatewayServer::SetServing(bool serving) {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;
   health->SetServingStatus(serving);
-  for (const std::string& name : service_names_) health->SetServingStatus(name, serving);
+  for (const std::string& name : service_names_)
+    health->SetServingStatus(name, serving);
 }
 
 void GatewayServer::Shutdown(absl::Duration grace) {
@@ -110,7 +119,8 @@ void GatewayServer::Shutdown(absl::Duration grace) {
     shutdown_started_ = true;
   }
   spdlog::info("grpc: shutting down (grace {})", absl::FormatDuration(grace));
-  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService()) {
     health->Shutdown();  // Every status NOT_SERVING; later updates ignored.
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

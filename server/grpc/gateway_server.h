@@ -32,7 +32,8 @@
 namespace fgw {
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:50051";  // host:port (port 0: any free port) or unix:/path.
+  std::string listen =
+      "127.0.0.1:50051";  // host:port (port 0: any free port) or unix:/path.
   int64_t max_message_bytes = 16LL << 20;  // Receive and send limit.
   absl::Duration keepalive_time = absl::Minutes(2);
   absl::Duration keepalive_timeout = absl::Seconds(20);
@@ -44,7 +45,8 @@ class GatewayServer {
   // `service_names` are listed by reflection and reported SERVING by the health service.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
       const ServerOptions& options, UnaryCallHandler* handler,
-      const ReflectionSource* reflection, std::vector<std::string> service_names);
+      const ReflectionSource* reflection,
+      std::vector<std::string> service_names);
 
   ~GatewayServer();
   GatewayServer(const GatewayServer&) = delete;
@@ -62,8 +64,8 @@ class GatewayServer {
   void Wait();
 
  private:
-  GatewayServer(std::vector<std::string> service_names, const ReflectionSource* reflection,
-                UnaryCallHandler* handler);
+  GatewayServer(std::vector<std::string> service_names,
+                const ReflectionSource* reflection, UnaryCallHandler* handler);
 
   const std::vector<std::string> service_names_;
   ReflectionService reflection_;

@@ -23,8 +23,9 @@ grpc::ServerGenericBidiReactor* GenericService::CreateReactor(
     return reflection_->CreateReactor(ctx);
   }
   if (handler_ == nullptr) {
-    return new StatusReactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                          absl::StrCat("unknown method ", ctx->method())));
+    return new StatusReactor(
+        grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                     absl::StrCat("unknown method ", ctx->method())));
   }
   return new UnaryReactor(ctx, handler_);
 }

@@ -32,36 +32,47 @@ std::vector<std::string> PoolReflectionSource::SerializeWithDependencies(
 
 absl::StatusOr<std::vector<std::string>> PoolReflectionSource::FileByFilename(
     const std::string& filename) const {
-  const google::protobuf::FileDescriptor* file = pool_->FindFileByName(filename);
-  if (file == nullptr) return absl::NotFoundError(absl::StrCat("file not found: ", filename));
+  const google::protobuf::FileDescriptor* file =
+      pool_->FindFileByName(filename);
+  if (file == nullptr)
+    return absl::NotFoundError(absl::StrCat("file not found: ", filename));
   return SerializeWithDependencies(file);
 }
 
-absl::StatusOr<std::vector<std::string>> PoolReflectionSource::FileContainingSymbol(
-    const std::string& symbol) const {
-  const google::protobuf::FileDescriptor* file = pool_->FindFileContainingSymbol(symbol);
-  if (file == nullptr) return absl::NotFoundError(absl::StrCat("symbol not found: ", symbol));
+absl::StatusOr<std::vector<std::string>>
+PoolReflectionSource::FileContainingSymbol(const std::string& symbol) const {
+  const google::protobuf::FileDescriptor* file =
+      pool_->FindFileContainingSymbol(symbol);
+  if (file == nullptr)
+    return absl::NotFoundError(absl::StrCat("symbol not found: ", symbol));
   return SerializeWithDependencies(file);
 }
 
-absl::StatusOr<std::vector<std::string>> PoolReflectionSource::FileContainingExtension(
+absl::StatusOr<std::vector<std::string>>
+PoolReflectionSource::FileContainingExtension(
     const std::string& containing_type, int field_number) const {
-  const google::protobuf::Descriptor* type = pool_->FindMessageTypeByName(containing_type);
+  const google::protobuf::Descriptor* type =
+      pool_->FindMessageTypeByName(containing_type);
   if (type == nullptr) {
-    return absl::NotFoundError(absl::StrCat("type not found: ", containing_type));
-  }
-  const google::protobuf::FieldDescriptor* ext = pool_->FindExtensionByNumber(type, field_number);
-  if (ext == nullptr) {
     return absl::NotFoundError(
-        absl::StrCat("extension not found: ", containing_type, " ", field_number));
+        absl::StrCat("type not found: ", containing_type));
+  }
+  const google::protobuf::FieldDescriptor* ext =
+      pool_->FindExtensionByNumber(type, field_number);
+  if (ext == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "extension not found: ", containing_type, " ", field_number));
   }
   return SerializeWithDependencies(ext->file());
 }
 
-absl::StatusOr<std::vector<int>> PoolReflectionSource::AllExtensionNumbersOfType(
+absl::StatusOr<std::vector<int>>
+PoolReflectionSource::AllExtensionNumbersOfType(
     const std::string& type_name) const {
-  const google::protobuf::Descriptor* type = pool_->FindMessageTypeByName(type_name);
-  if (type == nullptr) return absl::NotFoundError(absl::StrCat("type not found: ", type_name));
+  const google::protobuf::Descriptor* type =
+      pool_->FindMessageTypeByName(type_name);
+  if (type == nullptr)
+    return absl::NotFoundError(absl::StrCat("type not found: ", type_name));
   std::vector<const google::protobuf::FieldDescriptor*> extensions;
   pool_->FindAllExtensions(type, &extensions);
   std::vector<int> numbers;

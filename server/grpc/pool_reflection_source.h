@@ -15,7 +15,8 @@ namespace fgw {
 
 class PoolReflectionSource final : public ReflectionSource {
  public:
-  explicit PoolReflectionSource(const google::protobuf::DescriptorPool* pool) : pool_(pool) {}
+  explicit PoolReflectionSource(const google::protobuf::DescriptorPool* pool)
+      : pool_(pool) {}
 
   absl::StatusOr<std::vector<std::string>> FileByFilename(
       const std::string& filename) const override;

@@ -18,7 +18,8 @@ namespace rpb = ::grpc::reflection::v1alpha;
 // operation is outstanding at a time, so the reactions never run concurrently.
 class ReflectionReactor final : public grpc::ServerGenericBidiReactor {
  public:
-  explicit ReflectionReactor(const ReflectionService* service) : service_(service) {
+  explicit ReflectionReactor(const ReflectionService* service)
+      : service_(service) {
     StartRead(&in_);
   }
 
@@ -27,7 +28,8 @@ class ReflectionReactor final : public grpc::ServerGenericBidiReactor {
       Finish(grpc::Status::OK);
       return;
     }
-    absl::StatusOr<std::string> answer = service_->Answer(ByteBufferToString(in_));
+    absl::StatusOr<std::string> answer =
+        service_->Answer(ByteBufferToString(in_));
     in_.Clear();
     if (!answer.ok()) {
       Finish(ToGrpcStatus(answer.status()));
@@ -39,7 +41,8 @@ class ReflectionReactor final : public grpc::ServerGenericBidiReactor {
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "reflection stream write failed"));
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "reflection stream write failed"));
       return;
     }
     StartRead(&in_);
@@ -53,7 +56,8 @@ class ReflectionReactor final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer out_;
 };
 
-void SetError(const absl::Status& status, rpb::ServerReflectionResponse* response) {
+void SetError(const absl::Status& status,
+              rpb::ServerReflectionResponse* response) {
   rpb::ErrorResponse* error = response->mutable_error_response();
   error->set_error_code(static_cast<int>(status.code()));
   error->set_error_message(std::string(status.message()));
@@ -69,8 +73,8 @@ void SetFiles(const absl::StatusOr<std::vector<std::string>>& files,
 // Asks `source`, then (on NOT_FOUND or no source) the generated pool.
 template <typename Lookup>
 auto WithFallback(const ReflectionSource* source, Lookup lookup) {
-  static const PoolReflectionSource* generated =
-      new PoolReflectionSource(google::protobuf::DescriptorPool::generated_pool());
+  static const PoolReflectionSource* generated = new PoolReflectionSource(
+      google::protobuf::DescriptorPool::generated_pool());
   if (source != nullptr) {
     auto result = lookup(*source);
     if (result.ok() || !absl::IsNotFound(result.status())) return result;
@@ -82,10 +86,11 @@ auto WithFallback(const ReflectionSource* source, Lookup lookup) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ReflectionSource::FileContainingExtension(
-    const std::string& containing_type, int field_number) const {
-  return absl::NotFoundError(
-      absl::StrCat("extension not found: ", containing_type, " ", field_number));
+absl::StatusOr<std::vector<std::string>>
+ReflectionSource::FileContainingExtension(const std::string& containing_type,
+                                          int field_number) const {
+  return absl::NotFoundError(absl::StrCat(
+      "extension not found: ", containing_type, " ", field_number));
 }
 
 absl::StatusOr<std::vector<int>> ReflectionSource::AllExtensionNumbersOfType(
@@ -109,7 +114,8 @@ grpc::ServerGenericBidiReactor* ReflectionService::CreateReactor(
   return new ReflectionReactor(this);
 }
 
-absl::StatusOr<std::string> ReflectionService::Answer(const std::string& bytes) const {
+absl::StatusOr<std::string> ReflectionService::Answer(
+    const std::string& bytes) const {
   rpb::ServerReflectionRequest request;
   if (!request.ParseFromString(bytes)) {
     return absl::InvalidArgumentError("ServerReflectionRequest does not parse");
@@ -120,20 +126,23 @@ absl::StatusOr<std::string> ReflectionService::Answer(const std::string& bytes) 
   switch (request.message_request_case()) {
     case rpb::ServerReflectionRequest::kListServices: {
       auto* list = response.mutable_list_services_response();
-      for (const std::string& name : listed_services_) list->add_service()->set_name(name);
+      for (const std::string& name : listed_services_)
+        list->add_service()->set_name(name);
       break;
     }
     case rpb::ServerReflectionRequest::kFileByFilename:
-      SetFiles(WithFallback(source_,
-                            [&](const ReflectionSource& s) {
-                              return s.FileByFilename(request.file_by_filename());
-                            }),
-               &response);
+      SetFiles(
+          WithFallback(source_,
+                       [&](const ReflectionSource& s) {
+                         return s.FileByFilename(request.file_by_filename());
+                       }),
+          &response);
       break;
     case rpb::ServerReflectionRequest::kFileContainingSymbol:
       SetFiles(WithFallback(source_,
                             [&](const ReflectionSource& s) {
-                              return s.FileContainingSymbol(request.file_containing_symbol());
+                              return s.FileContainingSymbol(
+                                  request.file_containing_symbol());
                             }),
                &response);
       break;
@@ -141,16 +150,18 @@ absl::StatusOr<std::string> ReflectionService::Answer(const std::string& bytes) 
       const rpb::ExtensionRequest& ext = request.file_containing_extension();
       SetFiles(WithFallback(source_,
                             [&](const ReflectionSource& s) {
-                              return s.FileContainingExtension(ext.containing_type(),
-                                                               ext.extension_number());
+                              return s.FileContainingExtension(
+                                  ext.containing_type(),
+                                  ext.extension_number());
                             }),
                &response);
       break;
     }
     case rpb::ServerReflectionRequest::kAllExtensionNumbersOfType: {
       const std::string& type = request.all_extension_numbers_of_type();
-      auto numbers = WithFallback(
-          source_, [&](const ReflectionSource& s) { return s.AllExtensionNumbersOfType(type); });
+      auto numbers = WithFallback(source_, [&](const ReflectionSource& s) {
+        return s.AllExtensionNumbersOfType(type);
+      });
       if (!numbers.ok()) {
         SetError(numbers.status(), &response);
         break;
@@ -161,7 +172,8 @@ absl::StatusOr<std::string> ReflectionService::Answer(const std::string& bytes) 
       break;
     }
     default:
-      SetError(absl::UnimplementedError("unknown reflection request"), &response);
+      SetError(absl::UnimplementedError("unknown reflection request"),
+               &response);
       break;
   }
   return response.SerializeAsString();

@@ -29,7 +29,8 @@ namespace fgw {
 
 inline constexpr char kReflectionMethod[] =
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
-inline constexpr char kReflectionServiceName[] = "grpc.reflection.v1alpha.ServerReflection";
+inline constexpr char kReflectionServiceName[] =
+    "grpc.reflection.v1alpha.ServerReflection";
 inline constexpr char kHealthServiceName[] = "grpc.health.v1.Health";
 
 // Where reflection finds descriptors. Each lookup returns serialized FileDescriptorProtos:
@@ -57,16 +58,20 @@ class ReflectionService {
   // `source` must outlive this object and every stream it serves; null: every lookup answers
   // NOT_FOUND (list_services still works). Lookups the source answers NOT_FOUND fall back on
   // the protobuf generated pool (the reflection proto, well-known types).
-  ReflectionService(const ReflectionSource* source, std::vector<std::string> service_names);
+  ReflectionService(const ReflectionSource* source,
+                    std::vector<std::string> service_names);
 
   // A self-deleting reactor serving one ServerReflectionInfo stream.
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) const;
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* ctx) const;
 
   // Answers one request (serialized ServerReflectionRequest -> ServerReflectionResponse);
   // exposed for tests. INVALID_ARGUMENT when the request does not parse.
   absl::StatusOr<std::string> Answer(const std::string& request) const;
 
-  const std::vector<std::string>& listed_services() const { return listed_services_; }
+  const std::vector<std::string>& listed_services() const {
+    return listed_services_;
+  }
 
  private:
   const ReflectionSource* const source_;

@@ -44,8 +44,9 @@ grpc::ByteBuffer StringToByteBuffer(std::string bytes) {
     return grpc::ByteBuffer(&slice, 1);
   }
   auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(owned->data(), owned->size(),
-                    [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  grpc::Slice slice(
+      owned->data(), owned->size(),
+      [](void* p) { delete static_cast<std::string*>(p); }, owned);
   return grpc::ByteBuffer(&slice, 1);
 }
 

@@ -26,7 +26,8 @@ absl::Time ToAbslTime(gpr_timespec deadline) {
 
 }  // namespace
 
-UnaryReactor::UnaryReactor(grpc::GenericCallbackServerContext* ctx, UnaryCallHandler* handler)
+UnaryReactor::UnaryReactor(grpc::GenericCallbackServerContext* ctx,
+                           UnaryCallHandler* handler)
     : ctx_(ctx), handler_(handler) {
   StartRead(&read_buffer_);
 }
@@ -39,15 +40,17 @@ void UnaryReactor::OnReadDone(bool ok) {
       StartRead(&read_buffer_);  // Expect the half-close.
       return;
     }
-    FinishWithStatus(absl::InvalidArgumentError(
-        "a unary method takes exactly one request message; the client sent more"));
+    FinishWithStatus(
+        absl::InvalidArgumentError("a unary method takes exactly one request "
+                                   "message; the client sent more"));
     return;
   }
   // No more messages: the client half-closed, or the call is cancelled (OnCancel finishes).
   if (ctx_->IsCancelled()) return;
   if (messages_read_ == 0) {
-    FinishWithStatus(absl::InvalidArgumentError(
-        "a unary method takes exactly one request message; the client sent none"));
+    FinishWithStatus(
+        absl::InvalidArgumentError("a unary method takes exactly one request "
+                                   "message; the client sent none"));
     return;
   }
   Dispatch();
@@ -64,8 +67,9 @@ void UnaryReactor::Dispatch() {
   call.peer = ctx_->peer();
   call.cancellation = &cancellation_;
   for (const auto& [key, value] : ctx_->client_metadata()) {
-    call.metadata.emplace_back(absl::AsciiStrToLower(std::string(key.data(), key.size())),
-                               std::string(value.data(), value.size()));
+    call.metadata.emplace_back(
+        absl::AsciiStrToLower(std::string(key.data(), key.size())),
+        std::string(value.data(), value.size()));
   }
   // The handler's reference lives as long as any copy of `done`: if the handler drops it
   // without calling it, the call still finishes (INTERNAL) and the reactor is still freed.
@@ -73,9 +77,11 @@ void UnaryReactor::Dispatch() {
     explicit HandlerRef(UnaryReactor* r) : reactor(r) {}
     ~HandlerRef() {
       if (reactor->ClaimFinish()) {
-        spdlog::error("grpc: {}: the handler dropped the call without answering",
-                      reactor->ctx_->method());
-        reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "the call was dropped"));
+        spdlog::error(
+            "grpc: {}: the handler dropped the call without answering",
+            reactor->ctx_->method());
+        reactor->Finish(
+            grpc::Status(grpc::StatusCode::INTERNAL, "the call was dropped"));
       }
       reactor->Unref();
     }
@@ -98,7 +104,8 @@ void UnaryReactor::OnHandlerDone(CallResult result) {
     }
     if (result.status.ok()) {
       response_buffer_ = StringToByteBuffer(std::move(result.response));
-      StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(), grpc::Status::OK);
+      StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(),
+                          grpc::Status::OK);
     } else {
       if (auto http = HttpStatusTrailerValue(result.status)) {
         ctx_->AddTrailingMetadata(kHttpStatusTrailer, *http);
@@ -113,7 +120,8 @@ void UnaryReactor::OnWriteDone(bool /*ok*/) {}
 void UnaryReactor::OnCancel() {
   // Callbacks registered by the handler may call `done` inline: no lock held here.
   cancellation_.Cancel();
-  if (ClaimFinish()) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+  if (ClaimFinish())
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
 }
 
 void UnaryReactor::OnDone() { Unref(); }
@@ -127,7 +135,8 @@ bool UnaryReactor::ClaimFinish() {
 
 void UnaryReactor::FinishWithStatus(const absl::Status& status) {
   if (!ClaimFinish()) return;
-  spdlog::debug("grpc: {} from {}: {}", ctx_->method(), ctx_->peer(), status.ToString());
+  spdlog::debug("grpc: {} from {}: {}", ctx_->method(), ctx_->peer(),
+                status.ToString());
   Finish(ToGrpcStatus(status));
 }
 

@@ -35,7 +35,8 @@ class UnaryReactor final : public grpc::ServerGenericBidiReactor {
  public:
   // `ctx` and `handler` must outlive the call (gRPC owns ctx until OnDone; the server owns
   // the handler). Starts reading at once.
-  UnaryReactor(grpc::GenericCallbackServerContext* ctx, UnaryCallHandler* handler);
+  UnaryReactor(grpc::GenericCallbackServerContext* ctx,
+               UnaryCallHandler* handler);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;

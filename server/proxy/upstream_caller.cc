@@ -31,7 +31,8 @@ struct UpstreamCaller::CallState : std::enable_shared_from_this<CallState> {
   absl::Mutex mu;
   bool finished ABSL_GUARDED_BY(mu) = false;
   int attempts ABSL_GUARDED_BY(mu) = 0;
-  int replays ABSL_GUARDED_BY(mu) = 0;  // 401 replays, not counted against max_attempts.
+  int replays ABSL_GUARDED_BY(mu) =
+      0;  // 401 replays, not counted against max_attempts.
   CacheRole cache_role ABSL_GUARDED_BY(mu) = CacheRole::kNone;
   uint64_t follower_id ABSL_GUARDED_BY(mu) = 0;
   Clock::TimerId deadline_timer ABSL_GUARDED_BY(mu) = 0;
@@ -55,8 +56,9 @@ struct UpstreamCaller::CallState : std::enable_shared_from_this<CallState> {
   void Finish(Result result, bool cache_hit = false);
 };
 
-UpstreamCaller::UpstreamCaller(Options options, Transport* transport, TokenSource* tokens,
-                               ResponseCache* cache, Clock* clock, Random* random)
+UpstreamCaller::UpstreamCaller(Options options, Transport* transport,
+                               TokenSource* tokens, ResponseCache* cache,
+                               Clock* clock, Random* random)
     : options_(options),
       transport_(transport),
       tokens_(tokens),
@@ -68,7 +70,8 @@ UpstreamCaller::UpstreamCaller(Options options, Transport* transport, TokenSourc
 
 UpstreamCaller::~UpstreamCaller() = default;
 
-void UpstreamCaller::Call(const UpstreamCallSpec& spec, HttpRequest request, const CallContext& ctx,
+void UpstreamCaller::Call(const UpstreamCallSpec& spec, HttpRequest request,
+                          const CallContext& ctx,
                           std::function<void(CallOutcome)> done) {
   auto state = std::make_shared<CallState>();
   state->caller = this;
@@ -76,17 +79,19 @@ void UpstreamCaller::Call(const UpstreamCallSpec& spec, HttpRequest request, con
   state->request = std::move(request);
   state->ctx = ctx;
   state->done = std::move(done);
-  state->max_attempts =
-      std::max(1, std::min(ctx.max_attempts.value_or(options_.retry.max_attempts),
-                           options_.retry.max_attempts));
-  if (const std::string* key = FindHeader(state->request.headers, kIdempotencyKeyHeader)) {
+  state->max_attempts = std::max(
+      1, std::min(ctx.max_attempts.value_or(options_.retry.max_attempts),
+                  options_.retry.max_attempts));
+  if (const std::string* key =
+          FindHeader(state->request.headers, kIdempotencyKeyHeader)) {
     state->idempotency_key = *key;  // The caller's: kept as is.
   } else if (spec.accepts_idempotency_key) {
     state->idempotency_key = GenerateIdempotencyKey(*random_);
-    SetHeader(state->request.headers, kIdempotencyKeyHeader, state->idempotency_key);
+    SetHeader(state->request.headers, kIdempotencyKeyHeader,
+              state->idempotency_key);
   }
-  state->retry_safe =
-      spec.read_only || (spec.accepts_idempotency_key && !state->idempotency_key.empty());
+  state->retry_safe = spec.read_only || (spec.accepts_idempotency_key &&
+                                         !state->idempotency_key.empty());
   state->Start();
 }
 
@@ -102,12 +107,14 @@ void UpstreamCaller::CallState::Start() {
   if (IsFinished()) return;  // Already cancelled.
   const absl::Time now = clock->Now();
   if (now >= ctx.deadline) {
-    Finish(absl::DeadlineExceededError("deadline exceeded before the upstream call"));
+    Finish(absl::DeadlineExceededError(
+        "deadline exceeded before the upstream call"));
     return;
   }
   if (ctx.deadline != absl::InfiniteFuture()) {
     Clock::TimerId timer = clock->RunAfter(ctx.deadline - now, [self] {
-      self->Finish(absl::DeadlineExceededError("deadline exceeded waiting for the upstream"));
+      self->Finish(absl::DeadlineExceededError(
+          "deadline exceeded waiting for the upstream"));
     });
     absl::MutexLock lock(&mu);
     if (finished) {
@@ -118,10 +125,11 @@ void UpstreamCaller::CallState::Start() {
   }
 
   ResponseCache* cache = caller->cache_;
-  if (cache != nullptr && spec.read_only && spec.cache_ttl > absl::ZeroDuration() &&
-      !ctx.bypass_cache) {
-    std::string identity =
-        (spec.needs_token && caller->tokens_ != nullptr) ? caller->tokens_->Identity() : "";
+  if (cache != nullptr && spec.read_only &&
+      spec.cache_ttl > absl::ZeroDuration() && !ctx.bypass_cache) {
+    std::string identity = (spec.needs_token && caller->tokens_ != nullptr)
+                               ? caller->tokens_->Identity()
+                               : "";
     cache_key = ResponseCache::MakeKey(identity, spec.method, request);
     {
       // Role set before the lookup: a follower callback may run as soon as we join.
@@ -129,7 +137,8 @@ void UpstreamCaller::CallState::Start() {
       cache_role = CacheRole::kFollower;
     }
     ResponseCache::Lookup lookup = cache->LookupOrJoin(
-        cache_key, request.path_and_query, [self](std::optional<Result> shared) {
+        cache_key, request.path_and_query,
+        [self](std::optional<Result> shared) {
           {
             absl::MutexLock lock(&self->mu);
             if (self->finished) return;
@@ -189,7 +198,8 @@ void UpstreamCaller::CallState::StartAttempt() {
     first = attempts == 0;
   }
   if (now >= ctx.deadline) {
-    Finish(absl::DeadlineExceededError("deadline exceeded before the next attempt"));
+    Finish(absl::DeadlineExceededError(
+        "deadline exceeded before the next attempt"));
     return;
   }
   {
@@ -199,13 +209,14 @@ void UpstreamCaller::CallState::StartAttempt() {
   if (first) caller->budget_.OnFirstAttempt();
   if (spec.needs_token && caller->tokens_ != nullptr) {
     auto self = shared_from_this();
-    caller->tokens_->GetToken(spec.scopes, ctx.deadline, [self](absl::StatusOr<std::string> token) {
-      if (!token.ok()) {
-        self->Finish(token.status());
-        return;
-      }
-      self->SendAttempt(std::move(token).value());
-    });
+    caller->tokens_->GetToken(spec.scopes, ctx.deadline,
+                              [self](absl::StatusOr<std::string> token) {
+                                if (!token.ok()) {
+                                  self->Finish(token.status());
+                                  return;
+                                }
+                                self->SendAttempt(std::move(token).value());
+                              });
     return;
   }
   SendAttempt("");
@@ -213,10 +224,13 @@ void UpstreamCaller::CallState::StartAttempt() {
 
 void UpstreamCaller::CallState::SendAttempt(std::string token) {
   if (IsFinished()) return;
-  HttpRequest attempt = request;  // Each attempt sends its own copy; the token is only here.
-  if (!token.empty()) SetHeader(attempt.headers, "Authorization", absl::StrCat("Bearer ", token));
+  HttpRequest attempt =
+      request;  // Each attempt sends its own copy; the token is only here.
+  if (!token.empty())
+    SetHeader(attempt.headers, "Authorization", absl::StrCat("Bearer ", token));
   SendOptions options;
-  options.deadline = std::min(ctx.deadline, caller->clock_->Now() + caller->options_.attempt_timeout);
+  options.deadline = std::min(
+      ctx.deadline, caller->clock_->Now() + caller->options_.attempt_timeout);
   options.cancellation = &attempts_cancellation;
   auto self = shared_from_this();
   caller->transport_->Send(std::move(attempt), options,
@@ -225,7 +239,8 @@ void UpstreamCaller::CallState::SendAttempt(std::string token) {
                            });
 }
 
-void UpstreamCaller::CallState::OnAttemptDone(const std::string& token, Result result) {
+void UpstreamCaller::CallState::OnAttemptDone(const std::string& token,
+                                              Result result) {
   if (IsFinished()) return;
   if (result.ok()) {
     const int status = result->status;
@@ -237,7 +252,9 @@ void UpstreamCaller::CallState::OnAttemptDone(const std::string& token, Result r
         if (replay) ++replays;
       }
       if (replay) {
-        spdlog::debug("upstream {}: HTTP 401, refreshing the token and replaying once", spec.method);
+        spdlog::debug(
+            "upstream {}: HTTP 401, refreshing the token and replaying once",
+            spec.method);
         caller->tokens_->Invalidate(spec.scopes, token);
         StartAttempt();
         return;
@@ -245,7 +262,8 @@ void UpstreamCaller::CallState::OnAttemptDone(const std::string& token, Result r
     }
     if (retry_safe && IsRetryableStatus(status)) {
       std::optional<absl::Duration> retry_after;
-      if (const std::string* value = FindHeader(result->headers, "Retry-After")) {
+      if (const std::string* value =
+              FindHeader(result->headers, "Retry-After")) {
         retry_after = ParseRetryAfter(*value, caller->clock_->Now());
       }
       MaybeRetry(std::move(result), retry_after);
@@ -261,14 +279,17 @@ void UpstreamCaller::CallState::OnAttemptDone(const std::string& token, Result r
     Finish(std::move(result));
     return;
   }
-  if (status.code() == absl::StatusCode::kDeadlineExceeded && now >= ctx.deadline) {
+  if (status.code() == absl::StatusCode::kDeadlineExceeded &&
+      now >= ctx.deadline) {
     Finish(std::move(result));
     return;
   }
-  const bool connection_failure = status.code() == absl::StatusCode::kUnavailable ||
-                                  status.code() == absl::StatusCode::kDeadlineExceeded;
+  const bool connection_failure =
+      status.code() == absl::StatusCode::kUnavailable ||
+      status.code() == absl::StatusCode::kDeadlineExceeded;
   if (!connection_failure) {
-    Finish(std::move(result));  // INTERNAL and the like: not a transient condition.
+    Finish(std::move(
+        result));  // INTERNAL and the like: not a transient condition.
     return;
   }
   if (retry_safe || !RequestMayHaveReachedServer(status)) {
@@ -276,13 +297,15 @@ void UpstreamCaller::CallState::OnAttemptDone(const std::string& token, Result r
     return;
   }
   // A write without idempotency whose bytes may have reached the server: never retried.
-  absl::Status final_status(status.code(),
-                            absl::StrCat("upstream failed after the request was sent (",
-                                         status.message(), "); ", kMayHaveBeenAppliedMessage));
+  absl::Status final_status(
+      status.code(),
+      absl::StrCat("upstream failed after the request was sent (",
+                   status.message(), "); ", kMayHaveBeenAppliedMessage));
   Finish(final_status);
 }
 
-void UpstreamCaller::CallState::MaybeRetry(Result last, std::optional<absl::Duration> retry_after) {
+void UpstreamCaller::CallState::MaybeRetry(
+    Result last, std::optional<absl::Duration> retry_after) {
   const absl::Time now = caller->clock_->Now();
   int counted;
   {
@@ -290,26 +313,30 @@ void UpstreamCaller::CallState::MaybeRetry(Result last, std::optional<absl::Dura
     if (finished) return;
     counted = attempts - replays;
   }
-  std::optional<absl::Duration> delay =
-      caller->policy_.NextDelay(counted, max_attempts, now, ctx.deadline, retry_after);
+  std::optional<absl::Duration> delay = caller->policy_.NextDelay(
+      counted, max_attempts, now, ctx.deadline, retry_after);
   if (!delay.has_value()) {
     Finish(std::move(last));
     return;
   }
   if (!caller->budget_.TryAcquireRetry()) {
-    spdlog::debug("upstream {}: retry budget exhausted after attempt {}", spec.method, counted);
+    spdlog::debug("upstream {}: retry budget exhausted after attempt {}",
+                  spec.method, counted);
     Finish(std::move(last));
     return;
   }
-  spdlog::debug("upstream {}: attempt {} failed ({}); retrying in {}", spec.method, counted,
-                last.ok() ? absl::StrCat("HTTP ", last->status)
-                          : std::string(absl::StatusCodeToString(last.status().code())),
-                absl::FormatDuration(*delay));
+  spdlog::debug(
+      "upstream {}: attempt {} failed ({}); retrying in {}", spec.method,
+      counted,
+      last.ok() ? absl::StrCat("HTTP ", last->status)
+                : std::string(absl::StatusCodeToString(last.status().code())),
+      absl::FormatDuration(*delay));
   auto self = shared_from_this();
   absl::MutexLock lock(&mu);
   if (finished) return;
   // RunAfter never runs the callback inline, so holding our lock here is safe.
-  backoff_timer = caller->clock_->RunAfter(*delay, [self] { self->StartAttempt(); });
+  backoff_timer =
+      caller->clock_->RunAfter(*delay, [self] { self->StartAttempt(); });
 }
 
 void UpstreamCaller::CallState::Finish(Result result, bool cache_hit) {
@@ -332,15 +359,18 @@ void UpstreamCaller::CallState::Finish(Result result, bool cache_hit) {
   for (Clock::TimerId timer : timers) {
     if (timer != 0) caller->clock_->Cancel(timer);
   }
-  if (ctx.cancellation != nullptr && handle != 0) ctx.cancellation->Remove(handle);
-  attempts_cancellation.Cancel();  // Aborts an attempt still in flight; its answer is ignored.
+  if (ctx.cancellation != nullptr && handle != 0)
+    ctx.cancellation->Remove(handle);
+  attempts_cancellation
+      .Cancel();  // Aborts an attempt still in flight; its answer is ignored.
 
   ResponseCache* cache = caller->cache_;
   if (cache != nullptr) {
     if (role == CacheRole::kLeader) {
-      const bool gave_up = !result.ok() && (result.status().code() == absl::StatusCode::kCancelled ||
-                                            result.status().code() ==
-                                                absl::StatusCode::kDeadlineExceeded);
+      const bool gave_up =
+          !result.ok() &&
+          (result.status().code() == absl::StatusCode::kCancelled ||
+           result.status().code() == absl::StatusCode::kDeadlineExceeded);
       if (gave_up) {
         cache->Abandon(cache_key);
       } else {
@@ -349,13 +379,14 @@ void UpstreamCaller::CallState::Finish(Result result, bool cache_hit) {
     } else if (role == CacheRole::kFollower && follower != 0) {
       cache->Leave(cache_key, follower);
     }
-    if (!spec.read_only && result.ok() && result->status >= 200 && result->status < 300) {
+    if (!spec.read_only && result.ok() && result->status >= 200 &&
+        result->status < 300) {
       cache->InvalidateForWrite(request.path_and_query);
     }
   }
   if (!result.ok()) {
-    spdlog::debug("upstream {} failed after {} attempt(s): {}", spec.method, attempt_count,
-                  result.status().ToString());
+    spdlog::debug("upstream {} failed after {} attempt(s): {}", spec.method,
+                  attempt_count, result.status().ToString());
   }
   CallOutcome outcome;
   outcome.response = std::move(result);

@@ -57,33 +57,38 @@
 namespace fgw {
 
 struct UpstreamCallSpec {
-  std::string method;                    // Full gRPC method, for cache rules and logs.
-  bool read_only = false;                // GET/HEAD: cacheable, always safe to retry.
-  bool accepts_idempotency_key = false;  // The gateway sends Idempotency-Key and may retry writes.
-  bool needs_token = true;               // False for operations without security.
-  std::vector<std::string> scopes;       // OAuth2 scopes of the operation.
-  absl::Duration cache_ttl = absl::ZeroDuration();  // > 0: cache 2xx responses of this read.
+  std::string method;      // Full gRPC method, for cache rules and logs.
+  bool read_only = false;  // GET/HEAD: cacheable, always safe to retry.
+  bool accepts_idempotency_key =
+      false;  // The gateway sends Idempotency-Key and may retry writes.
+  bool needs_token = true;          // False for operations without security.
+  std::vector<std::string> scopes;  // OAuth2 scopes of the operation.
+  absl::Duration cache_ttl =
+      absl::ZeroDuration();  // > 0: cache 2xx responses of this read.
 };
 
 struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   Cancellation* cancellation = nullptr;
-  std::optional<int> max_attempts;  // Per-call override from request metadata (capped by config).
+  std::optional<int>
+      max_attempts;  // Per-call override from request metadata (capped by config).
   bool bypass_cache = false;
 };
 
 struct CallOutcome {
-  absl::StatusOr<HttpResponse> response;  // Any HTTP status is OK here; errors are
-                                          // transport/token/deadline.
+  absl::StatusOr<HttpResponse>
+      response;  // Any HTTP status is OK here; errors are
+                 // transport/token/deadline.
   int attempts = 0;
   bool cache_hit = false;
   std::string idempotency_key;  // The key sent, if any.
 };
 
 struct UpstreamCallerOptions {
-  RetryOptions retry;                                  // From RetryConfig.
-  RetryBudgetOptions budget;                           // From RetryConfig.
-  absl::Duration attempt_timeout = absl::Seconds(30);  // UpstreamConfig::request_timeout.
+  RetryOptions retry;         // From RetryConfig.
+  RetryBudgetOptions budget;  // From RetryConfig.
+  absl::Duration attempt_timeout =
+      absl::Seconds(30);  // UpstreamConfig::request_timeout.
 };
 
 inline constexpr char kMayHaveBeenAppliedMessage[] =
@@ -94,12 +99,12 @@ class UpstreamCaller {
   using Options = UpstreamCallerOptions;
 
   // `tokens` may be null (no auth); `cache` may be null (no caching). None are owned.
-  UpstreamCaller(Options options, Transport* transport, TokenSource* tokens, ResponseCache* cache,
-                 Clock* clock, Random* random);
+  UpstreamCaller(Options options, Transport* transport, TokenSource* tokens,
+                 ResponseCache* cache, Clock* clock, Random* random);
   ~UpstreamCaller();
 
-  void Call(const UpstreamCallSpec& spec, HttpRequest request, const CallContext& ctx,
-            std::function<void(CallOutcome)> done);
+  void Call(const UpstreamCallSpec& spec, HttpRequest request,
+            const CallContext& ctx, std::function<void(CallOutcome)> done);
 
   RetryBudget& budget() { return budget_; }
 

@@ -14,7 +14,8 @@ std::string GenerateIdempotencyKey(Random& random) {
     bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
   }
   bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0f) | 0x40);  // Version 4.
-  bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant.
+  bytes[8] =
+      static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant.
   std::string out;
   out.reserve(36);
   for (int i = 0; i < 16; ++i) {

@@ -6,14 +6,17 @@
 namespace fgw {
 
 RetryBudget::RetryBudget(RetryBudgetOptions options, Clock* clock)
-    : options_(options), clock_(clock), rate_tokens_(options.min_per_second),
+    : options_(options),
+      clock_(clock),
+      rate_tokens_(options.min_per_second),
       last_refill_(clock->Now()) {}
 
 void RetryBudget::RefillLocked(absl::Time now) {
   if (now > last_refill_) {
-    rate_tokens_ = std::min(options_.min_per_second,
-                            rate_tokens_ + options_.min_per_second *
-                                               absl::ToDoubleSeconds(now - last_refill_));
+    rate_tokens_ =
+        std::min(options_.min_per_second,
+                 rate_tokens_ + options_.min_per_second *
+                                    absl::ToDoubleSeconds(now - last_refill_));
     last_refill_ = now;
   }
 }
@@ -21,8 +24,9 @@ void RetryBudget::RefillLocked(absl::Time now) {
 void RetryBudget::OnFirstAttempt() {
   absl::MutexLock lock(&mu_);
   // Rounded to 1e-9 so that 5 x 0.2 is exactly one token (no 0.99999... from float sums).
-  ratio_tokens_ = std::min(options_.max_ratio_tokens,
-                           std::round((ratio_tokens_ + options_.ratio) * 1e9) / 1e9);
+  ratio_tokens_ =
+      std::min(options_.max_ratio_tokens,
+               std::round((ratio_tokens_ + options_.ratio) * 1e9) / 1e9);
 }
 
 bool RetryBudget::TryAcquireRetry() {

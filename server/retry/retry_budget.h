@@ -19,9 +19,10 @@
 namespace fgw {
 
 struct RetryBudgetOptions {
-  double ratio = 0.2;             // RetryConfig::budget_ratio.
-  double min_per_second = 10;     // RetryConfig::budget_min_per_second.
-  double max_ratio_tokens = 1000;  // Bucket size: how many retries a burst may bank.
+  double ratio = 0.2;          // RetryConfig::budget_ratio.
+  double min_per_second = 10;  // RetryConfig::budget_min_per_second.
+  double max_ratio_tokens =
+      1000;  // Bucket size: how many retries a burst may bank.
 };
 
 class RetryBudget {

@@ -10,10 +10,12 @@
 namespace fgw {
 
 bool IsRetryableStatus(int http_status) {
-  return http_status == 429 || http_status == 502 || http_status == 503 || http_status == 504;
+  return http_status == 429 || http_status == 502 || http_status == 503 ||
+         http_status == 504;
 }
 
-std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Time now) {
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now) {
   value = absl::StripAsciiWhitespace(value);
   if (value.empty()) return std::nullopt;
   int64_t seconds;
@@ -23,7 +25,8 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Tim
   }
   absl::Time when;
   std::string error;
-  if (!absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), &when, &error)) {
+  if (!absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), &when,
+                       &error)) {
     return std::nullopt;
   }
   return std::max(absl::ZeroDuration(), when - now);
@@ -48,7 +51,8 @@ std::optional<absl::Duration> RetryPolicy::NextDelay(
     int attempts_done, int max_attempts, absl::Time now, absl::Time deadline,
     std::optional<absl::Duration> retry_after) const {
   if (attempts_done >= max_attempts) return std::nullopt;
-  if (retry_after.has_value() && *retry_after > options_.max_retry_after) return std::nullopt;
+  if (retry_after.has_value() && *retry_after > options_.max_retry_after)
+    return std::nullopt;
   absl::Duration wait = Backoff(attempts_done);
   if (retry_after.has_value()) wait = std::max(wait, *retry_after);
   if (now + wait >= deadline) return std::nullopt;

@@ -22,7 +22,8 @@
 namespace fgw {
 
 struct RetryOptions {
-  int max_attempts = 4;  // Including the first; 1 disables retries. RetryConfig::max_attempts.
+  int max_attempts =
+      4;  // Including the first; 1 disables retries. RetryConfig::max_attempts.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
   double multiplier = 2.0;
@@ -33,7 +34,8 @@ bool IsRetryableStatus(int http_status);
 
 // Parses a Retry-After value: delta-seconds ("120") or an IMF-fixdate
 // ("Wed, 21 Oct 2015 07:28:00 GMT"), relative to `now` (never negative). nullopt if invalid.
-std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Time now);
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now);
 
 class RetryPolicy {
  public:
@@ -47,9 +49,9 @@ class RetryPolicy {
   // How long to wait before the next attempt, or nullopt when no retry may happen:
   // attempts exhausted (`attempts_done` >= `max_attempts`), Retry-After too long, or the next
   // attempt would not start before `deadline`.
-  std::optional<absl::Duration> NextDelay(int attempts_done, int max_attempts, absl::Time now,
-                                          absl::Time deadline,
-                                          std::optional<absl::Duration> retry_after) const;
+  std::optional<absl::Duration> NextDelay(
+      int attempts_done, int max_attempts, absl::Time now, absl::Time deadline,
+      std::optional<absl::Duration> retry_after) const;
 
   const RetryOptions& options() const { return options_; }
 

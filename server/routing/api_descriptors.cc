@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/descriptor.pb.h"
-#include "google/api/annotations.pb.h"
 #include "formance/gateway/v1/options.pb.h"
+#include "google/api/annotations.pb.h"
+#include "google/protobuf/descriptor.pb.h"
 
 namespace fgw {
 namespace {
@@ -26,7 +26,8 @@ class ErrorCollector : public DescriptorPool::ErrorCollector {
   void AddError(const std::string& filename, const std::string& element_name,
                 const google::protobuf::Message*, ErrorLocation,
                 const std::string& message) override {
-    errors_.push_back(absl::StrCat(filename, ": ", element_name, ": ", message));
+    errors_.push_back(
+        absl::StrCat(filename, ": ", element_name, ": ", message));
   }
   std::string Joined() const { return absl::StrJoin(errors_, "; "); }
 
@@ -51,25 +52,29 @@ ApiDescriptors::ApiDescriptors()
   factory_.SetDelegateToGeneratedFactory(true);
 }
 
-absl::StatusOr<std::unique_ptr<ApiDescriptors>> ApiDescriptors::FromSerializedSet(
-    absl::string_view file_descriptor_set_bytes) {
+absl::StatusOr<std::unique_ptr<ApiDescriptors>>
+ApiDescriptors::FromSerializedSet(absl::string_view file_descriptor_set_bytes) {
   EnsureOptionTypesLinked();
   FileDescriptorSet set;
   if (!set.ParseFromArray(file_descriptor_set_bytes.data(),
                           static_cast<int>(file_descriptor_set_bytes.size()))) {
-    return absl::InvalidArgumentError("descriptor set: not a serialized FileDescriptorSet");
+    return absl::InvalidArgumentError(
+        "descriptor set: not a serialized FileDescriptorSet");
   }
   std::unique_ptr<ApiDescriptors> api(new ApiDescriptors());
   const DescriptorPool* generated = DescriptorPool::generated_pool();
   for (const FileDescriptorProto& file : set.file()) {
     api->file_bytes_[file.name()] = file.SerializeAsString();
-    if (generated->FindFileByName(file.name()) != nullptr) continue;  // Underlay has it.
-    if (api->pool_->FindFileByName(file.name()) != nullptr) continue;  // Listed twice.
+    if (generated->FindFileByName(file.name()) != nullptr)
+      continue;  // Underlay has it.
+    if (api->pool_->FindFileByName(file.name()) != nullptr)
+      continue;  // Listed twice.
     ErrorCollector errors;
-    const FileDescriptor* built = api->pool_->BuildFileCollectingErrors(file, &errors);
+    const FileDescriptor* built =
+        api->pool_->BuildFileCollectingErrors(file, &errors);
     if (built == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("descriptor set: cannot build ", file.name(), ": ", errors.Joined()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "descriptor set: cannot build ", file.name(), ": ", errors.Joined()));
     }
     api->files_.push_back(built);
   }
@@ -79,20 +84,24 @@ absl::StatusOr<std::unique_ptr<ApiDescriptors>> ApiDescriptors::FromSerializedSe
 absl::StatusOr<std::unique_ptr<ApiDescriptors>> ApiDescriptors::FromFile(
     const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read descriptor set ", path));
+  if (!in)
+    return absl::NotFoundError(
+        absl::StrCat("cannot read descriptor set ", path));
   std::stringstream bytes;
   bytes << in.rdbuf();
   return FromSerializedSet(bytes.str());
 }
 
-std::vector<const google::protobuf::ServiceDescriptor*> ApiDescriptors::services() const {
+std::vector<const google::protobuf::ServiceDescriptor*>
+ApiDescriptors::services() const {
   std::vector<const google::protobuf::ServiceDescriptor*> out;
   for (const FileDescriptor* file : files_) {
     if (absl::StartsWith(file->package(), "google.") ||
         absl::StartsWith(file->package(), "formance.gateway.")) {
       continue;
     }
-    for (int i = 0; i < file->service_count(); ++i) out.push_back(file->service(i));
+    for (int i = 0; i < file->service_count(); ++i)
+      out.push_back(file->service(i));
   }
   return out;
 }
@@ -104,18 +113,21 @@ const google::protobuf::Message* ApiDescriptors::Prototype(
 
 absl::StatusOr<std::string> ApiDescriptors::SerializedFileContaining(
     absl::string_view symbol) const {
-  const FileDescriptor* file = pool_->FindFileContainingSymbol(std::string(symbol));
+  const FileDescriptor* file =
+      pool_->FindFileContainingSymbol(std::string(symbol));
   if (file == nullptr) {
     return absl::NotFoundError(absl::StrCat("symbol not found: ", symbol));
   }
   return SerializedFile(file->name());
 }
 
-absl::StatusOr<std::string> ApiDescriptors::SerializedFile(absl::string_view filename) const {
+absl::StatusOr<std::string> ApiDescriptors::SerializedFile(
+    absl::string_view filename) const {
   auto it = file_bytes_.find(filename);
   if (it != file_bytes_.end()) return it->second;
   const FileDescriptor* file = pool_->FindFileByName(std::string(filename));
-  if (file == nullptr) return absl::NotFoundError(absl::StrCat("file not found: ", filename));
+  if (file == nullptr)
+    return absl::NotFoundError(absl::StrCat("file not found: ", filename));
   FileDescriptorProto proto;
   file->CopyTo(&proto);
   return proto.SerializeAsString();

@@ -32,7 +32,8 @@ class ApiDescriptors {
   static absl::StatusOr<std::unique_ptr<ApiDescriptors>> FromSerializedSet(
       absl::string_view file_descriptor_set_bytes);
   // Reads a FileDescriptorSet file (protoc --descriptor_set_out). NOT_FOUND when unreadable.
-  static absl::StatusOr<std::unique_ptr<ApiDescriptors>> FromFile(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<ApiDescriptors>> FromFile(
+      const std::string& path);
 
   ApiDescriptors(const ApiDescriptors&) = delete;
   ApiDescriptors& operator=(const ApiDescriptors&) = delete;
@@ -46,11 +47,13 @@ class ApiDescriptors {
 
   // The prototype of `descriptor` (a DynamicMessage, or the generated class for types of the
   // generated pool such as google.protobuf.Struct). Owned by this object; New() on it.
-  const google::protobuf::Message* Prototype(const google::protobuf::Descriptor* descriptor) const;
+  const google::protobuf::Message* Prototype(
+      const google::protobuf::Descriptor* descriptor) const;
 
   // Serialized FileDescriptorProto of the file defining `symbol` (a fully qualified message,
   // enum, service, method, field or extension name), for server reflection. NOT_FOUND otherwise.
-  absl::StatusOr<std::string> SerializedFileContaining(absl::string_view symbol) const;
+  absl::StatusOr<std::string> SerializedFileContaining(
+      absl::string_view symbol) const;
   // Serialized FileDescriptorProto of `filename` ("formance/ledger/v2/service.proto").
   absl::StatusOr<std::string> SerializedFile(absl::string_view filename) const;
 
@@ -60,8 +63,10 @@ class ApiDescriptors {
   std::unique_ptr<google::protobuf::DescriptorPool> pool_;
   // Thread-safe: DynamicMessageFactory locks internally.
   mutable google::protobuf::DynamicMessageFactory factory_;
-  std::vector<const google::protobuf::FileDescriptor*> files_;  // Built here, in order.
-  absl::flat_hash_map<std::string, std::string> file_bytes_;    // name -> FileDescriptorProto.
+  std::vector<const google::protobuf::FileDescriptor*>
+      files_;  // Built here, in order.
+  absl::flat_hash_map<std::string, std::string>
+      file_bytes_;  // name -> FileDescriptorProto.
 };
 
 }  // namespace fgw

@@ -14,7 +14,8 @@ bool IsIdentifier(absl::string_view name) {
   if (name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool alpha =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
     const bool digit = c >= '0' && c <= '9';
     if (!alpha && !(digit && i > 0)) return false;
   }
@@ -22,13 +23,15 @@ bool IsIdentifier(absl::string_view name) {
 }
 
 absl::Status Invalid(absl::string_view path, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("path template \"", path, "\": ", why));
+  return absl::InvalidArgumentError(
+      absl::StrCat("path template \"", path, "\": ", why));
 }
 
 }  // namespace
 
 absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view path) {
-  if (path.empty() || path[0] != '/') return Invalid(path, "must start with '/'");
+  if (path.empty() || path[0] != '/')
+    return Invalid(path, "must start with '/'");
   PathTemplate out;
   out.text_ = std::string(path);
   std::string literal;
@@ -42,25 +45,32 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view path) {
       continue;
     }
     const size_t close = path.find('}', i);
-    if (close == absl::string_view::npos) return Invalid(path, "unbalanced '{'");
+    if (close == absl::string_view::npos)
+      return Invalid(path, "unbalanced '{'");
     const absl::string_view name = path.substr(i + 1, close - i - 1);
-    if (name.find('{') != absl::string_view::npos) return Invalid(path, "nested '{'");
+    if (name.find('{') != absl::string_view::npos)
+      return Invalid(path, "nested '{'");
     if (name.find('=') != absl::string_view::npos) {
-      return Invalid(path, absl::StrCat("variable {", name, "}: sub-templates are not supported"));
+      return Invalid(path, absl::StrCat("variable {", name,
+                                        "}: sub-templates are not supported"));
     }
     if (name.find('.') != absl::string_view::npos) {
       return Invalid(path,
-                     absl::StrCat("variable {", name, "}: nested field paths are not supported"));
+                     absl::StrCat("variable {", name,
+                                  "}: nested field paths are not supported"));
     }
     if (!IsIdentifier(name)) {
-      return Invalid(path, absl::StrCat("variable {", name, "} is not a field name"));
+      return Invalid(path,
+                     absl::StrCat("variable {", name, "} is not a field name"));
     }
     // A variable is a whole segment: preceded by '/' and followed by '/' or the end.
     if (literal.empty() || literal.back() != '/' ||
         (close + 1 < path.size() && path[close + 1] != '/')) {
-      return Invalid(path, absl::StrCat("variable {", name, "} must be a whole path segment"));
+      return Invalid(path, absl::StrCat("variable {", name,
+                                        "} must be a whole path segment"));
     }
-    if (std::find(out.variables_.begin(), out.variables_.end(), name) != out.variables_.end()) {
+    if (std::find(out.variables_.begin(), out.variables_.end(), name) !=
+        out.variables_.end()) {
       return Invalid(path, absl::StrCat("variable {", name, "} appears twice"));
     }
     out.literals_.push_back(std::move(literal));
@@ -73,7 +83,8 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view path) {
 }
 
 absl::StatusOr<std::string> PathTemplate::Expand(
-    const std::function<std::optional<std::string>(absl::string_view var)>& lookup) const {
+    const std::function<std::optional<std::string>(absl::string_view var)>&
+        lookup) const {
   if (literals_.empty()) return text_;  // Default-constructed.
   std::string out;
   out.reserve(text_.size() + 16 * variables_.size());
@@ -81,8 +92,8 @@ absl::StatusOr<std::string> PathTemplate::Expand(
     out.append(literals_[i]);
     std::optional<std::string> value = lookup(variables_[i]);
     if (!value.has_value() || value->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", variables_[i], "' is required (path parameter)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field '", variables_[i], "' is required (path parameter)"));
     }
     AppendPathSegmentEncoded(*value, &out);
   }

@@ -31,7 +31,8 @@ class PathTemplate {
   // INVALID_ARGUMENT "field '<var>' is required (path parameter)" when lookup returns nullopt
   // or an empty string.
   absl::StatusOr<std::string> Expand(
-      const std::function<std::optional<std::string>(absl::string_view var)>& lookup) const;
+      const std::function<std::optional<std::string>(absl::string_view var)>&
+          lookup) const;
 
   // The variable names in order of appearance.
   const std::vector<std::string>& variables() const { return variables_; }

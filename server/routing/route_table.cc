@@ -14,12 +14,13 @@
 namespace fgw {
 namespace {
 
+using formance::gateway::v1::FieldRules;
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::MethodDescriptor;
-using formance::gateway::v1::FieldRules;
 
-absl::Status MethodError(const MethodDescriptor* method, absl::string_view why) {
+absl::Status MethodError(const MethodDescriptor* method,
+                         absl::string_view why) {
   return absl::InvalidArgumentError(
       absl::StrCat("rpc ", method->full_name(), ": ", why));
 }
@@ -36,11 +37,13 @@ std::string ModuleFromPackage(const std::string& package) {
 absl::StatusOr<Route> RouteTable::BuildRoute(const MethodDescriptor* method) {
   Route route;
   route.method = method;
-  route.grpc_method = absl::StrCat("/", method->service()->full_name(), "/", method->name());
+  route.grpc_method =
+      absl::StrCat("/", method->service()->full_name(), "/", method->name());
   if (!method->options().HasExtension(google::api::http)) {
     return MethodError(method, "has no google.api.http rule");
   }
-  const google::api::HttpRule& rule = method->options().GetExtension(google::api::http);
+  const google::api::HttpRule& rule =
+      method->options().GetExtension(google::api::http);
   std::string path;
   switch (rule.pattern_case()) {
     case google::api::HttpRule::kGet:
@@ -67,8 +70,9 @@ absl::StatusOr<Route> RouteTable::BuildRoute(const MethodDescriptor* method) {
       route.http_method = absl::AsciiStrToUpper(rule.custom().kind());
       path = rule.custom().path();
       if (route.http_method != "HEAD" && route.http_method != "OPTIONS") {
-        return MethodError(method, absl::StrCat("unsupported custom HTTP method '",
-                                                rule.custom().kind(), "'"));
+        return MethodError(method,
+                           absl::StrCat("unsupported custom HTTP method '",
+                                        rule.custom().kind(), "'"));
       }
       break;
     default:
@@ -83,12 +87,14 @@ absl::StatusOr<Route> RouteTable::BuildRoute(const MethodDescriptor* method) {
   for (const std::string& var : route.path.variables()) {
     const FieldDescriptor* field = input->FindFieldByName(var);
     if (field == nullptr) {
-      return MethodError(method, absl::StrCat("path variable {", var, "} names no field of ",
-                                              input->full_name()));
+      return MethodError(
+          method, absl::StrCat("path variable {", var, "} names no field of ",
+                               input->full_name()));
     }
-    if (field->is_repeated() || field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      return MethodError(method,
-                         absl::StrCat("path variable {", var, "} must be a singular scalar"));
+    if (field->is_repeated() ||
+        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      return MethodError(method, absl::StrCat("path variable {", var,
+                                              "} must be a singular scalar"));
     }
   }
   if (rule.body() == "*") {
@@ -96,32 +102,39 @@ absl::StatusOr<Route> RouteTable::BuildRoute(const MethodDescriptor* method) {
   } else if (!rule.body().empty()) {
     route.body_field = input->FindFieldByName(rule.body());
     if (route.body_field == nullptr) {
-      return MethodError(method, absl::StrCat("body \"", rule.body(), "\" names no field of ",
-                                              input->full_name()));
+      return MethodError(
+          method, absl::StrCat("body \"", rule.body(), "\" names no field of ",
+                               input->full_name()));
     }
   }
   if (!rule.response_body().empty()) {
-    route.response_body_field = method->output_type()->FindFieldByName(rule.response_body());
+    route.response_body_field =
+        method->output_type()->FindFieldByName(rule.response_body());
     if (route.response_body_field == nullptr) {
       return MethodError(method,
                          absl::StrCat("response_body \"", rule.response_body(),
-                                      "\" names no field of ", method->output_type()->full_name()));
+                                      "\" names no field of ",
+                                      method->output_type()->full_name()));
     }
   }
   if (method->options().HasExtension(formance::gateway::v1::method)) {
     route.rules = method->options().GetExtension(formance::gateway::v1::method);
   }
-  route.module = route.rules.module().empty() ? ModuleFromPackage(method->file()->package())
-                                              : route.rules.module();
+  route.module = route.rules.module().empty()
+                     ? ModuleFromPackage(method->file()->package())
+                     : route.rules.module();
   for (int i = 0; i < input->field_count(); ++i) {
     const FieldDescriptor* field = input->field(i);
     if (!field->options().HasExtension(formance::gateway::v1::field)) continue;
-    const FieldRules& rules = field->options().GetExtension(formance::gateway::v1::field);
+    const FieldRules& rules =
+        field->options().GetExtension(formance::gateway::v1::field);
     if (rules.location() == formance::gateway::v1::FIELD_LOCATION_PATH &&
         std::find(route.path.variables().begin(), route.path.variables().end(),
                   field->name()) == route.path.variables().end()) {
-      return MethodError(method, absl::StrCat("field ", field->name(),
-                                              " has location PATH but the path does not name it"));
+      return MethodError(
+          method,
+          absl::StrCat("field ", field->name(),
+                       " has location PATH but the path does not name it"));
     }
     if (rules.location() == formance::gateway::v1::FIELD_LOCATION_HEADER &&
         absl::EqualsIgnoreCase(rules.wire_name(), "Idempotency-Key")) {
@@ -134,7 +147,8 @@ absl::StatusOr<Route> RouteTable::BuildRoute(const MethodDescriptor* method) {
 absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
     const ApiDescriptors& descriptors) {
   std::unique_ptr<RouteTable> table(new RouteTable());
-  for (const google::protobuf::ServiceDescriptor* service : descriptors.services()) {
+  for (const google::protobuf::ServiceDescriptor* service :
+       descriptors.services()) {
     for (int i = 0; i < service->method_count(); ++i) {
       absl::StatusOr<Route> route = BuildRoute(service->method(i));
       if (!route.ok()) return route.status();
@@ -144,7 +158,8 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
   table->index_.reserve(table->routes_.size());
   for (const Route& route : table->routes_) {
     if (!table->index_.emplace(route.grpc_method, &route).second) {
-      return absl::AlreadyExistsError(absl::StrCat("duplicate rpc ", route.grpc_method));
+      return absl::AlreadyExistsError(
+          absl::StrCat("duplicate rpc ", route.grpc_method));
     }
   }
   return table;

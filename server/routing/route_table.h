@@ -21,7 +21,8 @@
 namespace fgw {
 
 struct Route {
-  std::string grpc_method;  // "/formance.ledger.v2.LedgerService/CreateTransaction".
+  std::string
+      grpc_method;  // "/formance.ledger.v2.LedgerService/CreateTransaction".
   const google::protobuf::MethodDescriptor* method = nullptr;
   std::string http_method;  // "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD".
   PathTemplate path;
@@ -47,7 +48,8 @@ class RouteTable {
   // pattern or an unsupported custom verb, the path template does not parse, a path variable
   // names no field (or a repeated/message field), body/response_body names no field.
   // ALREADY_EXISTS on a duplicate gRPC method name.
-  static absl::StatusOr<std::unique_ptr<RouteTable>> Build(const ApiDescriptors& descriptors);
+  static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
+      const ApiDescriptors& descriptors);
 
   // The route of "/pkg.Service/Method", or nullptr.
   const Route* Find(absl::string_view grpc_method) const;
@@ -55,13 +57,15 @@ class RouteTable {
   const std::vector<Route>& routes() const { return routes_; }
 
   // Builds one route (exposed for tests and tools).
-  static absl::StatusOr<Route> BuildRoute(const google::protobuf::MethodDescriptor* method);
+  static absl::StatusOr<Route> BuildRoute(
+      const google::protobuf::MethodDescriptor* method);
 
  private:
   RouteTable() = default;
 
   std::vector<Route> routes_;
-  absl::flat_hash_map<absl::string_view, const Route*> index_;  // Keys point into routes_.
+  absl::flat_hash_map<absl::string_view, const Route*>
+      index_;  // Keys point into routes_.
 };
 
 }  // namespace fgw

@@ -31,16 +31,19 @@ class PlanCache {
 
  private:
   absl::Mutex mu_;
-  absl::flat_hash_map<const Key*, std::unique_ptr<Plan>> plans_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<const Key*, std::unique_ptr<Plan>> plans_
+      ABSL_GUARDED_BY(mu_);
 };
 
 PlanCache<Descriptor, MessagePlan>& MessageCache() {
-  static auto* cache = new PlanCache<Descriptor, MessagePlan>();  // Never destroyed.
+  static auto* cache =
+      new PlanCache<Descriptor, MessagePlan>();  // Never destroyed.
   return *cache;
 }
 
 PlanCache<EnumDescriptor, EnumPlan>& EnumCache() {
-  static auto* cache = new PlanCache<EnumDescriptor, EnumPlan>();  // Never destroyed.
+  static auto* cache =
+      new PlanCache<EnumDescriptor, EnumPlan>();  // Never destroyed.
   return *cache;
 }
 
@@ -66,7 +69,8 @@ std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor) {
   const std::string& name = descriptor->full_name();
   if (name == "google.protobuf.Struct") plan->well_known = WellKnown::kStruct;
   if (name == "google.protobuf.Value") plan->well_known = WellKnown::kValue;
-  if (name == "google.protobuf.ListValue") plan->well_known = WellKnown::kListValue;
+  if (name == "google.protobuf.ListValue")
+    plan->well_known = WellKnown::kListValue;
 
   plan->fields.resize(descriptor->field_count());
   for (int i = 0; i < descriptor->field_count(); ++i) {
@@ -77,7 +81,8 @@ std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor) {
     if (field->options().HasExtension(gw::field)) {
       rules = field->options().GetExtension(gw::field);
     }
-    fp.wire_name = rules.wire_name().empty() ? field->json_name() : rules.wire_name();
+    fp.wire_name =
+        rules.wire_name().empty() ? field->json_name() : rules.wire_name();
     fp.bigint = rules.bigint();
     fp.required = rules.required();
     fp.nullable = rules.nullable();
@@ -108,21 +113,26 @@ std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor) {
     plan->discriminator = rules.discriminator();
   }
   if (!rules.bare_map_field().empty()) {
-    const FieldDescriptor* field = descriptor->FindFieldByName(rules.bare_map_field());
+    const FieldDescriptor* field =
+        descriptor->FindFieldByName(rules.bare_map_field());
     if (field != nullptr && field->is_map()) plan->bare_map = &plan->Of(field);
   }
   if (!rules.null_fields_field().empty()) {
-    const FieldDescriptor* field = descriptor->FindFieldByName(rules.null_fields_field());
+    const FieldDescriptor* field =
+        descriptor->FindFieldByName(rules.null_fields_field());
     if (field != nullptr && field->is_repeated() &&
         field->type() == FieldDescriptor::TYPE_STRING) {
       plan->null_fields = &plan->Of(field);
-      plan->by_property.erase(plan->null_fields->wire_name);  // Never a JSON property.
+      plan->by_property.erase(
+          plan->null_fields->wire_name);  // Never a JSON property.
     }
   }
   if (plan->bare_map != nullptr) {
-    plan->by_property.erase(plan->bare_map->wire_name);  // Its entries are the properties.
+    plan->by_property.erase(
+        plan->bare_map->wire_name);  // Its entries are the properties.
     for (const FieldPlan& fp : plan->fields) {
-      if (&fp != plan->bare_map && &fp != plan->null_fields) plan->has_named_properties = true;
+      if (&fp != plan->bare_map && &fp != plan->null_fields)
+        plan->has_named_properties = true;
     }
   }
   return plan;

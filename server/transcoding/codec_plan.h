@@ -40,10 +40,13 @@ struct FieldPlan {
   bool bigint = false;
   bool required = false;
   bool nullable = false;
-  bool has_presence = false;  // proto3 `optional`, oneof member, or singular message.
+  bool has_presence =
+      false;  // proto3 `optional`, oneof member, or singular message.
   bool is_map = false;
-  formance::gateway::v1::FieldLocation location = formance::gateway::v1::FIELD_LOCATION_UNSPECIFIED;
-  formance::gateway::v1::QueryStyle query_style = formance::gateway::v1::QUERY_STYLE_UNSPECIFIED;
+  formance::gateway::v1::FieldLocation location =
+      formance::gateway::v1::FIELD_LOCATION_UNSPECIFIED;
+  formance::gateway::v1::QueryStyle query_style =
+      formance::gateway::v1::QUERY_STYLE_UNSPECIFIED;
   std::string discriminator_value;
   // The field holding each value: the field itself, or a map entry's `value` field.
   const google::protobuf::FieldDescriptor* value_field = nullptr;
@@ -60,7 +63,8 @@ struct FieldPlan {
 struct MessagePlan {
   const google::protobuf::Descriptor* descriptor = nullptr;
   WellKnown well_known = WellKnown::kNone;
-  std::vector<FieldPlan> fields;  // Declaration order; fields[i].field == descriptor->field(i).
+  std::vector<FieldPlan>
+      fields;  // Declaration order; fields[i].field == descriptor->field(i).
   // Union (MessageRules.union): its one oneof.
   const google::protobuf::OneofDescriptor* union_oneof = nullptr;
   std::string discriminator;
@@ -81,7 +85,8 @@ struct MessagePlan {
 
 // The plan of `descriptor`. Never fails: inconsistent options (a bare_map_field naming no map
 // field, a union without a oneof) are ignored, and the message is treated as a plain object.
-const MessagePlan& GetMessagePlan(const google::protobuf::Descriptor* descriptor);
+const MessagePlan& GetMessagePlan(
+    const google::protobuf::Descriptor* descriptor);
 const EnumPlan& GetEnumPlan(const google::protobuf::EnumDescriptor* descriptor);
 
 }  // namespace fgw

@@ -19,23 +19,40 @@ constexpr size_t kMaxDetails = 1024;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -43,20 +60,29 @@ const char* ReasonPhrase(int status) {
 std::string Truncate(absl::string_view text, size_t max) {
   if (text.size() <= max) return std::string(text);
   size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;
   return absl::StrCat(text.substr(0, end), "...");
 }
 
 // Compact JSON of a node (for a non-string `details`).
 void WriteNode(const JsonNode& node, rapidjson::Writer<JsonStringSink>& w) {
   switch (node.type) {
-    case JsonNode::kNull: w.Null(); break;
-    case JsonNode::kFalse: w.Bool(false); break;
-    case JsonNode::kTrue: w.Bool(true); break;
+    case JsonNode::kNull:
+      w.Null();
+      break;
+    case JsonNode::kFalse:
+      w.Bool(false);
+      break;
+    case JsonNode::kTrue:
+      w.Bool(true);
+      break;
     case JsonNode::kNumber:
       w.RawValue(node.text.data(), node.text.size(), rapidjson::kNumberType);
       break;
-    case JsonNode::kString: w.String(node.text.data(), node.text.size()); break;
+    case JsonNode::kString:
+      w.String(node.text.data(), node.text.size());
+      break;
     case JsonNode::kArray:
       w.StartArray();
       for (const JsonNode& item : node.items) WriteNode(item, w);
@@ -83,36 +109,53 @@ bool IsSuccess(const Route& route, int http_status) {
   return false;
 }
 
-absl::StatusCode HttpStatusToCode(int http_status, absl::string_view http_method,
+absl::StatusCode HttpStatusToCode(int http_status,
+                                  absl::string_view http_method,
                                   absl::string_view error_code) {
   switch (http_status) {
     case 400:
-    case 422: return absl::StatusCode::kInvalidArgument;
-    case 401: return absl::StatusCode::kUnauthenticated;
-    case 403: return absl::StatusCode::kPermissionDenied;
-    case 404: return absl::StatusCode::kNotFound;
-    case 405: return absl::StatusCode::kUnimplemented;
-    case 408: return absl::StatusCode::kDeadlineExceeded;
+    case 422:
+      return absl::StatusCode::kInvalidArgument;
+    case 401:
+      return absl::StatusCode::kUnauthenticated;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 405:
+      return absl::StatusCode::kUnimplemented;
+    case 408:
+      return absl::StatusCode::kDeadlineExceeded;
     case 409:
       if (http_method == "POST" &&
           (absl::StrContains(absl::AsciiStrToUpper(error_code), "CONFLICT") ||
-           absl::StrContains(absl::AsciiStrToUpper(error_code), "ALREADY_EXIST"))) {
+           absl::StrContains(absl::AsciiStrToUpper(error_code),
+                             "ALREADY_EXIST"))) {
         return absl::StatusCode::kAlreadyExists;
       }
       return absl::StatusCode::kAborted;
     case 412:
-    case 428: return absl::StatusCode::kFailedPrecondition;
-    case 429: return absl::StatusCode::kResourceExhausted;
-    case 499: return absl::StatusCode::kCancelled;
-    case 500: return absl::StatusCode::kInternal;
-    case 501: return absl::StatusCode::kUnimplemented;
+    case 428:
+      return absl::StatusCode::kFailedPrecondition;
+    case 429:
+      return absl::StatusCode::kResourceExhausted;
+    case 499:
+      return absl::StatusCode::kCancelled;
+    case 500:
+      return absl::StatusCode::kInternal;
+    case 501:
+      return absl::StatusCode::kUnimplemented;
     case 502:
     case 503:
-    case 504: return absl::StatusCode::kUnavailable;
-    default: break;
+    case 504:
+      return absl::StatusCode::kUnavailable;
+    default:
+      break;
   }
-  if (http_status >= 400 && http_status < 500) return absl::StatusCode::kFailedPrecondition;
-  if (http_status >= 500 && http_status < 600) return absl::StatusCode::kInternal;
+  if (http_status >= 400 && http_status < 500)
+    return absl::StatusCode::kFailedPrecondition;
+  if (http_status >= 500 && http_status < 600)
+    return absl::StatusCode::kInternal;
   return absl::StatusCode::kUnknown;
 }
 
@@ -125,14 +168,16 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
   const bool json_object = doc.ok() && doc->root().type == JsonNode::kObject;
   if (json_object) {
     const JsonNode& root = doc->root();
-    if (const JsonNode* n = root.Find("errorCode"); n != nullptr && n->type == JsonNode::kString) {
+    if (const JsonNode* n = root.Find("errorCode");
+        n != nullptr && n->type == JsonNode::kString) {
       error_code = std::string(n->text);
     }
     if (const JsonNode* n = root.Find("errorMessage");
         n != nullptr && n->type == JsonNode::kString) {
       error_message = Truncate(n->text, kMaxMessage);
     }
-    if (const JsonNode* n = root.Find("details"); n != nullptr && !n->is_null()) {
+    if (const JsonNode* n = root.Find("details");
+        n != nullptr && !n->is_null()) {
       if (n->type == JsonNode::kString) {
         details = Truncate(n->text, kMaxDetails);
       } else {
@@ -153,10 +198,13 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
   } else if (*ReasonPhrase(response.status) != '\0') {
     absl::StrAppend(&message, " ", ReasonPhrase(response.status));
   }
-  absl::Status status(HttpStatusToCode(response.status, route.http_method, error_code), message);
+  absl::Status status(
+      HttpStatusToCode(response.status, route.http_method, error_code),
+      message);
 
   ErrorInfo info;
-  info.reason = error_code.empty() ? absl::StrCat("HTTP_", response.status) : error_code;
+  info.reason =
+      error_code.empty() ? absl::StrCat("HTTP_", response.status) : error_code;
   info.domain = route.module;
   info.metadata["http_status"] = absl::StrCat(response.status);
   if (!route.rules.operation_id().empty()) {
@@ -166,7 +214,8 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
   status = WithErrorInfo(std::move(status), info);
 
   for (const auto& declared : route.rules.declared_responses()) {
-    if (declared.status() != response.status || declared.message_type().empty()) continue;
+    if (declared.status() != response.status || declared.message_type().empty())
+      continue;
     if (!json_object) break;
     const google::protobuf::Descriptor* type =
         descriptors.pool()->FindMessageTypeByName(declared.message_type());
@@ -175,7 +224,8 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
     if (prototype == nullptr) break;
     std::unique_ptr<google::protobuf::Message> body(prototype->New());
     if (JsonNodeToMessage(doc->root(), body.get()).ok()) {
-      status = WithDetail(std::move(status), type->full_name(), body->SerializeAsString());
+      status = WithDetail(std::move(status), type->full_name(),
+                          body->SerializeAsString());
     }
     break;
   }

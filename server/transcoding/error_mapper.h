@@ -51,7 +51,8 @@ namespace fgw {
 bool IsSuccess(const Route& route, int http_status);
 
 // The gRPC code of the table above (`error_code` is the body's errorCode, may be empty).
-absl::StatusCode HttpStatusToCode(int http_status, absl::string_view http_method,
+absl::StatusCode HttpStatusToCode(int http_status,
+                                  absl::string_view http_method,
                                   absl::string_view error_code);
 
 // Never returns OK (a success status passed in by mistake maps to UNKNOWN).

@@ -15,7 +15,8 @@ namespace fgw {
 // value is moved into its parent (or becomes the root).
 class JsonDomBuilder {
  public:
-  JsonDomBuilder(JsonDocument* doc, int max_depth) : doc_(doc), max_depth_(max_depth) {}
+  JsonDomBuilder(JsonDocument* doc, int max_depth)
+      : doc_(doc), max_depth_(max_depth) {}
 
   bool Null() { return Add(JsonNode{}); }
   bool Bool(bool b) {
@@ -125,7 +126,8 @@ const char* JsonTypeName(JsonNode::Type type) {
   return "?";
 }
 
-absl::StatusOr<JsonDocument> JsonDocument::Parse(absl::string_view json, int max_depth) {
+absl::StatusOr<JsonDocument> JsonDocument::Parse(absl::string_view json,
+                                                 int max_depth) {
   JsonDocument doc;
   JsonDomBuilder builder(&doc, max_depth);
   rapidjson::MemoryStream stream(json.data(), json.size());
@@ -139,9 +141,9 @@ absl::StatusOr<JsonDocument> JsonDocument::Parse(absl::string_view json, int max
         absl::StrCat("upstream JSON nests deeper than ", max_depth, " levels"));
   }
   if (result.IsError()) {
-    return absl::InternalError(absl::StrCat("malformed upstream JSON at offset ",
-                                            result.Offset(), ": ",
-                                            rapidjson::GetParseError_En(result.Code())));
+    return absl::InternalError(
+        absl::StrCat("malformed upstream JSON at offset ", result.Offset(),
+                     ": ", rapidjson::GetParseError_En(result.Code())));
   }
   return doc;
 }

@@ -33,11 +33,21 @@ class JsonStringSink {
 inline constexpr int kMaxJsonDepth = 64;
 
 struct JsonNode {
-  enum Type : unsigned char { kNull, kFalse, kTrue, kNumber, kString, kArray, kObject };
+  enum Type : unsigned char {
+    kNull,
+    kFalse,
+    kTrue,
+    kNumber,
+    kString,
+    kArray,
+    kObject
+  };
   Type type = kNull;
-  absl::string_view text;               // kNumber: the exact number text; kString: the value.
-  std::vector<JsonNode> items;          // kArray: elements; kObject: member values.
-  std::vector<absl::string_view> keys;  // kObject: member names, parallel to items.
+  absl::string_view
+      text;  // kNumber: the exact number text; kString: the value.
+  std::vector<JsonNode> items;  // kArray: elements; kObject: member values.
+  std::vector<absl::string_view>
+      keys;  // kObject: member names, parallel to items.
 
   bool is_null() const { return type == kNull; }
   bool is_bool() const { return type == kFalse || type == kTrue; }
@@ -52,7 +62,8 @@ class JsonDocument {
  public:
   // INTERNAL "malformed upstream JSON at offset N: <reason>" on a syntax error, or
   // INTERNAL "upstream JSON nests deeper than <max_depth> levels". Never quotes the input.
-  static absl::StatusOr<JsonDocument> Parse(absl::string_view json, int max_depth = kMaxJsonDepth);
+  static absl::StatusOr<JsonDocument> Parse(absl::string_view json,
+                                            int max_depth = kMaxJsonDepth);
 
   const JsonNode& root() const { return root_; }
 

@@ -21,9 +21,10 @@ using google::protobuf::Reflection;
 
 class Decoder {
  public:
-  absl::Status Message(const JsonNode& node, google::protobuf::Message* m, int depth);
-  absl::Status Field(const JsonNode& node, google::protobuf::Message* m, const FieldPlan& fp,
-                     int depth);
+  absl::Status Message(const JsonNode& node, google::protobuf::Message* m,
+                       int depth);
+  absl::Status Field(const JsonNode& node, google::protobuf::Message* m,
+                     const FieldPlan& fp, int depth);
 
  private:
   struct PathElem {
@@ -32,18 +33,20 @@ class Decoder {
   };
   absl::Status Error(absl::string_view what);
   absl::Status Expected(const char* type, const JsonNode& node) {
-    return Error(absl::StrCat("expected ", type, ", got ", JsonTypeName(node.type)));
+    return Error(
+        absl::StrCat("expected ", type, ", got ", JsonTypeName(node.type)));
   }
-  absl::Status Object(const JsonNode& node, google::protobuf::Message* m, const MessagePlan& plan,
-                      int depth);
-  absl::Status Map(const JsonNode& node, google::protobuf::Message* m, const FieldPlan& fp,
-                   int depth);
+  absl::Status Object(const JsonNode& node, google::protobuf::Message* m,
+                      const MessagePlan& plan, int depth);
+  absl::Status Map(const JsonNode& node, google::protobuf::Message* m,
+                   const FieldPlan& fp, int depth);
   absl::Status Value(const JsonNode& node, google::protobuf::Message* m,
-                     const FieldDescriptor* f, bool add, const FieldPlan& fp, int depth);
-  absl::Status Union(const JsonNode& node, google::protobuf::Message* m, const MessagePlan& plan,
+                     const FieldDescriptor* f, bool add, const FieldPlan& fp,
                      int depth);
-  absl::Status StructValue(const JsonNode& node, google::protobuf::Message* m, WellKnown kind,
-                           int depth);
+  absl::Status Union(const JsonNode& node, google::protobuf::Message* m,
+                     const MessagePlan& plan, int depth);
+  absl::Status StructValue(const JsonNode& node, google::protobuf::Message* m,
+                           WellKnown kind, int depth);
   bool Matches(const FieldPlan& fp, const JsonNode& node, int depth);
   absl::Status Integer(const JsonNode& node, std::string* digits);
 
@@ -59,16 +62,18 @@ absl::Status Decoder::Error(absl::string_view what) {
       absl::StrAppend(&where, where.empty() ? "" : ".", e.key);
     }
   }
-  return absl::InternalError(
-      absl::StrCat("upstream JSON at ", where.empty() ? "$" : where, ": ", what));
+  return absl::InternalError(absl::StrCat(
+      "upstream JSON at ", where.empty() ? "$" : where, ": ", what));
 }
 
-absl::Status Decoder::Message(const JsonNode& node, google::protobuf::Message* m, int depth) {
+absl::Status Decoder::Message(const JsonNode& node,
+                              google::protobuf::Message* m, int depth) {
   if (depth > kMaxJsonDepth) {
     return Error(absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
   }
   const MessagePlan& plan = GetMessagePlan(m->GetDescriptor());
-  if (plan.well_known != WellKnown::kNone) return StructValue(node, m, plan.well_known, depth);
+  if (plan.well_known != WellKnown::kNone)
+    return StructValue(node, m, plan.well_known, depth);
   if (plan.union_oneof != nullptr) return Union(node, m, plan, depth);
   if (plan.bare_map != nullptr) {
     if (node.type != JsonNode::kObject) return Expected("an object", node);
@@ -77,7 +82,8 @@ absl::Status Decoder::Message(const JsonNode& node, google::protobuf::Message* m
     JsonNode named, rest;
     named.type = rest.type = JsonNode::kObject;
     for (size_t i = 0; i < node.keys.size(); ++i) {
-      JsonNode& into = plan.FindProperty(node.keys[i]) != nullptr ? named : rest;
+      JsonNode& into =
+          plan.FindProperty(node.keys[i]) != nullptr ? named : rest;
       into.keys.push_back(node.keys[i]);
       into.items.push_back(node.items[i]);
     }
@@ -96,9 +102,11 @@ absl::Status Decoder::Object(const JsonNode& node, google::protobuf::Message* m,
     const FieldPlan* fp = plan.FindProperty(node.keys[i]);
     if (fp == nullptr) continue;  // Unknown property: forward compatibility.
     const JsonNode& value = node.items[i];
-    if (value.is_null() && !(fp->value_field->message_type() != nullptr &&
-                             GetMessagePlan(fp->value_field->message_type()).well_known ==
-                                 WellKnown::kValue && !fp->field->is_repeated())) {
+    if (value.is_null() &&
+        !(fp->value_field->message_type() != nullptr &&
+          GetMessagePlan(fp->value_field->message_type()).well_known ==
+              WellKnown::kValue &&
+          !fp->field->is_repeated())) {
       r->ClearField(m, fp->field);
       if (fp->nullable && plan.null_fields != nullptr) {
         r->AddString(m, plan.null_fields->field, fp->wire_name);
@@ -125,7 +133,8 @@ absl::Status Decoder::Field(const JsonNode& node, google::protobuf::Message* m,
     if (node.type != JsonNode::kArray) return Expected("an array", node);
     for (size_t i = 0; i < node.items.size(); ++i) {
       path_.push_back({absl::string_view(), static_cast<int>(i)});
-      absl::Status s = Value(node.items[i], m, fp.field, /*add=*/true, fp, depth);
+      absl::Status s =
+          Value(node.items[i], m, fp.field, /*add=*/true, fp, depth);
       if (!s.ok()) return s;
       path_.pop_back();
     }
@@ -138,7 +147,8 @@ absl::Status Decoder::Map(const JsonNode& node, google::protobuf::Message* m,
                           const FieldPlan& fp, int depth) {
   const Reflection* r = m->GetReflection();
   for (size_t i = 0; i < node.keys.size(); ++i) {
-    if (node.items[i].is_null() && fp.value_field->message_type() == nullptr) continue;
+    if (node.items[i].is_null() && fp.value_field->message_type() == nullptr)
+      continue;
     path_.push_back({node.keys[i], -1});
     google::protobuf::Message* entry = r->AddMessage(m, fp.field);
     const Reflection* er = entry->GetReflection();
@@ -180,7 +190,8 @@ absl::Status Decoder::Map(const JsonNode& node, google::protobuf::Message* m,
         key_ok = false;
     }
     if (!key_ok) return Error("map key does not fit the key type");
-    absl::Status s = Value(node.items[i], entry, fp.value_field, /*add=*/false, fp, depth);
+    absl::Status s =
+        Value(node.items[i], entry, fp.value_field, /*add=*/false, fp, depth);
     if (!s.ok()) return s;
     path_.pop_back();
   }
@@ -200,7 +211,8 @@ absl::Status Decoder::Integer(const JsonNode& node, std::string* digits) {
 }
 
 absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
-                            const FieldDescriptor* f, bool add, const FieldPlan& fp, int depth) {
+                            const FieldDescriptor* f, bool add,
+                            const FieldPlan& fp, int depth) {
   const Reflection* r = m->GetReflection();
   if (node.is_null() && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
     return absl::OkStatus();  // A null element or value reads as absent.
@@ -216,10 +228,12 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
       bool ok = false;
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
         int32_t v;
-        if ((ok = absl::SimpleAtoi(digits, &v))) add ? r->AddInt32(m, f, v) : r->SetInt32(m, f, v);
+        if ((ok = absl::SimpleAtoi(digits, &v)))
+          add ? r->AddInt32(m, f, v) : r->SetInt32(m, f, v);
       } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_INT64) {
         int64_t v;
-        if ((ok = absl::SimpleAtoi(digits, &v))) add ? r->AddInt64(m, f, v) : r->SetInt64(m, f, v);
+        if ((ok = absl::SimpleAtoi(digits, &v)))
+          add ? r->AddInt64(m, f, v) : r->SetInt64(m, f, v);
       } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
         uint32_t v;
         if ((ok = absl::SimpleAtoi(digits, &v)))
@@ -242,7 +256,8 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
         add ? r->AddDouble(m, f, v) : r->SetDouble(m, f, v);
       } else {
-        add ? r->AddFloat(m, f, static_cast<float>(v)) : r->SetFloat(m, f, static_cast<float>(v));
+        add ? r->AddFloat(m, f, static_cast<float>(v))
+            : r->SetFloat(m, f, static_cast<float>(v));
       }
       return absl::OkStatus();
     }
@@ -250,7 +265,8 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
       bool v;
       if (node.is_bool()) {
         v = node.type == JsonNode::kTrue;
-      } else if (node.type == JsonNode::kString && (node.text == "true" || node.text == "false")) {
+      } else if (node.type == JsonNode::kString &&
+                 (node.text == "true" || node.text == "false")) {
         v = node.text == "true";
       } else {
         return Expected("a boolean", node);
@@ -261,14 +277,16 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
     case FieldDescriptor::CPPTYPE_ENUM: {
       if (node.type != JsonNode::kString) return Expected("a string", node);
       const int number = GetEnumPlan(f->enum_type()).Number(node.text);
-      if (number == 0) return absl::OkStatus();  // Unknown value: UNSPECIFIED / dropped.
+      if (number == 0)
+        return absl::OkStatus();  // Unknown value: UNSPECIFIED / dropped.
       add ? r->AddEnumValue(m, f, number) : r->SetEnumValue(m, f, number);
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string value;
       if (f->type() == FieldDescriptor::TYPE_BYTES) {
-        if (node.type != JsonNode::kString) return Expected("a base64 string", node);
+        if (node.type != JsonNode::kString)
+          return Expected("a base64 string", node);
         if (!absl::Base64Unescape(node.text, &value) &&
             !absl::WebSafeBase64Unescape(node.text, &value)) {
           return Error("invalid base64");
@@ -276,14 +294,16 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
       } else if (fp.bigint) {
         absl::Status s = Integer(node, &value);
         if (!s.ok()) return s;
-      } else if (node.type == JsonNode::kString || node.type == JsonNode::kNumber) {
+      } else if (node.type == JsonNode::kString ||
+                 node.type == JsonNode::kNumber) {
         value = std::string(node.text);
       } else if (node.is_bool()) {
         value = node.type == JsonNode::kTrue ? "true" : "false";
       } else {
         return Expected("a string", node);
       }
-      add ? r->AddString(m, f, std::move(value)) : r->SetString(m, f, std::move(value));
+      add ? r->AddString(m, f, std::move(value))
+          : r->SetString(m, f, std::move(value));
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
@@ -291,7 +311,8 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
           GetMessagePlan(f->message_type()).well_known != WellKnown::kValue) {
         return absl::OkStatus();
       }
-      google::protobuf::Message* sub = add ? r->AddMessage(m, f) : r->MutableMessage(m, f);
+      google::protobuf::Message* sub =
+          add ? r->AddMessage(m, f) : r->MutableMessage(m, f);
       return Message(node, sub, depth + 1);
     }
   }
@@ -302,11 +323,13 @@ bool Decoder::Matches(const FieldPlan& fp, const JsonNode& node, int depth) {
   const FieldDescriptor* f = fp.field;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
-      return fp.bigint ? node.type == JsonNode::kNumber : node.type == JsonNode::kString;
+      return fp.bigint ? node.type == JsonNode::kNumber
+                       : node.type == JsonNode::kString;
     case FieldDescriptor::CPPTYPE_BOOL:
       return node.is_bool();
     case FieldDescriptor::CPPTYPE_ENUM:
-      return node.type == JsonNode::kString && GetEnumPlan(f->enum_type()).Number(node.text) != 0;
+      return node.type == JsonNode::kString &&
+             GetEnumPlan(f->enum_type()).Number(node.text) != 0;
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const MessagePlan& plan = GetMessagePlan(f->message_type());
       switch (plan.well_known) {
@@ -322,7 +345,8 @@ bool Decoder::Matches(const FieldPlan& fp, const JsonNode& node, int depth) {
       if (plan.union_oneof != nullptr) {
         if (depth > kMaxJsonDepth) return false;
         for (int i = 0; i < plan.union_oneof->field_count(); ++i) {
-          if (Matches(plan.Of(plan.union_oneof->field(i)), node, depth + 1)) return true;
+          if (Matches(plan.Of(plan.union_oneof->field(i)), node, depth + 1))
+            return true;
         }
         return false;
       }
@@ -333,7 +357,8 @@ bool Decoder::Matches(const FieldPlan& fp, const JsonNode& node, int depth) {
         const JsonNode* value = node.Find(member.wire_name);
         if (value == nullptr) return false;
         if (member.enum_plan != nullptr && !member.field->is_repeated() &&
-            (value->type != JsonNode::kString || member.enum_plan->Number(value->text) == 0)) {
+            (value->type != JsonNode::kString ||
+             member.enum_plan->Number(value->text) == 0)) {
           return false;
         }
       }
@@ -358,7 +383,8 @@ absl::Status Decoder::Union(const JsonNode& node, google::protobuf::Message* m,
       }
     }
   }
-  absl::Status last = Error(absl::StrCat("matches no member of ", plan.descriptor->name()));
+  absl::Status last =
+      Error(absl::StrCat("matches no member of ", plan.descriptor->name()));
   // Candidates in declaration order; for an object, the ones that know more of its
   // properties first (stable), so `{"resource":"transactions","id":3}` picks the member
   // that has `id` even when every member has a `resource`.
@@ -372,13 +398,15 @@ absl::Status Decoder::Union(const JsonNode& node, google::protobuf::Message* m,
       const MessagePlan& member = GetMessagePlan(fp.field->message_type());
       if (member.well_known == WellKnown::kNone && member.bare_map == nullptr &&
           member.union_oneof == nullptr) {
-        for (absl::string_view key : node.keys) unknown += member.FindProperty(key) == nullptr;
+        for (absl::string_view key : node.keys)
+          unknown += member.FindProperty(key) == nullptr;
       }
     }
     candidates.emplace_back(unknown, &fp);
   }
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(
+      candidates.begin(), candidates.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [unknown, member] : candidates) {
     const FieldPlan& fp = *member;
     const size_t path_size = path_.size();
@@ -391,26 +419,30 @@ absl::Status Decoder::Union(const JsonNode& node, google::protobuf::Message* m,
   return last;
 }
 
-absl::Status Decoder::StructValue(const JsonNode& node, google::protobuf::Message* m,
-                                  WellKnown kind, int depth) {
+absl::Status Decoder::StructValue(const JsonNode& node,
+                                  google::protobuf::Message* m, WellKnown kind,
+                                  int depth) {
   absl::Status s = DecodeWellKnownJson(node, m, kind, depth);
   return s.ok() ? s : Error(s.message());
 }
 
 }  // namespace
 
-absl::Status JsonNodeToMessage(const JsonNode& node, google::protobuf::Message* message) {
+absl::Status JsonNodeToMessage(const JsonNode& node,
+                               google::protobuf::Message* message) {
   Decoder decoder;
   return decoder.Message(node, message, 0);
 }
 
-absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* message) {
+absl::Status JsonToMessage(absl::string_view json,
+                           google::protobuf::Message* message) {
   absl::StatusOr<JsonDocument> doc = JsonDocument::Parse(json);
   if (!doc.ok()) return doc.status();
   return JsonNodeToMessage(doc->root(), message);
 }
 
-absl::Status JsonNodeToField(const JsonNode& node, google::protobuf::Message* message,
+absl::Status JsonNodeToField(const JsonNode& node,
+                             google::protobuf::Message* message,
                              const FieldDescriptor* field) {
   Decoder decoder;
   const MessagePlan& plan = GetMessagePlan(message->GetDescriptor());

@@ -35,12 +35,15 @@
 namespace fgw {
 
 // Parses `json` (see JsonDocument::Parse for syntax errors) and merges it into `message`.
-absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* message);
+absl::Status JsonToMessage(absl::string_view json,
+                           google::protobuf::Message* message);
 // Merges an already parsed node into `message`.
-absl::Status JsonNodeToMessage(const JsonNode& node, google::protobuf::Message* message);
+absl::Status JsonNodeToMessage(const JsonNode& node,
+                               google::protobuf::Message* message);
 // Merges `node` into one field of `message`: an array into a repeated field, an object into a
 // map or message, a scalar into a scalar field.
-absl::Status JsonNodeToField(const JsonNode& node, google::protobuf::Message* message,
+absl::Status JsonNodeToField(const JsonNode& node,
+                             google::protobuf::Message* message,
                              const google::protobuf::FieldDescriptor* field);
 
 }  // namespace fgw

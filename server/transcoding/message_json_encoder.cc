@@ -22,8 +22,8 @@ using Writer = rapidjson::Writer<JsonStringSink>;
 
 absl::Status Invalid(const FieldPlan& fp, absl::string_view why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("field '", fp.field->name(), "' (", fp.field->containing_type()->name(),
-                   "): ", why));
+      absl::StrCat("field '", fp.field->name(), "' (",
+                   fp.field->containing_type()->name(), "): ", why));
 }
 
 class Encoder {
@@ -32,19 +32,27 @@ class Encoder {
 
   absl::Status Message(const google::protobuf::Message& m, int depth,
                        const JsonEncodeOptions* options = nullptr);
-  absl::Status Field(const google::protobuf::Message& m, const FieldPlan& fp, int depth);
+  absl::Status Field(const google::protobuf::Message& m, const FieldPlan& fp,
+                     int depth);
 
  private:
-  absl::Status Properties(const google::protobuf::Message& m, const MessagePlan& plan,
-                          absl::string_view skip, const JsonEncodeOptions* options, int depth);
-  absl::Status Union(const google::protobuf::Message& m, const MessagePlan& plan, int depth);
-  absl::Status Map(const google::protobuf::Message& m, const FieldPlan& fp, int depth);
+  absl::Status Properties(const google::protobuf::Message& m,
+                          const MessagePlan& plan, absl::string_view skip,
+                          const JsonEncodeOptions* options, int depth);
+  absl::Status Union(const google::protobuf::Message& m,
+                     const MessagePlan& plan, int depth);
+  absl::Status Map(const google::protobuf::Message& m, const FieldPlan& fp,
+                   int depth);
   // The entries of map field `fp` as members of the object being written.
-  absl::Status MapEntries(const google::protobuf::Message& m, const FieldPlan& fp, int depth);
-  absl::Status Value(const google::protobuf::Message& m, const FieldDescriptor* f, int index,
-                     const FieldPlan& fp, int depth);
-  absl::Status StructValue(const google::protobuf::Message& m, WellKnown kind, int depth);
-  bool ShouldWrite(const google::protobuf::Message& m, const FieldPlan& fp, absl::Status* error);
+  absl::Status MapEntries(const google::protobuf::Message& m,
+                          const FieldPlan& fp, int depth);
+  absl::Status Value(const google::protobuf::Message& m,
+                     const FieldDescriptor* f, int index, const FieldPlan& fp,
+                     int depth);
+  absl::Status StructValue(const google::protobuf::Message& m, WellKnown kind,
+                           int depth);
+  bool ShouldWrite(const google::protobuf::Message& m, const FieldPlan& fp,
+                   absl::Status* error);
   void Raw(const std::string& text) {
     w_.RawValue(text.data(), text.size(), rapidjson::kNumberType);
   }
@@ -61,27 +69,33 @@ absl::Status Encoder::Message(const google::protobuf::Message& m, int depth,
         absl::StrCat("message nests deeper than ", kMaxJsonDepth, " levels"));
   }
   const MessagePlan& plan = GetMessagePlan(m.GetDescriptor());
-  if (plan.well_known != WellKnown::kNone) return StructValue(m, plan.well_known, depth);
-  if (plan.bare_map != nullptr && !plan.has_named_properties) return Map(m, *plan.bare_map, depth);
+  if (plan.well_known != WellKnown::kNone)
+    return StructValue(m, plan.well_known, depth);
+  if (plan.bare_map != nullptr && !plan.has_named_properties)
+    return Map(m, *plan.bare_map, depth);
   if (plan.union_oneof != nullptr) return Union(m, plan, depth);
   w_.StartObject();
   // A bare map with named properties too (V2ChartSegment: ".self", ".pattern" and any other
   // key): the named ones first, then the map's entries in the same object.
   absl::Status s = Properties(m, plan, absl::string_view(), options, depth);
-  if (s.ok() && plan.bare_map != nullptr) s = MapEntries(m, *plan.bare_map, depth);
+  if (s.ok() && plan.bare_map != nullptr)
+    s = MapEntries(m, *plan.bare_map, depth);
   w_.EndObject();
   return s;
 }
 
-bool Encoder::ShouldWrite(const google::protobuf::Message& m, const FieldPlan& fp,
-                          absl::Status* error) {
+bool Encoder::ShouldWrite(const google::protobuf::Message& m,
+                          const FieldPlan& fp, absl::Status* error) {
   const Reflection* r = m.GetReflection();
   const FieldDescriptor* f = fp.field;
   if (f->is_repeated()) return fp.required || r->FieldSize(m, f) > 0;
-  if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) return fp.required || r->HasField(m, f);
+  if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
+    return fp.required || r->HasField(m, f);
   const bool present = r->HasField(m, f) || fp.required;
-  if (f->cpp_type() == FieldDescriptor::CPPTYPE_ENUM && r->GetEnumValue(m, f) == 0) {
-    if (fp.required) *error = Invalid(fp, "is required (enum value is UNSPECIFIED)");
+  if (f->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
+      r->GetEnumValue(m, f) == 0) {
+    if (fp.required)
+      *error = Invalid(fp, "is required (enum value is UNSPECIFIED)");
     return false;
   }
   if (fp.bigint && r->GetStringReference(m, f, &scratch_).empty()) {
@@ -91,22 +105,27 @@ bool Encoder::ShouldWrite(const google::protobuf::Message& m, const FieldPlan& f
   return present;
 }
 
-absl::Status Encoder::Properties(const google::protobuf::Message& m, const MessagePlan& plan,
-                                 absl::string_view skip, const JsonEncodeOptions* options,
-                                 int depth) {
+absl::Status Encoder::Properties(const google::protobuf::Message& m,
+                                 const MessagePlan& plan,
+                                 absl::string_view skip,
+                                 const JsonEncodeOptions* options, int depth) {
   const Reflection* r = m.GetReflection();
   std::vector<std::string> nulls;
   if (plan.null_fields != nullptr) {
     const int n = r->FieldSize(m, plan.null_fields->field);
-    for (int i = 0; i < n; ++i) nulls.push_back(r->GetRepeatedString(m, plan.null_fields->field, i));
+    for (int i = 0; i < n; ++i)
+      nulls.push_back(r->GetRepeatedString(m, plan.null_fields->field, i));
   }
   for (const FieldPlan& fp : plan.fields) {
-    if (!fp.in_json() || &fp == plan.null_fields || &fp == plan.bare_map) continue;
+    if (!fp.in_json() || &fp == plan.null_fields || &fp == plan.bare_map)
+      continue;
     if (!skip.empty() && fp.wire_name == skip) continue;
-    if (options != nullptr && options->exclude != nullptr && options->exclude->contains(fp.field)) {
+    if (options != nullptr && options->exclude != nullptr &&
+        options->exclude->contains(fp.field)) {
       continue;
     }
-    if (!nulls.empty() && std::find(nulls.begin(), nulls.end(), fp.wire_name) != nulls.end()) {
+    if (!nulls.empty() &&
+        std::find(nulls.begin(), nulls.end(), fp.wire_name) != nulls.end()) {
       w_.Key(fp.wire_name.data(), fp.wire_name.size());
       w_.Null();
       continue;
@@ -123,7 +142,8 @@ absl::Status Encoder::Properties(const google::protobuf::Message& m, const Messa
   return absl::OkStatus();
 }
 
-absl::Status Encoder::Field(const google::protobuf::Message& m, const FieldPlan& fp, int depth) {
+absl::Status Encoder::Field(const google::protobuf::Message& m,
+                            const FieldPlan& fp, int depth) {
   if (fp.is_map) return Map(m, fp, depth);
   if (fp.field->is_repeated()) {
     const Reflection* r = m.GetReflection();
@@ -139,21 +159,25 @@ absl::Status Encoder::Field(const google::protobuf::Message& m, const FieldPlan&
   return Value(m, fp.field, -1, fp, depth);
 }
 
-absl::Status Encoder::MapEntries(const google::protobuf::Message& m, const FieldPlan& fp,
-                                 int depth) {
+absl::Status Encoder::MapEntries(const google::protobuf::Message& m,
+                                 const FieldPlan& fp, int depth) {
   const Reflection* r = m.GetReflection();
   const int n = r->FieldSize(m, fp.field);
   std::vector<std::pair<std::string, const google::protobuf::Message*>> entries;
   entries.reserve(n);
   for (int i = 0; i < n; ++i) {
-    const google::protobuf::Message& entry = r->GetRepeatedMessage(m, fp.field, i);
+    const google::protobuf::Message& entry =
+        r->GetRepeatedMessage(m, fp.field, i);
     if (fp.key_field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-      entries.emplace_back(entry.GetReflection()->GetString(entry, fp.key_field), &entry);
+      entries.emplace_back(
+          entry.GetReflection()->GetString(entry, fp.key_field), &entry);
       continue;
     }
-    FieldPlan key_plan;  // Integer and bool keys: their decimal / true|false text.
+    FieldPlan
+        key_plan;  // Integer and bool keys: their decimal / true|false text.
     key_plan.field = fp.field;
-    absl::StatusOr<std::string> key = ScalarText(entry, fp.key_field, -1, key_plan);
+    absl::StatusOr<std::string> key =
+        ScalarText(entry, fp.key_field, -1, key_plan);
     if (!key.ok()) return key.status();
     entries.emplace_back(*std::move(key), &entry);
   }
@@ -167,15 +191,17 @@ absl::Status Encoder::MapEntries(const google::protobuf::Message& m, const Field
   return absl::OkStatus();
 }
 
-absl::Status Encoder::Map(const google::protobuf::Message& m, const FieldPlan& fp, int depth) {
+absl::Status Encoder::Map(const google::protobuf::Message& m,
+                          const FieldPlan& fp, int depth) {
   w_.StartObject();
   absl::Status s = MapEntries(m, fp, depth);
   w_.EndObject();
   return s;
 }
 
-absl::Status Encoder::Value(const google::protobuf::Message& m, const FieldDescriptor* f,
-                            int index, const FieldPlan& fp, int depth) {
+absl::Status Encoder::Value(const google::protobuf::Message& m,
+                            const FieldDescriptor* f, int index,
+                            const FieldPlan& fp, int depth) {
   const Reflection* r = m.GetReflection();
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
@@ -207,15 +233,17 @@ absl::Status Encoder::Value(const google::protobuf::Message& m, const FieldDescr
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_STRING: {
-      const std::string& s = rep ? r->GetRepeatedStringReference(m, f, index, &scratch_)
-                                 : r->GetStringReference(m, f, &scratch_);
+      const std::string& s =
+          rep ? r->GetRepeatedStringReference(m, f, index, &scratch_)
+              : r->GetStringReference(m, f, &scratch_);
       if (f->type() == FieldDescriptor::TYPE_BYTES) {
         const std::string encoded = absl::Base64Escape(s);
         w_.String(encoded.data(), encoded.size());
       } else if (fp.bigint) {
         std::string digits;
         if (!NormalizeBigint(s, &digits)) {
-          return Invalid(fp, "must be an integer (digits with an optional leading '-')");
+          return Invalid(
+              fp, "must be an integer (digits with an optional leading '-')");
         }
         Raw(digits);
       } else {
@@ -232,27 +260,29 @@ absl::Status Encoder::Value(const google::protobuf::Message& m, const FieldDescr
   return absl::OkStatus();
 }
 
-absl::Status Encoder::Union(const google::protobuf::Message& m, const MessagePlan& plan,
-                            int depth) {
+absl::Status Encoder::Union(const google::protobuf::Message& m,
+                            const MessagePlan& plan, int depth) {
   const FieldDescriptor* member =
       m.GetReflection()->GetOneofFieldDescriptor(m, plan.union_oneof);
   if (member == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        m.GetDescriptor()->name(), ": one member of '", plan.union_oneof->name(),
-        "' must be set"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(m.GetDescriptor()->name(), ": one member of '",
+                     plan.union_oneof->name(), "' must be set"));
   }
   const FieldPlan& fp = plan.Of(member);
   if (!plan.discriminator.empty() && !fp.discriminator_value.empty() &&
       member->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-    const google::protobuf::Message& sub = m.GetReflection()->GetMessage(m, member);
+    const google::protobuf::Message& sub =
+        m.GetReflection()->GetMessage(m, member);
     const MessagePlan& sub_plan = GetMessagePlan(sub.GetDescriptor());
-    if (sub_plan.well_known == WellKnown::kNone && sub_plan.bare_map == nullptr &&
-        sub_plan.union_oneof == nullptr) {
+    if (sub_plan.well_known == WellKnown::kNone &&
+        sub_plan.bare_map == nullptr && sub_plan.union_oneof == nullptr) {
       if (depth + 1 > kMaxJsonDepth) return Message(sub, depth + 1);
       w_.StartObject();
       w_.Key(plan.discriminator.data(), plan.discriminator.size());
       w_.String(fp.discriminator_value.data(), fp.discriminator_value.size());
-      absl::Status s = Properties(sub, sub_plan, plan.discriminator, nullptr, depth + 1);
+      absl::Status s =
+          Properties(sub, sub_plan, plan.discriminator, nullptr, depth + 1);
       w_.EndObject();
       return s;
     }
@@ -261,7 +291,8 @@ absl::Status Encoder::Union(const google::protobuf::Message& m, const MessagePla
 }
 
 // google.protobuf.Struct / Value / ListValue, by reflection (generated or dynamic).
-absl::Status Encoder::StructValue(const google::protobuf::Message& m, WellKnown kind, int depth) {
+absl::Status Encoder::StructValue(const google::protobuf::Message& m,
+                                  WellKnown kind, int depth) {
   if (depth > kMaxJsonDepth) {
     return absl::InvalidArgumentError(
         absl::StrCat("message nests deeper than ", kMaxJsonDepth, " levels"));
@@ -274,10 +305,12 @@ absl::Status Encoder::StructValue(const google::protobuf::Message& m, WellKnown 
       const FieldDescriptor* key = fields->message_type()->map_key();
       const FieldDescriptor* value = fields->message_type()->map_value();
       const int n = r->FieldSize(m, fields);
-      std::vector<std::pair<std::string, const google::protobuf::Message*>> entries;
+      std::vector<std::pair<std::string, const google::protobuf::Message*>>
+          entries;
       entries.reserve(n);
       for (int i = 0; i < n; ++i) {
-        const google::protobuf::Message& e = r->GetRepeatedMessage(m, fields, i);
+        const google::protobuf::Message& e =
+            r->GetRepeatedMessage(m, fields, i);
         entries.emplace_back(e.GetReflection()->GetString(e, key),
                              &e.GetReflection()->GetMessage(e, value));
       }
@@ -296,15 +329,16 @@ absl::Status Encoder::StructValue(const google::protobuf::Message& m, WellKnown 
       const FieldDescriptor* values = d->FindFieldByNumber(1);
       w_.StartArray();
       for (int i = 0, n = r->FieldSize(m, values); i < n; ++i) {
-        absl::Status s =
-            StructValue(r->GetRepeatedMessage(m, values, i), WellKnown::kValue, depth + 1);
+        absl::Status s = StructValue(r->GetRepeatedMessage(m, values, i),
+                                     WellKnown::kValue, depth + 1);
         if (!s.ok()) return s;
       }
       w_.EndArray();
       return absl::OkStatus();
     }
     case WellKnown::kValue: {
-      const FieldDescriptor* set = r->GetOneofFieldDescriptor(m, d->oneof_decl(0));
+      const FieldDescriptor* set =
+          r->GetOneofFieldDescriptor(m, d->oneof_decl(0));
       if (set == nullptr || set->number() == 1) {
         w_.Null();
         return absl::OkStatus();
@@ -313,7 +347,8 @@ absl::Status Encoder::StructValue(const google::protobuf::Message& m, WellKnown 
         case 2: {
           std::string text;
           if (!FormatDouble(r->GetDouble(m, set), &text)) {
-            return absl::InvalidArgumentError("google.protobuf.Value: NaN or infinity");
+            return absl::InvalidArgumentError(
+                "google.protobuf.Value: NaN or infinity");
           }
           Raw(text);
           return absl::OkStatus();
@@ -327,9 +362,11 @@ absl::Status Encoder::StructValue(const google::protobuf::Message& m, WellKnown 
           w_.Bool(r->GetBool(m, set));
           return absl::OkStatus();
         case 5:
-          return StructValue(r->GetMessage(m, set), WellKnown::kStruct, depth + 1);
+          return StructValue(r->GetMessage(m, set), WellKnown::kStruct,
+                             depth + 1);
         case 6:
-          return StructValue(r->GetMessage(m, set), WellKnown::kListValue, depth + 1);
+          return StructValue(r->GetMessage(m, set), WellKnown::kListValue,
+                             depth + 1);
       }
       w_.Null();
       return absl::OkStatus();
@@ -342,14 +379,16 @@ absl::Status Encoder::StructValue(const google::protobuf::Message& m, WellKnown 
 
 }  // namespace
 
-absl::Status AppendMessageJson(const google::protobuf::Message& message, std::string* out,
+absl::Status AppendMessageJson(const google::protobuf::Message& message,
+                               std::string* out,
                                const JsonEncodeOptions& options) {
   Encoder encoder(out);
   return encoder.Message(message, 0, &options);
 }
 
-absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message,
-                                          const JsonEncodeOptions& options) {
+absl::StatusOr<std::string> MessageToJson(
+    const google::protobuf::Message& message,
+    const JsonEncodeOptions& options) {
   std::string out;
   absl::Status s = AppendMessageJson(message, &out, options);
   if (!s.ok()) return s;

@@ -36,19 +36,23 @@ namespace fgw {
 
 struct JsonEncodeOptions {
   // Top-level fields left out (the path/query/header fields of a `body: "*"` request).
-  const absl::flat_hash_set<const google::protobuf::FieldDescriptor*>* exclude = nullptr;
+  const absl::flat_hash_set<const google::protobuf::FieldDescriptor*>* exclude =
+      nullptr;
 };
 
 // Appends the JSON of `message` to `out`. On error, `out` holds a partial document.
-absl::Status AppendMessageJson(const google::protobuf::Message& message, std::string* out,
+absl::Status AppendMessageJson(const google::protobuf::Message& message,
+                               std::string* out,
                                const JsonEncodeOptions& options = {});
-absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message,
-                                          const JsonEncodeOptions& options = {});
+absl::StatusOr<std::string> MessageToJson(
+    const google::protobuf::Message& message,
+    const JsonEncodeOptions& options = {});
 
 // Appends the JSON of one field's value: a map as an object, a repeated field as an array,
 // a message as its JSON (its empty form when unset), a scalar as a JSON scalar.
 absl::Status AppendFieldJson(const google::protobuf::Message& message,
-                             const google::protobuf::FieldDescriptor* field, std::string* out);
+                             const google::protobuf::FieldDescriptor* field,
+                             std::string* out);
 
 }  // namespace fgw
 

@@ -25,8 +25,8 @@ bool HasValue(const google::protobuf::Message& m, const FieldDescriptor* f) {
   return f->is_repeated() ? r->FieldSize(m, f) > 0 : r->HasField(m, f);
 }
 
-absl::Status AppendDeepObject(const google::protobuf::Message& m, const FieldPlan& fp,
-                              std::string* query) {
+absl::Status AppendDeepObject(const google::protobuf::Message& m,
+                              const FieldPlan& fp, std::string* query) {
   const google::protobuf::Reflection* r = m.GetReflection();
   std::vector<std::pair<std::string, std::string>> entries;
   const int n = r->FieldSize(m, fp.field);
@@ -34,15 +34,18 @@ absl::Status AppendDeepObject(const google::protobuf::Message& m, const FieldPla
   FieldPlan key_plan;
   key_plan.field = fp.field;
   for (int i = 0; i < n; ++i) {
-    const google::protobuf::Message& entry = r->GetRepeatedMessage(m, fp.field, i);
-    absl::StatusOr<std::string> key = ScalarText(entry, fp.key_field, -1, key_plan);
+    const google::protobuf::Message& entry =
+        r->GetRepeatedMessage(m, fp.field, i);
+    absl::StatusOr<std::string> key =
+        ScalarText(entry, fp.key_field, -1, key_plan);
     if (!key.ok()) return key.status();
     std::string value;
     if (fp.value_field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       absl::Status s = AppendFieldJson(entry, fp.value_field, &value);
       if (!s.ok()) return s;
     } else {
-      absl::StatusOr<std::string> text = ScalarText(entry, fp.value_field, -1, fp);
+      absl::StatusOr<std::string> text =
+          ScalarText(entry, fp.value_field, -1, fp);
       if (!text.ok()) return text.status();
       value = *std::move(text);
     }
@@ -64,17 +67,21 @@ absl::Status AppendDeepObject(const google::protobuf::Message& m, const FieldPla
 
 }  // namespace
 
-absl::Status AppendQueryParams(const google::protobuf::Message& m, const FieldPlan& fp,
-                               std::string* query) {
+absl::Status AppendQueryParams(const google::protobuf::Message& m,
+                               const FieldPlan& fp, std::string* query) {
   const FieldDescriptor* f = fp.field;
   if (!HasValue(m, f)) return absl::OkStatus();
-  const bool is_message = fp.value_field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+  const bool is_message =
+      fp.value_field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
   gw::QueryStyle style = fp.query_style;
   if (style == gw::QUERY_STYLE_UNSPECIFIED) {
-    if (fp.is_map) style = gw::QUERY_STYLE_DEEP_OBJECT;
-    else if (is_message) style = gw::QUERY_STYLE_JSON;
+    if (fp.is_map)
+      style = gw::QUERY_STYLE_DEEP_OBJECT;
+    else if (is_message)
+      style = gw::QUERY_STYLE_JSON;
   }
-  if (style == gw::QUERY_STYLE_DEEP_OBJECT && fp.is_map) return AppendDeepObject(m, fp, query);
+  if (style == gw::QUERY_STYLE_DEEP_OBJECT && fp.is_map)
+    return AppendDeepObject(m, fp, query);
   if (style == gw::QUERY_STYLE_JSON || fp.is_map || is_message) {
     std::string json;
     absl::Status s = AppendFieldJson(m, f, &json);

@@ -23,8 +23,8 @@ namespace fgw {
 
 // Appends the parameters of `field` to `query`, each preceded by '&' when `query` is not
 // empty. INVALID_ARGUMENT (naming the field) when a value cannot be written.
-absl::Status AppendQueryParams(const google::protobuf::Message& message, const FieldPlan& field,
-                               std::string* query);
+absl::Status AppendQueryParams(const google::protobuf::Message& message,
+                               const FieldPlan& field, std::string* query);
 
 }  // namespace fgw
 

@@ -73,27 +73,29 @@ const RequestPlan& GetPlan(const Route& route) {
 
 }  // namespace
 
-absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
-                                          const google::protobuf::Message& request) {
+absl::StatusOr<HttpRequest> EncodeRequest(
+    const Route& route, const google::protobuf::Message& request) {
   if (request.GetDescriptor() != route.method->input_type()) {
-    return absl::InvalidArgumentError(absl::StrCat("expected a ",
-                                                   route.method->input_type()->full_name(),
-                                                   ", got a ", request.GetDescriptor()->full_name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a ", route.method->input_type()->full_name(),
+                     ", got a ", request.GetDescriptor()->full_name()));
   }
   const RequestPlan& plan = GetPlan(route);
   HttpRequest out;
   out.method = route.http_method;
 
   absl::Status field_error;
-  absl::StatusOr<std::string> path =
-      route.path.Expand([&](absl::string_view var) -> std::optional<std::string> {
+  absl::StatusOr<std::string> path = route.path.Expand(
+      [&](absl::string_view var) -> std::optional<std::string> {
         auto it = plan.path.find(var);
         if (it == plan.path.end()) return std::nullopt;
         if (it->second->field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
-            request.GetReflection()->GetEnumValue(request, it->second->field) == 0) {
+            request.GetReflection()->GetEnumValue(request, it->second->field) ==
+                0) {
           return std::nullopt;  // UNSPECIFIED: the parameter is missing.
         }
-        absl::StatusOr<std::string> text = ScalarText(request, it->second->field, -1, *it->second);
+        absl::StatusOr<std::string> text =
+            ScalarText(request, it->second->field, -1, *it->second);
         if (!text.ok()) {
           field_error = text.status();
           return std::nullopt;
@@ -124,11 +126,13 @@ absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
   }
 
   const std::string& content_type = route.rules.request_content_type();
-  if (route.body_field != nullptr && route.body_field->type() == FieldDescriptor::TYPE_BYTES &&
+  if (route.body_field != nullptr &&
+      route.body_field->type() == FieldDescriptor::TYPE_BYTES &&
       !route.body_field->is_repeated()) {
     out.body = r->GetString(request, route.body_field);
-    out.headers.emplace_back("Content-Type",
-                             content_type.empty() ? "application/octet-stream" : content_type);
+    out.headers.emplace_back("Content-Type", content_type.empty()
+                                                 ? "application/octet-stream"
+                                                 : content_type);
   } else if (route.body_field != nullptr || route.body_is_whole_message) {
     absl::Status s;
     if (route.body_field != nullptr) {
@@ -139,11 +143,13 @@ absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
       s = AppendMessageJson(request, &out.body, options);
     }
     if (!s.ok()) return s;
-    out.headers.emplace_back("Content-Type",
-                             content_type.empty() ? "application/json" : content_type);
+    out.headers.emplace_back("Content-Type", content_type.empty()
+                                                 ? "application/json"
+                                                 : content_type);
   }
-  out.headers.emplace_back(
-      "Accept", route.rules.accept().empty() ? "application/json" : route.rules.accept());
+  out.headers.emplace_back("Accept", route.rules.accept().empty()
+                                         ? "application/json"
+                                         : route.rules.accept());
   return out;
 }
 

@@ -25,8 +25,8 @@
 
 namespace fgw {
 
-absl::StatusOr<HttpRequest> EncodeRequest(const Route& route,
-                                          const google::protobuf::Message& request);
+absl::StatusOr<HttpRequest> EncodeRequest(
+    const Route& route, const google::protobuf::Message& request);
 
 }  // namespace fgw
 

@@ -18,8 +18,9 @@ using google::protobuf::FieldDescriptor;
 namespace gw = formance::gateway::v1;
 
 absl::Status HeaderError(const FieldPlan& fp) {
-  return absl::InternalError(absl::StrCat("upstream response header ", fp.wire_name,
-                                          " does not fit field '", fp.field->name(), "'"));
+  return absl::InternalError(absl::StrCat("upstream response header ",
+                                          fp.wire_name, " does not fit field '",
+                                          fp.field->name(), "'"));
 }
 
 absl::Status SetFromHeader(const FieldPlan& fp, absl::string_view raw,
@@ -28,7 +29,8 @@ absl::Status SetFromHeader(const FieldPlan& fp, absl::string_view raw,
   const google::protobuf::Reflection* r = out->GetReflection();
   const FieldDescriptor* f = fp.field;
   if (f->is_repeated()) {
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return HeaderError(fp);
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING)
+      return HeaderError(fp);
     r->AddString(out, f, std::string(text));
     return absl::OkStatus();
   }
@@ -88,16 +90,18 @@ absl::Status SetFromHeader(const FieldPlan& fp, absl::string_view raw,
   }
 }
 
-bool IsBlank(absl::string_view body) { return absl::StripAsciiWhitespace(body).empty(); }
+bool IsBlank(absl::string_view body) {
+  return absl::StripAsciiWhitespace(body).empty();
+}
 
 }  // namespace
 
 absl::Status DecodeResponse(const Route& route, const HttpResponse& response,
                             google::protobuf::Message* out) {
   if (out->GetDescriptor() != route.method->output_type()) {
-    return absl::InternalError(absl::StrCat("expected a ",
-                                            route.method->output_type()->full_name(), ", got a ",
-                                            out->GetDescriptor()->full_name()));
+    return absl::InternalError(
+        absl::StrCat("expected a ", route.method->output_type()->full_name(),
+                     ", got a ", out->GetDescriptor()->full_name()));
   }
   const MessagePlan& plan = GetMessagePlan(out->GetDescriptor());
   for (const FieldPlan& fp : plan.fields) {
@@ -108,7 +112,8 @@ absl::Status DecodeResponse(const Route& route, const HttpResponse& response,
     if (!s.ok()) return s;
   }
   const FieldDescriptor* body_field = route.response_body_field;
-  if (body_field != nullptr && body_field->type() == FieldDescriptor::TYPE_BYTES &&
+  if (body_field != nullptr &&
+      body_field->type() == FieldDescriptor::TYPE_BYTES &&
       !body_field->is_repeated()) {
     out->GetReflection()->SetString(out, body_field, response.body);
     return absl::OkStatus();
@@ -116,7 +121,8 @@ absl::Status DecodeResponse(const Route& route, const HttpResponse& response,
   if (response.status == 204 || IsBlank(response.body)) return absl::OkStatus();
   absl::StatusOr<JsonDocument> doc = JsonDocument::Parse(response.body);
   if (!doc.ok()) return doc.status();
-  if (body_field != nullptr) return JsonNodeToField(doc->root(), out, body_field);
+  if (body_field != nullptr)
+    return JsonNodeToField(doc->root(), out, body_field);
   return JsonNodeToMessage(doc->root(), out);
 }
 

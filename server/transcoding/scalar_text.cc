@@ -141,38 +141,42 @@ absl::StatusOr<std::string> ScalarText(const google::protobuf::Message& message,
                              : "false");
     case FieldDescriptor::CPPTYPE_DOUBLE:
     case FieldDescriptor::CPPTYPE_FLOAT: {
-      const double v =
-          field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE
-              ? (rep ? r->GetRepeatedDouble(message, field, index) : r->GetDouble(message, field))
-              : (rep ? r->GetRepeatedFloat(message, field, index) : r->GetFloat(message, field));
+      const double v = field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE
+                           ? (rep ? r->GetRepeatedDouble(message, field, index)
+                                  : r->GetDouble(message, field))
+                           : (rep ? r->GetRepeatedFloat(message, field, index)
+                                  : r->GetFloat(message, field));
       std::string out;
       if (!FormatDouble(v, &out)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("field '", plan.field->name(), "' is not a finite number"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "field '", plan.field->name(), "' is not a finite number"));
       }
       return out;
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
       const int number = rep ? r->GetRepeatedEnumValue(message, field, index)
                              : r->GetEnumValue(message, field);
-      const std::string* wire =
-          GetEnumPlan(field->enum_type()).Wire(number);
+      const std::string* wire = GetEnumPlan(field->enum_type()).Wire(number);
       if (wire == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "field '", plan.field->name(), "': enum value ", number, " has no wire value"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("field '", plan.field->name(), "': enum value ",
+                         number, " has no wire value"));
       }
       return *wire;
     }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string scratch;
-      const std::string& s = rep ? r->GetRepeatedStringReference(message, field, index, &scratch)
-                                 : r->GetStringReference(message, field, &scratch);
-      if (field->type() == FieldDescriptor::TYPE_BYTES) return absl::Base64Escape(s);
+      const std::string& s =
+          rep ? r->GetRepeatedStringReference(message, field, index, &scratch)
+              : r->GetStringReference(message, field, &scratch);
+      if (field->type() == FieldDescriptor::TYPE_BYTES)
+        return absl::Base64Escape(s);
       if (!plan.bigint) return s;
       std::string out;
       if (!NormalizeBigint(s, &out)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "field '", plan.field->name(), "' must be an integer (digits, optional '-')"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("field '", plan.field->name(),
+                         "' must be an integer (digits, optional '-')"));
       }
       return out;
     }

@@ -32,9 +32,10 @@ bool FormatDouble(double value, std::string* out);
 // bytes in base64. `index` is -1 for a singular field, else the element. `field` may be a
 // map entry's value field (then `message` is the entry). INVALID_ARGUMENT naming the field for
 // a malformed bigint or an enum value without a wire string.
-absl::StatusOr<std::string> ScalarText(const google::protobuf::Message& message,
-                                       const google::protobuf::FieldDescriptor* field, int index,
-                                       const FieldPlan& plan);
+absl::StatusOr<std::string> ScalarText(
+    const google::protobuf::Message& message,
+    const google::protobuf::FieldDescriptor* field, int index,
+    const FieldPlan& plan);
 
 }  // namespace fgw
 

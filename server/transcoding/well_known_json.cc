@@ -12,15 +12,18 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Reflection;
 
 absl::Status Expected(const char* type, const JsonNode& node) {
-  return absl::InternalError(absl::StrCat("expected ", type, ", got ", JsonTypeName(node.type)));
+  return absl::InternalError(
+      absl::StrCat("expected ", type, ", got ", JsonTypeName(node.type)));
 }
 
 }  // namespace
 
-absl::Status DecodeWellKnownJson(const JsonNode& node, google::protobuf::Message* m, WellKnown kind,
+absl::Status DecodeWellKnownJson(const JsonNode& node,
+                                 google::protobuf::Message* m, WellKnown kind,
                                  int depth) {
   if (depth > kMaxJsonDepth) {
-    return absl::InternalError(absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
+    return absl::InternalError(
+        absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
   }
   const Reflection* r = m->GetReflection();
   const google::protobuf::Descriptor* d = m->GetDescriptor();
@@ -32,10 +35,11 @@ absl::Status DecodeWellKnownJson(const JsonNode& node, google::protobuf::Message
       const FieldDescriptor* value = fields->message_type()->map_value();
       for (size_t i = 0; i < node.keys.size(); ++i) {
         google::protobuf::Message* entry = r->AddMessage(m, fields);
-        entry->GetReflection()->SetString(entry, key, std::string(node.keys[i]));
-        absl::Status s =
-            DecodeWellKnownJson(node.items[i], entry->GetReflection()->MutableMessage(entry, value),
-                        WellKnown::kValue, depth + 1);
+        entry->GetReflection()->SetString(entry, key,
+                                          std::string(node.keys[i]));
+        absl::Status s = DecodeWellKnownJson(
+            node.items[i], entry->GetReflection()->MutableMessage(entry, value),
+            WellKnown::kValue, depth + 1);
         if (!s.ok()) return s;
       }
       return absl::OkStatus();
@@ -44,7 +48,8 @@ absl::Status DecodeWellKnownJson(const JsonNode& node, google::protobuf::Message
       if (node.type != JsonNode::kArray) return Expected("an array", node);
       const FieldDescriptor* values = d->FindFieldByNumber(1);
       for (const JsonNode& item : node.items) {
-        absl::Status s = DecodeWellKnownJson(item, r->AddMessage(m, values), WellKnown::kValue, depth + 1);
+        absl::Status s = DecodeWellKnownJson(item, r->AddMessage(m, values),
+                                             WellKnown::kValue, depth + 1);
         if (!s.ok()) return s;
       }
       return absl::OkStatus();
@@ -56,7 +61,8 @@ absl::Status DecodeWellKnownJson(const JsonNode& node, google::protobuf::Message
           return absl::OkStatus();
         case JsonNode::kNumber: {
           double v;
-          if (!absl::SimpleAtod(node.text, &v)) return absl::InternalError("not a number");
+          if (!absl::SimpleAtod(node.text, &v))
+            return absl::InternalError("not a number");
           r->SetDouble(m, d->FindFieldByNumber(2), v);
           return absl::OkStatus();
         }
@@ -68,11 +74,13 @@ absl::Status DecodeWellKnownJson(const JsonNode& node, google::protobuf::Message
           r->SetBool(m, d->FindFieldByNumber(4), node.type == JsonNode::kTrue);
           return absl::OkStatus();
         case JsonNode::kObject:
-          return DecodeWellKnownJson(node, r->MutableMessage(m, d->FindFieldByNumber(5)),
-                             WellKnown::kStruct, depth + 1);
+          return DecodeWellKnownJson(
+              node, r->MutableMessage(m, d->FindFieldByNumber(5)),
+              WellKnown::kStruct, depth + 1);
         case JsonNode::kArray:
-          return DecodeWellKnownJson(node, r->MutableMessage(m, d->FindFieldByNumber(6)),
-                             WellKnown::kListValue, depth + 1);
+          return DecodeWellKnownJson(
+              node, r->MutableMessage(m, d->FindFieldByNumber(6)),
+              WellKnown::kListValue, depth + 1);
       }
       return absl::OkStatus();
     case WellKnown::kNone:

@@ -18,7 +18,8 @@ namespace fgw {
 // Fills `m` (a Struct, Value or ListValue, as `kind` says) from `node`. INTERNAL with a short
 // reason ("expected an object, got array", "nests deeper than 64 levels") on a mismatch; the
 // caller says where in the document it happened.
-absl::Status DecodeWellKnownJson(const JsonNode& node, google::protobuf::Message* m, WellKnown kind,
+absl::Status DecodeWellKnownJson(const JsonNode& node,
+                                 google::protobuf::Message* m, WellKnown kind,
                                  int depth);
 
 }  // namespace fgw

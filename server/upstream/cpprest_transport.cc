@@ -25,9 +25,11 @@ namespace client = web::http::client;
 
 // Headers the client library owns: a caller copy would duplicate or contradict them.
 bool IsManagedHeader(absl::string_view name) {
-  return absl::EqualsIgnoreCase(name, "Host") || absl::EqualsIgnoreCase(name, "Content-Length") ||
+  return absl::EqualsIgnoreCase(name, "Host") ||
+         absl::EqualsIgnoreCase(name, "Content-Length") ||
          absl::EqualsIgnoreCase(name, "Transfer-Encoding") ||
-         absl::EqualsIgnoreCase(name, "Connection") || absl::EqualsIgnoreCase(name, "User-Agent");
+         absl::EqualsIgnoreCase(name, "Connection") ||
+         absl::EqualsIgnoreCase(name, "User-Agent");
 }
 
 // Why our side cancelled a request, if it did.
@@ -42,20 +44,26 @@ struct SendState {
 
   void AbortWith(Abort why) {
     Abort expected = Abort::kNone;
-    if (!abort.compare_exchange_strong(expected, why, std::memory_order_acq_rel)) return;
+    if (!abort.compare_exchange_strong(expected, why,
+                                       std::memory_order_acq_rel))
+      return;
     cts.cancel();  // Cancellation callbacks may complete the request inline.
   }
   Abort aborted() { return abort.load(std::memory_order_acquire); }
 };
 
 bool LooksNotSent(const std::error_code& ec, absl::string_view what) {
-  if (ec == std::errc::host_unreachable || ec == std::errc::connection_refused ||
+  if (ec == std::errc::host_unreachable ||
+      ec == std::errc::connection_refused ||
       ec == std::errc::network_unreachable) {
     return true;
   }
-  return absl::StrContains(what, "Failed to connect") || absl::StrContains(what, "resolv") ||
-         absl::StrContains(what, "Host not found") || absl::StrContains(what, "handshake") ||
-         absl::StrContains(what, "certificate") || absl::StrContains(what, "SSL");
+  return absl::StrContains(what, "Failed to connect") ||
+         absl::StrContains(what, "resolv") ||
+         absl::StrContains(what, "Host not found") ||
+         absl::StrContains(what, "handshake") ||
+         absl::StrContains(what, "certificate") ||
+         absl::StrContains(what, "SSL");
 }
 
 // Maps the exception held by a finished task to a transport status.
@@ -63,7 +71,8 @@ absl::Status MapException(std::exception_ptr error, Abort abort) {
   if (abort == Abort::kDeadline) {
     return absl::DeadlineExceededError("upstream request deadline exceeded");
   }
-  if (abort == Abort::kCancelled) return absl::CancelledError("upstream request cancelled");
+  if (abort == Abort::kCancelled)
+    return absl::CancelledError("upstream request cancelled");
   try {
     std::rethrow_exception(error);
   } catch (const http::http_exception& e) {
@@ -73,15 +82,19 @@ absl::Status MapException(std::exception_ptr error, Abort abort) {
     }
     std::string what = e.what();
     if (LooksNotSent(ec, what)) {
-      return MarkNotSent(absl::UnavailableError(absl::StrCat("upstream connection failed: ", what)));
+      return MarkNotSent(absl::UnavailableError(
+          absl::StrCat("upstream connection failed: ", what)));
     }
-    return absl::UnavailableError(absl::StrCat("upstream connection lost: ", what));
+    return absl::UnavailableError(
+        absl::StrCat("upstream connection lost: ", what));
   } catch (const pplx::task_canceled&) {
     return absl::CancelledError("upstream request cancelled");
   } catch (const web::uri_exception& e) {
-    return MarkNotSent(absl::InternalError(absl::StrCat("invalid upstream URI: ", e.what())));
+    return MarkNotSent(
+        absl::InternalError(absl::StrCat("invalid upstream URI: ", e.what())));
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("upstream transport error: ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("upstream transport error: ", e.what()));
   } catch (...) {
     return absl::InternalError("upstream transport error: unknown exception");
   }
@@ -98,10 +111,12 @@ bool InitializeCpprestThreadPool(int threads) {
   bool set = false;
   std::call_once(once, [&] {
     try {
-      crossplat::threadpool::initialize_with_threads(static_cast<size_t>(std::max(1, threads)));
+      crossplat::threadpool::initialize_with_threads(
+          static_cast<size_t>(std::max(1, threads)));
       set = true;
     } catch (const std::exception& e) {
-      spdlog::warn("cpprestsdk thread pool already initialized; io_threads ignored");
+      spdlog::warn(
+          "cpprestsdk thread pool already initialized; io_threads ignored");
     }
   });
   return set;
@@ -110,14 +125,16 @@ bool InitializeCpprestThreadPool(int threads) {
 struct CpprestTransport::Impl {
   web::uri base;
   client::http_client_config config;
-  std::shared_ptr<client::http_client> client;  // Shared pool for everything safe to resend.
+  std::shared_ptr<client::http_client>
+      client;  // Shared pool for everything safe to resend.
 };
 
 namespace {
 
 // A write that the server cannot deduplicate: no Idempotency-Key, not GET/HEAD/OPTIONS.
 bool IsUnsafeToResend(const HttpRequest& request) {
-  if (request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS") {
+  if (request.method == "GET" || request.method == "HEAD" ||
+      request.method == "OPTIONS") {
     return false;
   }
   return FindHeader(request.headers, "Idempotency-Key") == nullptr;
@@ -135,11 +152,13 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
   try {
     base = web::uri(options.base_url);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid upstream url: ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid upstream url: ", e.what()));
   }
   std::string scheme = absl::AsciiStrToLower(base.scheme());
   if ((scheme != "http" && scheme != "https") || base.host().empty()) {
-    return absl::InvalidArgumentError("upstream url must be http:// or https:// with a host");
+    return absl::InvalidArgumentError(
+        "upstream url must be http:// or https:// with a host");
   }
   client::http_client_config config;
   // Client-wide socket timeout: a backstop behind the per-request deadline timer.
@@ -149,21 +168,26 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
     try {
       config.set_proxy(web::web_proxy(web::uri(options.proxy)));
     } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid proxy url: ", e.what()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid proxy url: ", e.what()));
     }
   }
   if (!options.ca_file.empty()) {
     FILE* f = std::fopen(options.ca_file.c_str(), "rb");
     if (f == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot read ca_file ", options.ca_file));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read ca_file ", options.ca_file));
     }
     std::fclose(f);
     std::string ca_file = options.ca_file;
-    config.set_ssl_context_callback([ca_file](boost::asio::ssl::context& context) {
-      boost::system::error_code ec;
-      context.load_verify_file(ca_file, ec);  // In addition to the system store.
-      if (ec) spdlog::error("cannot load ca_file {}: {}", ca_file, ec.message());
-    });
+    config.set_ssl_context_callback(
+        [ca_file](boost::asio::ssl::context& context) {
+          boost::system::error_code ec;
+          context.load_verify_file(ca_file,
+                                   ec);  // In addition to the system store.
+          if (ec)
+            spdlog::error("cannot load ca_file {}: {}", ca_file, ec.message());
+        });
   }
   InitializeCpprestThreadPool(options.io_threads);
   auto impl = std::make_unique<Impl>();
@@ -172,7 +196,8 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
   try {
     impl->client = std::make_shared<client::http_client>(base, config);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot create http client: ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create http client: ", e.what()));
   }
   return std::unique_ptr<CpprestTransport>(
       new CpprestTransport(std::move(options), clock, std::move(impl)));
@@ -184,15 +209,19 @@ CpprestTransport::CpprestTransport(TransportOptions options, Clock* clock,
 
 CpprestTransport::~CpprestTransport() = default;
 
-void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Callback done) {
+void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
+                            Callback done) {
   const absl::Time now = clock_->Now();
-  const absl::Time deadline = std::min(options.deadline, now + options_.request_timeout);
+  const absl::Time deadline =
+      std::min(options.deadline, now + options_.request_timeout);
   if (options.cancellation != nullptr && options.cancellation->IsCancelled()) {
-    done(MarkNotSent(absl::CancelledError("upstream request cancelled before sending")));
+    done(MarkNotSent(
+        absl::CancelledError("upstream request cancelled before sending")));
     return;
   }
   if (deadline <= now) {
-    done(MarkNotSent(absl::DeadlineExceededError("deadline passed before sending")));
+    done(MarkNotSent(
+        absl::DeadlineExceededError("deadline passed before sending")));
     return;
   }
 
@@ -200,14 +229,17 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
   try {
     message.set_request_uri(web::uri(request.path_and_query));
   } catch (const std::exception& e) {
-    done(MarkNotSent(absl::InternalError(absl::StrCat("invalid request path: ", e.what()))));
+    done(MarkNotSent(
+        absl::InternalError(absl::StrCat("invalid request path: ", e.what()))));
     return;
   }
   const std::string* content_type = FindHeader(request.headers, "Content-Type");
   if (!request.body.empty()) {
     const size_t size = request.body.size();
-    message.set_body(concurrency::streams::bytestream::open_istream(std::move(request.body)), size,
-                     content_type != nullptr ? *content_type : "application/octet-stream");
+    message.set_body(
+        concurrency::streams::bytestream::open_istream(std::move(request.body)),
+        size,
+        content_type != nullptr ? *content_type : "application/octet-stream");
   }
   http::http_headers& headers = message.headers();
   headers.remove(http::header_names::content_type);
@@ -220,9 +252,11 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
   // server before the status line, even after the server read it. A write the server cannot
   // deduplicate therefore gets a connection of its own: a fresh client (fresh pool), never reused.
   std::shared_ptr<client::http_client> http_client = impl_->client;
-  if (options_.fresh_connection_for_unsafe_writes && IsUnsafeToResend(request)) {
+  if (options_.fresh_connection_for_unsafe_writes &&
+      IsUnsafeToResend(request)) {
     try {
-      http_client = std::make_shared<client::http_client>(impl_->base, impl_->config);
+      http_client =
+          std::make_shared<client::http_client>(impl_->base, impl_->config);
     } catch (...) {
       done(MarkNotSent(MapException(std::current_exception(), Abort::kNone)));
       return;
@@ -236,15 +270,17 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
   auto state = std::make_shared<SendState>();
   state->cancellation = options.cancellation;
   if (deadline != absl::InfiniteFuture()) {
-    state->timer = clock_->RunAfter(deadline - now, [state] { state->AbortWith(Abort::kDeadline); });
+    state->timer = clock_->RunAfter(
+        deadline - now, [state] { state->AbortWith(Abort::kDeadline); });
   }
   if (options.cancellation != nullptr) {
-    state->cancel_handle =
-        options.cancellation->OnCancel([state] { state->AbortWith(Abort::kCancelled); });
+    state->cancel_handle = options.cancellation->OnCancel(
+        [state] { state->AbortWith(Abort::kCancelled); });
   }
 
   Clock* clock = clock_;
-  auto finish = [state, clock, done = std::move(done)](absl::StatusOr<HttpResponse> result) {
+  auto finish = [state, clock,
+                 done = std::move(done)](absl::StatusOr<HttpResponse> result) {
     if (state->timer != 0) clock->Cancel(state->timer);
     if (state->cancellation != nullptr && state->cancel_handle != 0) {
       state->cancellation->Remove(state->cancel_handle);
@@ -254,7 +290,9 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
 
   try {
     http_client->request(message, state->cts.get_token())
-        .then([](http::http_response response) { return response.content_ready(); })
+        .then([](http::http_response response) {
+          return response.content_ready();
+        })
         .then([state, body_buffer, finish,
                http_client](pplx::task<http::http_response> task) mutable {
           absl::StatusOr<HttpResponse> result;
@@ -263,7 +301,8 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options, Cal
             HttpResponse out;
             out.status = response.status_code();
             out.headers.reserve(response.headers().size());
-            for (const auto& [name, value] : response.headers()) out.headers.emplace_back(name, value);
+            for (const auto& [name, value] : response.headers())
+              out.headers.emplace_back(name, value);
             out.body = std::move(body_buffer.collection());
             result = std::move(out);
           } catch (...) {

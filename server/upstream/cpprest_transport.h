@@ -38,15 +38,19 @@
 namespace fgw {
 
 struct TransportOptions {
-  std::string base_url;  // "https://org.env.formance.cloud" (a path prefix is allowed).
-  absl::Duration request_timeout = absl::Seconds(30);  // Per Send(), never past the deadline.
+  std::string
+      base_url;  // "https://org.env.formance.cloud" (a path prefix is allowed).
+  absl::Duration request_timeout =
+      absl::Seconds(30);  // Per Send(), never past the deadline.
   // Bounds connection setup together with request_timeout: cpprestsdk's asio client has no
   // separate connect timeout, so this is the client-wide socket inactivity timeout when smaller.
   absl::Duration connect_timeout = absl::Seconds(5);
-  std::string ca_file;  // PEM bundle of extra trusted CAs; empty: system store only.
-  std::string proxy;    // "http://proxy:3128"; empty: direct.
+  std::string
+      ca_file;  // PEM bundle of extra trusted CAs; empty: system store only.
+  std::string proxy;  // "http://proxy:3128"; empty: direct.
   std::string user_agent = std::string("formance-grpc-gateway/") + FGW_VERSION;
-  int io_threads = 2;   // Process-wide cpprestsdk pool size (first transport wins).
+  int io_threads =
+      2;  // Process-wide cpprestsdk pool size (first transport wins).
   bool validate_certificates = true;  // Only tests may turn this off.
   // See above: plain writes never ride a reused connection. Turning it off trades the
   // at-most-once guarantee for a saved connection setup.
@@ -59,17 +63,19 @@ class CpprestTransport : public Transport {
  public:
   // Validates the URLs and the CA file. `clock` (not owned; RealClock() by default) runs the
   // deadline timers.
-  static absl::StatusOr<std::unique_ptr<CpprestTransport>> Create(TransportOptions options,
-                                                                  Clock* clock = nullptr);
+  static absl::StatusOr<std::unique_ptr<CpprestTransport>> Create(
+      TransportOptions options, Clock* clock = nullptr);
   ~CpprestTransport() override;
 
-  void Send(HttpRequest request, const SendOptions& options, Callback done) override;
+  void Send(HttpRequest request, const SendOptions& options,
+            Callback done) override;
 
   const TransportOptions& options() const { return options_; }
 
  private:
   struct Impl;
-  CpprestTransport(TransportOptions options, Clock* clock, std::unique_ptr<Impl> impl);
+  CpprestTransport(TransportOptions options, Clock* clock,
+                   std::unique_ptr<Impl> impl);
 
   const TransportOptions options_;
   Clock* const clock_;

@@ -15,15 +15,18 @@ namespace fgw {
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // Returns the first header named `name` (ASCII case-insensitive), or nullptr.
-const std::string* FindHeader(const HttpHeaders& headers, absl::string_view name);
+const std::string* FindHeader(const HttpHeaders& headers,
+                              absl::string_view name);
 // Replaces every header named `name` (case-insensitive) with one `name: value`.
 void SetHeader(HttpHeaders& headers, absl::string_view name, std::string value);
 
 struct HttpRequest {
-  std::string method;          // "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD".
-  std::string path_and_query;  // Already percent-encoded: "/api/ledger/v2/l1/transactions?pageSize=2".
-  HttpHeaders headers;         // Content-Type, Idempotency-Key, Accept...; never Authorization here.
-  std::string body;            // Raw bytes; empty when the operation has no body.
+  std::string method;  // "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD".
+  std::string
+      path_and_query;  // Already percent-encoded: "/api/ledger/v2/l1/transactions?pageSize=2".
+  HttpHeaders
+      headers;  // Content-Type, Idempotency-Key, Accept...; never Authorization here.
+  std::string body;  // Raw bytes; empty when the operation has no body.
 };
 
 struct HttpResponse {

@@ -39,7 +39,8 @@ class Transport {
  public:
   using Callback = std::function<void(absl::StatusOr<HttpResponse>)>;
   virtual ~Transport() = default;
-  virtual void Send(HttpRequest request, const SendOptions& options, Callback done) = 0;
+  virtual void Send(HttpRequest request, const SendOptions& options,
+                    Callback done) = 0;
 };
 
 // Marks `status` as "the request never reached the server" (set by transports).

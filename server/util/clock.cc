@@ -20,7 +20,8 @@ ThreadedClock::~ThreadedClock() {
 
 absl::Time ThreadedClock::Now() { return absl::Now(); }
 
-Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay, std::function<void()> fn) {
+Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay,
+                                       std::function<void()> fn) {
   const absl::Time due = absl::Now() + std::max(delay, absl::ZeroDuration());
   absl::MutexLock lock(&mu_);
   const TimerId id = next_id_++;
@@ -63,7 +64,8 @@ void ThreadedClock::Loop() {
         sleeping_until_ = due;
         wake_.WaitWithDeadline(&mu_, due);
       }
-      sleeping_until_ = absl::InfinitePast();  // Running: RunAfter need not wake us.
+      sleeping_until_ =
+          absl::InfinitePast();  // Running: RunAfter need not wake us.
       auto first = timers_.begin();
       fn = std::move(first->second);
       due_.erase(first->first.second);
@@ -74,7 +76,8 @@ void ThreadedClock::Loop() {
 }
 
 Clock* RealClock() {
-  static Clock* const clock = new ThreadedClock();  // Never destroyed: its thread runs forever.
+  static Clock* const clock =
+      new ThreadedClock();  // Never destroyed: its thread runs forever.
   return clock;
 }
 

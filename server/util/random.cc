@@ -16,7 +16,8 @@ class BitGenRandom : public Random {
 }  // namespace
 
 double Random::Uniform01() {
-  return static_cast<double>(Next64() >> 11) * (1.0 / 9007199254740992.0);  // 2^-53
+  return static_cast<double>(Next64() >> 11) *
+         (1.0 / 9007199254740992.0);  // 2^-53
 }
 
 absl::Duration Random::UniformDuration(absl::Duration max) {

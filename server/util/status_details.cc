@@ -27,7 +27,8 @@ void PutString(int field, absl::string_view value, std::string* out) {
 void PutVarint(int field, uint64_t value, std::string* out) {
   google::protobuf::io::StringOutputStream raw(out);
   google::protobuf::io::CodedOutputStream coded(&raw);
-  coded.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_VARINT));
+  coded.WriteTag(
+      WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_VARINT));
   coded.WriteVarint64(value);
 }
 
@@ -49,7 +50,8 @@ std::string SerializeErrorInfo(const ErrorInfo& info) {
 std::optional<ErrorInfo> ParseErrorInfo(absl::string_view bytes) {
   ErrorInfo info;
   google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
   while (uint32_t tag = in.ReadTag()) {
     if (WireFormatLite::GetTagWireType(tag) !=
         WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
@@ -67,13 +69,16 @@ std::optional<ErrorInfo> ParseErrorInfo(absl::string_view bytes) {
         break;
       case 3: {
         google::protobuf::io::CodedInputStream entry(
-            reinterpret_cast<const uint8_t*>(value.data()), static_cast<int>(value.size()));
+            reinterpret_cast<const uint8_t*>(value.data()),
+            static_cast<int>(value.size()));
         std::string key, val;
         while (uint32_t etag = entry.ReadTag()) {
           std::string s;
           if (!WireFormatLite::ReadString(&entry, &s)) return std::nullopt;
-          if (WireFormatLite::GetTagFieldNumber(etag) == 1) key = std::move(s);
-          else val = std::move(s);
+          if (WireFormatLite::GetTagFieldNumber(etag) == 1)
+            key = std::move(s);
+          else
+            val = std::move(s);
         }
         info.metadata[key] = val;
         break;
@@ -90,8 +95,10 @@ absl::Status WithErrorInfo(absl::Status status, const ErrorInfo& info) {
   return status;
 }
 
-absl::Status WithDetail(absl::Status status, absl::string_view full_name, std::string bytes) {
-  status.SetPayload(absl::StrCat(kTypeUrlPrefix, full_name), absl::Cord(std::move(bytes)));
+absl::Status WithDetail(absl::Status status, absl::string_view full_name,
+                        std::string bytes) {
+  status.SetPayload(absl::StrCat(kTypeUrlPrefix, full_name),
+                    absl::Cord(std::move(bytes)));
   return status;
 }
 
@@ -103,7 +110,8 @@ absl::Status WithHttpStatus(absl::Status status, int http_status) {
 std::optional<int> GetHttpStatus(const absl::Status& status) {
   auto payload = status.GetPayload(kHttpStatusPayload);
   int value = 0;
-  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &value)) {
+  if (!payload.has_value() ||
+      !absl::SimpleAtoi(std::string(*payload), &value)) {
     return std::nullopt;
   }
   return value;
@@ -111,13 +119,14 @@ std::optional<int> GetHttpStatus(const absl::Status& status) {
 
 std::string SerializeRpcStatusDetails(const absl::Status& status) {
   std::string details;
-  status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& value) {
-    if (!absl::StartsWith(type_url, kTypeUrlPrefix)) return;
-    std::string any;
-    PutString(1, type_url, &any);
-    PutString(2, std::string(value), &any);
-    PutString(3, any, &details);
-  });
+  status.ForEachPayload(
+      [&](absl::string_view type_url, const absl::Cord& value) {
+        if (!absl::StartsWith(type_url, kTypeUrlPrefix)) return;
+        std::string any;
+        PutString(1, type_url, &any);
+        PutString(2, std::string(value), &any);
+        PutString(3, any, &details);
+      });
   if (details.empty()) return "";
   std::string out;
   PutVarint(1, static_cast<uint64_t>(status.code()), &out);

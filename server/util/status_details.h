@@ -21,7 +21,8 @@
 namespace fgw {
 
 inline constexpr char kTypeUrlPrefix[] = "type.googleapis.com/";
-inline constexpr char kErrorInfoTypeUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kErrorInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.ErrorInfo";
 inline constexpr char kHttpStatusPayload[] = "fgw/http-status";
 inline constexpr char kHttpStatusTrailer[] = "formance-http-status";
 
@@ -38,7 +39,8 @@ std::optional<ErrorInfo> ParseErrorInfo(absl::string_view bytes);
 absl::Status WithErrorInfo(absl::Status status, const ErrorInfo& info);
 // Returns `status` with a detail of any message type (`full_name` like
 // "formance.ledger.v2.CreateBulkResponse", `bytes` its serialization) attached.
-absl::Status WithDetail(absl::Status status, absl::string_view full_name, std::string bytes);
+absl::Status WithDetail(absl::Status status, absl::string_view full_name,
+                        std::string bytes);
 absl::Status WithHttpStatus(absl::Status status, int http_status);
 // The upstream HTTP status attached by WithHttpStatus, if any.
 std::optional<int> GetHttpStatus(const absl::Status& status);

@@ -70,7 +70,8 @@ class Window {
  public:
   // `watch_pid`: the server under test (the gateway); `upstream_pid`: the upstream (nginx's
   // worker). Either may be 0.
-  Window(double warmup_s, double duration_s, int watch_pid, int upstream_pid = 0)
+  Window(double warmup_s, double duration_s, int watch_pid,
+         int upstream_pid = 0)
       : watch_pid_(watch_pid),
         upstream_pid_(upstream_pid),
         begin_ns_(NowNs() + static_cast<int64_t>(warmup_s * 1e9)),
@@ -100,10 +101,13 @@ class Window {
   }
   double seconds() const { return (end_ns_ - begin_ns_) / 1e9; }
   int64_t watched_cpu_ns() const {
-    return cpu_begin_ns_ >= 0 && cpu_end_ns_ >= 0 ? cpu_end_ns_ - cpu_begin_ns_ : -1;
+    return cpu_begin_ns_ >= 0 && cpu_end_ns_ >= 0 ? cpu_end_ns_ - cpu_begin_ns_
+                                                  : -1;
   }
   int64_t upstream_cpu_ns() const {
-    return up_cpu_begin_ns_ >= 0 && up_cpu_end_ns_ >= 0 ? up_cpu_end_ns_ - up_cpu_begin_ns_ : -1;
+    return up_cpu_begin_ns_ >= 0 && up_cpu_end_ns_ >= 0
+               ? up_cpu_end_ns_ - up_cpu_begin_ns_
+               : -1;
   }
   int upstream_pid() const { return upstream_pid_; }
   int64_t self_cpu_ns() const { return self_cpu_end_ns_ - self_cpu_begin_ns_; }
@@ -111,7 +115,8 @@ class Window {
 
  private:
   static void SleepUntil(int64_t ns) {
-    std::this_thread::sleep_until(SteadyClock::time_point(std::chrono::nanoseconds(ns)));
+    std::this_thread::sleep_until(
+        SteadyClock::time_point(std::chrono::nanoseconds(ns)));
   }
   const int watch_pid_;
   const int upstream_pid_;
@@ -155,9 +160,9 @@ inline std::string JsonEscape(const std::string& s) {
 }
 
 // Prints the result line and writes the latency curve (percentile, microseconds) if asked.
-inline void Report(const std::string& label, int concurrency, const Window& window,
-                   std::vector<LoopStats>& loops, const std::string& curve_out,
-                   int64_t response_bytes) {
+inline void Report(const std::string& label, int concurrency,
+                   const Window& window, std::vector<LoopStats>& loops,
+                   const std::string& curve_out, int64_t response_bytes) {
   std::vector<int64_t> all;
   int64_t errors = 0;
   std::string first_error;
@@ -174,18 +179,22 @@ inline void Report(const std::string& label, int concurrency, const Window& wind
   const double secs = window.seconds();
   const int64_t gw_cpu = window.watched_cpu_ns();
   std::printf(
-      "{\"label\":\"%s\",\"concurrency\":%d,\"calls\":%lld,\"errors\":%lld,\"seconds\":%.3f,"
-      "\"throughput\":%.1f,\"mean_us\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+      "{\"label\":\"%s\",\"concurrency\":%d,\"calls\":%lld,\"errors\":%lld,"
+      "\"seconds\":%.3f,"
+      "\"throughput\":%.1f,\"mean_us\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+      "\"p999_us\":%.1f,"
       "\"max_us\":%.1f,\"response_bytes\":%lld,\"client_cpu_us_per_call\":%.1f",
-      JsonEscape(label).c_str(), concurrency, static_cast<long long>(all.size()),
-      static_cast<long long>(errors), secs, n / secs, mean_us, Percentile(all, 50) / 1e3,
-      Percentile(all, 99) / 1e3, Percentile(all, 99.9) / 1e3,
-      all.empty() ? 0.0 : all.back() / 1e3, static_cast<long long>(response_bytes),
+      JsonEscape(label).c_str(), concurrency,
+      static_cast<long long>(all.size()), static_cast<long long>(errors), secs,
+      n / secs, mean_us, Percentile(all, 50) / 1e3, Percentile(all, 99) / 1e3,
+      Percentile(all, 99.9) / 1e3, all.empty() ? 0.0 : all.back() / 1e3,
+      static_cast<long long>(response_bytes),
       all.empty() ? 0.0 : window.self_cpu_ns() / n / 1e3);
   if (window.watch_pid() > 0) {
-    std::printf(",\"server_cpu_us_per_call\":%.1f,\"server_peak_rss_kib\":%lld",
-                gw_cpu >= 0 && !all.empty() ? gw_cpu / n / 1e3 : -1.0,
-                static_cast<long long>(ProcessStatusKib(window.watch_pid(), "VmHWM")));
+    std::printf(
+        ",\"server_cpu_us_per_call\":%.1f,\"server_peak_rss_kib\":%lld",
+        gw_cpu >= 0 && !all.empty() ? gw_cpu / n / 1e3 : -1.0,
+        static_cast<long long>(ProcessStatusKib(window.watch_pid(), "VmHWM")));
   }
   if (window.upstream_pid() > 0) {
     const int64_t up = window.upstream_cpu_ns();
@@ -199,7 +208,8 @@ inline void Report(const std::string& label, int concurrency, const Window& wind
   std::fflush(stdout);
   if (!curve_out.empty() && !all.empty()) {
     std::ofstream out(curve_out);
-    out << "# percentile latency_us (" << label << ", c=" << concurrency << ")\n";
+    out << "# percentile latency_us (" << label << ", c=" << concurrency
+        << ")\n";
     // Evenly spaced in log(1/(1-p)): 0, 50, 90, 99, 99.9, 99.99 ... as far as the samples go.
     for (double x = 0; x <= 5.0; x += 0.05) {
       const double p = 100.0 * (1.0 - std::pow(10.0, -x));

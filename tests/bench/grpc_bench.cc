@@ -31,20 +31,27 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "Gateway address");
 ABSL_FLAG(std::string, method, "/formance.ledger.v2.LedgerService/GetAccount",
           "Full gRPC method name");
-ABSL_FLAG(std::string, request_json, "{\"ledger\":\"bench\",\"address\":\"users:001\"}",
+ABSL_FLAG(std::string, request_json,
+          "{\"ledger\":\"bench\",\"address\":\"users:001\"}",
           "Request message in proto3 JSON");
-ABSL_FLAG(std::string, descriptor_set, "", "FileDescriptorSet file; empty: the embedded one");
+ABSL_FLAG(std::string, descriptor_set, "",
+          "FileDescriptorSet file; empty: the embedded one");
 ABSL_FLAG(std::string, label, "grpc", "Row label in the JSON result");
 ABSL_FLAG(int, concurrency, 1, "Calls in flight");
 ABSL_FLAG(double, duration, 3.0, "Measured seconds");
-ABSL_FLAG(double, warmup, 0.5, "Warm-up seconds before the window (not counted)");
+ABSL_FLAG(double, warmup, 0.5,
+          "Warm-up seconds before the window (not counted)");
 ABSL_FLAG(int, cq_threads, 1, "Completion-queue polling threads");
 ABSL_FLAG(int, channels, 1, "gRPC channels (each its own HTTP/2 connection)");
 ABSL_FLAG(int, deadline_ms, 10000, "Per-call deadline; 0: none");
-ABSL_FLAG(bool, dump_first, false, "Decode the first response and print it as JSON on stderr");
-ABSL_FLAG(std::string, curve_out, "", "Write the latency percentile curve here");
-ABSL_FLAG(int, watch_pid, 0, "Sample this process's CPU time and peak RSS over the window");
-ABSL_FLAG(int, upstream_pid, 0, "Sample this process's CPU time too (nginx's worker)");
+ABSL_FLAG(bool, dump_first, false,
+          "Decode the first response and print it as JSON on stderr");
+ABSL_FLAG(std::string, curve_out, "",
+          "Write the latency percentile curve here");
+ABSL_FLAG(int, watch_pid, 0,
+          "Sample this process's CPU time and peak RSS over the window");
+ABSL_FLAG(int, upstream_pid, 0,
+          "Sample this process's CPU time too (nginx's worker)");
 
 namespace {
 
@@ -74,7 +81,8 @@ bool LoadApi(Api* api) {
     bytes = std::string(fgw::EmbeddedApiDescriptorSet());
   } else {
     std::ifstream f(absl::GetFlag(FLAGS_descriptor_set), std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    bytes.assign(std::istreambuf_iterator<char>(f),
+                 std::istreambuf_iterator<char>());
   }
   pb::FileDescriptorSet set;
   if (!set.ParseFromString(bytes)) return false;
@@ -101,8 +109,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown method %s\n", method.c_str());
     return 2;
   }
-  std::unique_ptr<pb::Message> request(api.factory.GetPrototype(md->input_type())->New());
-  auto parsed = pb::util::JsonStringToMessage(absl::GetFlag(FLAGS_request_json), request.get());
+  std::unique_ptr<pb::Message> request(
+      api.factory.GetPrototype(md->input_type())->New());
+  auto parsed = pb::util::JsonStringToMessage(absl::GetFlag(FLAGS_request_json),
+                                              request.get());
   if (!parsed.ok()) {
     std::fprintf(stderr, "bad --request_json: %s\n", parsed.ToString().c_str());
     return 2;
@@ -115,12 +125,15 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
   for (int i = 0; i < nchannels; ++i) {
     grpc::ChannelArguments args;
-    args.SetInt("fgw.bench.channel", i);  // Distinct args: no shared subchannel, own connection.
+    args.SetInt("fgw.bench.channel",
+                i);  // Distinct args: no shared subchannel, own connection.
     args.SetMaxReceiveMessageSize(64 << 20);
-    auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
-                                             grpc::InsecureChannelCredentials(), args);
-    if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
-      std::fprintf(stderr, "cannot connect to %s\n", absl::GetFlag(FLAGS_target).c_str());
+    auto channel = grpc::CreateCustomChannel(
+        absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args);
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                   std::chrono::seconds(5))) {
+      std::fprintf(stderr, "cannot connect to %s\n",
+                   absl::GetFlag(FLAGS_target).c_str());
       return 2;
     }
     stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
@@ -131,7 +144,8 @@ int main(int argc, char** argv) {
     grpc::ByteBuffer response;
     grpc::Status status;
     grpc::CompletionQueue cq;
-    auto reader = stubs[0]->PrepareUnaryCall(&context, method, request_buffer, &cq);
+    auto reader =
+        stubs[0]->PrepareUnaryCall(&context, method, request_buffer, &cq);
     reader->StartCall();
     reader->Finish(&response, &status, reinterpret_cast<void*>(1));
     void* tag;
@@ -145,8 +159,10 @@ int main(int argc, char** argv) {
     std::vector<grpc::Slice> slices;
     (void)response.Dump(&slices);
     std::string bytes;
-    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    std::unique_ptr<pb::Message> decoded(api.factory.GetPrototype(md->output_type())->New());
+    for (const auto& s : slices)
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    std::unique_ptr<pb::Message> decoded(
+        api.factory.GetPrototype(md->output_type())->New());
     decoded->ParseFromString(bytes);
     std::string json;
     (void)pb::util::MessageToJsonString(*decoded, &json);
@@ -157,16 +173,19 @@ int main(int argc, char** argv) {
   }
 
   const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
-  const int nthreads = std::max(1, std::min(absl::GetFlag(FLAGS_cq_threads), concurrency));
+  const int nthreads =
+      std::max(1, std::min(absl::GetFlag(FLAGS_cq_threads), concurrency));
   const int deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   std::vector<LoopStats> loops(concurrency);
   for (auto& l : loops) l.latencies_ns.reserve(1 << 16);
   std::vector<std::unique_ptr<grpc::CompletionQueue>> cqs;
-  for (int t = 0; t < nthreads; ++t) cqs.push_back(std::make_unique<grpc::CompletionQueue>());
+  for (int t = 0; t < nthreads; ++t)
+    cqs.push_back(std::make_unique<grpc::CompletionQueue>());
   std::atomic<int64_t> response_bytes{0};
 
   Window window(absl::GetFlag(FLAGS_warmup), absl::GetFlag(FLAGS_duration),
-                absl::GetFlag(FLAGS_watch_pid), absl::GetFlag(FLAGS_upstream_pid));
+                absl::GetFlag(FLAGS_watch_pid),
+                absl::GetFlag(FLAGS_upstream_pid));
   auto start_call = [&](int loop, grpc::CompletionQueue* cq) {
     auto* call = new Call;
     call->loop = loop;
@@ -175,8 +194,8 @@ int main(int argc, char** argv) {
       call->context.set_deadline(std::chrono::system_clock::now() +
                                  std::chrono::milliseconds(deadline_ms));
     }
-    call->reader = stubs[loop % stubs.size()]->PrepareUnaryCall(&call->context, method,
-                                                                request_buffer, cq);
+    call->reader = stubs[loop % stubs.size()]->PrepareUnaryCall(
+        &call->context, method, request_buffer, cq);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call);
   };
@@ -201,8 +220,8 @@ int main(int argc, char** argv) {
           } else {
             ++stats.errors;
             if (stats.first_error.empty()) {
-              stats.first_error = std::to_string(call->status.error_code()) + " " +
-                                  call->status.error_message();
+              stats.first_error = std::to_string(call->status.error_code()) +
+                                  " " + call->status.error_message();
             }
           }
         }

@@ -24,22 +24,32 @@
 #include "pplx/threadpool.h"
 #include "tests/bench/bench_common.h"
 
-ABSL_FLAG(std::string, url, "http://127.0.0.1:8081", "Base URL of the REST server");
-ABSL_FLAG(std::string, path, "/api/ledger/v2/bench/accounts/users:001", "Path and query");
+ABSL_FLAG(std::string, url, "http://127.0.0.1:8081",
+          "Base URL of the REST server");
+ABSL_FLAG(std::string, path, "/api/ledger/v2/bench/accounts/users:001",
+          "Path and query");
 ABSL_FLAG(std::string, method, "GET", "HTTP method");
-ABSL_FLAG(std::string, body_file, "", "Request body (sent as application/json) for POST");
+ABSL_FLAG(std::string, body_file, "",
+          "Request body (sent as application/json) for POST");
 ABSL_FLAG(std::string, label, "rest", "Row label in the JSON result");
 ABSL_FLAG(int, concurrency, 1, "Requests in flight");
 ABSL_FLAG(double, duration, 3.0, "Measured seconds");
-ABSL_FLAG(double, warmup, 0.5, "Warm-up seconds before the window (not counted)");
-ABSL_FLAG(int, threads, 2, "cpprestsdk pool threads (the gateway's upstream.io_threads)");
-ABSL_FLAG(std::string, curve_out, "", "Write the latency percentile curve here");
+ABSL_FLAG(double, warmup, 0.5,
+          "Warm-up seconds before the window (not counted)");
+ABSL_FLAG(int, threads, 2,
+          "cpprestsdk pool threads (the gateway's upstream.io_threads)");
+ABSL_FLAG(std::string, curve_out, "",
+          "Write the latency percentile curve here");
 ABSL_FLAG(bool, inline_continuations, false,
-          "Run pplx task continuations inline on the thread that completes the antecedent (an "
-          "ambient pplx scheduler that calls the chore at once) instead of posting each to the "
+          "Run pplx task continuations inline on the thread that completes the "
+          "antecedent (an "
+          "ambient pplx scheduler that calls the chore at once) instead of "
+          "posting each to the "
           "pool: measures the thread hops cpprestsdk's .then() chain costs");
-ABSL_FLAG(int, watch_pid, 0, "Sample this process's CPU time and peak RSS over the window");
-ABSL_FLAG(int, upstream_pid, 0, "Sample this process's CPU time too (nginx's worker)");
+ABSL_FLAG(int, watch_pid, 0,
+          "Sample this process's CPU time and peak RSS over the window");
+ABSL_FLAG(int, upstream_pid, 0,
+          "Sample this process's CPU time too (nginx's worker)");
 
 namespace {
 
@@ -79,24 +89,29 @@ void Issue(Shared* s, LoopStats* stats) {
   if (!s->body.empty()) {
     std::string body = s->body;
     const size_t size = body.size();
-    message.set_body(concurrency::streams::bytestream::open_istream(std::move(body)), size,
-                     "application/json");
+    message.set_body(
+        concurrency::streams::bytestream::open_istream(std::move(body)), size,
+        "application/json");
   }
   message.headers().add(http::header_names::user_agent, "fgw-bench");
   concurrency::streams::container_buffer<std::string> body_buffer;
   message.set_response_stream(concurrency::streams::ostream(body_buffer));
   s->client->request(message)
-      .then([](http::http_response response) { return response.content_ready(); })
-      .then([s, stats, start, body_buffer](pplx::task<http::http_response> task) mutable {
+      .then(
+          [](http::http_response response) { return response.content_ready(); })
+      .then([s, stats, start,
+             body_buffer](pplx::task<http::http_response> task) mutable {
         const int64_t finish = NowNs();
         bool ok = false;
         std::string error;
         try {
           http::http_response response = task.get();
-          ok = response.status_code() == 200 && !body_buffer.collection().empty();
+          ok = response.status_code() == 200 &&
+               !body_buffer.collection().empty();
           if (!ok) error = "HTTP " + std::to_string(response.status_code());
-          s->response_bytes.store(static_cast<int64_t>(body_buffer.collection().size()),
-                                  std::memory_order_relaxed);
+          s->response_bytes.store(
+              static_cast<int64_t>(body_buffer.collection().size()),
+              std::memory_order_relaxed);
         } catch (const std::exception& e) {
           error = e.what();
         }
@@ -122,7 +137,8 @@ int main(int argc, char** argv) {
     pplx::set_ambient_scheduler(std::make_shared<InlineScheduler>());
   }
   client::http_client_config config;
-  config.set_timeout(std::chrono::seconds(31));  // As the gateway: request_timeout + 1 s.
+  config.set_timeout(
+      std::chrono::seconds(31));  // As the gateway: request_timeout + 1 s.
   client::http_client http_client(web::uri(absl::GetFlag(FLAGS_url)), config);
 
   Shared shared;
@@ -131,13 +147,15 @@ int main(int argc, char** argv) {
   shared.path = absl::GetFlag(FLAGS_path);
   if (!absl::GetFlag(FLAGS_body_file).empty()) {
     std::ifstream f(absl::GetFlag(FLAGS_body_file), std::ios::binary);
-    shared.body.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    shared.body.assign(std::istreambuf_iterator<char>(f),
+                       std::istreambuf_iterator<char>());
   }
   const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
   std::vector<LoopStats> loops(concurrency);
   for (auto& l : loops) l.latencies_ns.reserve(1 << 16);
   Window window(absl::GetFlag(FLAGS_warmup), absl::GetFlag(FLAGS_duration),
-                absl::GetFlag(FLAGS_watch_pid), absl::GetFlag(FLAGS_upstream_pid));
+                absl::GetFlag(FLAGS_watch_pid),
+                absl::GetFlag(FLAGS_upstream_pid));
   shared.window = &window;
   shared.running = concurrency;
   for (int i = 0; i < concurrency; ++i) {
@@ -150,6 +168,7 @@ int main(int argc, char** argv) {
   }
   window.Join();
   fgw_bench::Report(absl::GetFlag(FLAGS_label), concurrency, window, loops,
-                    absl::GetFlag(FLAGS_curve_out), shared.response_bytes.load());
+                    absl::GetFlag(FLAGS_curve_out),
+                    shared.response_bytes.load());
   return 0;
 }

@@ -11,106 +11,143 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kBig[] = "340282366920938463463374607431768211457";  // 2^128 + 1.
+constexpr char kBig[] =
+    "340282366920938463463374607431768211457";  // 2^128 + 1.
 constexpr char kTen40[] = "10000000000000000000000000000000000000000";
 
 class GatewayEngineIntegrationTest : public GatewayFixture {};
 
-TEST_F(GatewayEngineIntegrationTest, LedgerV2CreateTransactionKeepsEveryDigitBothWays) {
-  Reply(200, std::string(R"({"data":{"timestamp":"2026-11-25T10:00:00.123456Z","postings":[)"
-                         R"({"source":"world","destination":"users:001","amount":)") +
-                 kBig + R"(,"asset":"USD/2"}],"metadata":{},"id":)" + kTen40 +
-                 R"(,"reverted":false}})",
+TEST_F(GatewayEngineIntegrationTest,
+       LedgerV2CreateTransactionKeepsEveryDigitBothWays) {
+  Reply(200,
+        std::string(
+            R"({"data":{"timestamp":"2026-11-25T10:00:00.123456Z","postings":[)"
+            R"({"source":"world","destination":"users:001","amount":)") +
+            kBig + R"(,"asset":"USD/2"}],"metadata":{},"id":)" + kTen40 +
+            R"(,"reverted":false}})",
         {{"Idempotency-Hit", "true"}});
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/CreateTransaction",
-                         std::string(R"({"ledger":"main","v2PostTransaction":{"postings":[)"
-                                     R"({"source":"world","destination":"users:001","amount":")") +
-                             kBig + R"(","asset":"USD/2"}]}})");
+  GrpcReply reply = Call(
+      "formance.ledger.v2.LedgerService/CreateTransaction",
+      std::string(R"({"ledger":"main","v2PostTransaction":{"postings":[)"
+                  R"({"source":"world","destination":"users:001","amount":")") +
+          kBig + R"(","asset":"USD/2"}]}})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
 
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.target, "/api/ledger/v2/main/transactions");
-  EXPECT_EQ(req.body, std::string(R"({"postings":[{"amount":)") + kBig +
-                          R"(,"asset":"USD/2","destination":"users:001","source":"world"}],)"
-                          R"("metadata":{}})");
+  EXPECT_EQ(
+      req.body,
+      std::string(R"({"postings":[{"amount":)") + kBig +
+          R"(,"asset":"USD/2","destination":"users:001","source":"world"}],)"
+          R"("metadata":{}})");
   EXPECT_EQ(req.header("Authorization"), "Bearer integration-token");
   EXPECT_EQ(req.header("Content-Type"), "application/json");
   EXPECT_THAT(req.header("User-Agent"), HasSubstr("formance-grpc-gateway/"));
   // The gateway generated an Idempotency-Key and reports it.
   EXPECT_EQ(req.header("Idempotency-Key").size(), 36u);
-  EXPECT_EQ(reply.trailer("formance-idempotency-key"), req.header("Idempotency-Key"));
+  EXPECT_EQ(reply.trailer("formance-idempotency-key"),
+            req.header("Idempotency-Key"));
   EXPECT_EQ(reply.trailer("formance-http-status"), "200");
 
-  EXPECT_THAT(reply.json, HasSubstr(std::string("\"amount\":\"") + kBig + "\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr(std::string("\"amount\":\"") + kBig + "\""));
   EXPECT_THAT(reply.json, HasSubstr(std::string("\"id\":\"") + kTen40 + "\""));
-  EXPECT_THAT(reply.json, HasSubstr("\"timestamp\":\"2026-11-25T10:00:00.123456Z\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr("\"timestamp\":\"2026-11-25T10:00:00.123456Z\""));
   EXPECT_THAT(reply.json, HasSubstr("\"idempotencyHit\":\"true\""));
 }
 
-TEST_F(GatewayEngineIntegrationTest, CallerIdempotencyKeyFromFieldOrMetadataIsKept) {
-  Reply(200, R"({"data":{"timestamp":"2026-01-01T00:00:00Z","postings":[],"metadata":{},"id":1,"reverted":false}})");
-  Call("formance.ledger.v2.LedgerService/CreateTransaction",
-       R"({"ledger":"l","idempotencyKey":"from-field","v2PostTransaction":{}})");
+TEST_F(GatewayEngineIntegrationTest,
+       CallerIdempotencyKeyFromFieldOrMetadataIsKept) {
+  Reply(
+      200,
+      R"({"data":{"timestamp":"2026-01-01T00:00:00Z","postings":[],"metadata":{},"id":1,"reverted":false}})");
+  Call(
+      "formance.ledger.v2.LedgerService/CreateTransaction",
+      R"({"ledger":"l","idempotencyKey":"from-field","v2PostTransaction":{}})");
   EXPECT_EQ(OnlyRequest().header("Idempotency-Key"), "from-field");
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/CreateTransaction",
-                         R"({"ledger":"l","v2PostTransaction":{}})", absl::Seconds(10),
-                         {{"idempotency-key", "from-metadata"}});
+  GrpcReply reply =
+      Call("formance.ledger.v2.LedgerService/CreateTransaction",
+           R"({"ledger":"l","v2PostTransaction":{}})", absl::Seconds(10),
+           {{"idempotency-key", "from-metadata"}});
   EXPECT_EQ(OnlyRequest().header("Idempotency-Key"), "from-metadata");
   EXPECT_EQ(reply.trailer("formance-idempotency-key"), "from-metadata");
 }
 
 TEST_F(GatewayEngineIntegrationTest, LedgerV2GetAccountPathQueryAndVolumes) {
-  Reply(200, std::string(R"({"data":{"address":"users:001","metadata":{},"volumes":{"USD/2":)"
-                         R"({"input":)") + kBig + R"(,"output":0,"balance":)" + kBig + "}}}}");
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetAccount",
-                         R"({"ledger":"main","address":"users:001","expand":["volumes","effectiveVolumes"]})");
+  Reply(
+      200,
+      std::string(
+          R"({"data":{"address":"users:001","metadata":{},"volumes":{"USD/2":)"
+          R"({"input":)") +
+          kBig + R"(,"output":0,"balance":)" + kBig + "}}}}");
+  GrpcReply reply = Call(
+      "formance.ledger.v2.LedgerService/GetAccount",
+      R"({"ledger":"main","address":"users:001","expand":["volumes","effectiveVolumes"]})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.method, "GET");
-  EXPECT_EQ(req.target, "/api/ledger/v2/main/accounts/users:001?expand=volumes,effectiveVolumes");
+  EXPECT_EQ(
+      req.target,
+      "/api/ledger/v2/main/accounts/users:001?expand=volumes,effectiveVolumes");
   EXPECT_EQ(req.body, "");
-  EXPECT_THAT(reply.json, HasSubstr(std::string("\"balance\":\"") + kBig + "\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr(std::string("\"balance\":\"") + kBig + "\""));
 }
 
-TEST_F(GatewayEngineIntegrationTest, PathParametersArePercentEncodedButKeepColons) {
+TEST_F(GatewayEngineIntegrationTest,
+       PathParametersArePercentEncodedButKeepColons) {
   Reply(200, R"({"data":{"address":"a","metadata":{}}})");
   Call("formance.ledger.v2.LedgerService/GetAccount",
        R"({"ledger":"my ledger","address":"users:a/b?c"})");
-  EXPECT_EQ(OnlyRequest().target, "/api/ledger/v2/my%20ledger/accounts/users:a%2Fb%3Fc");
+  EXPECT_EQ(OnlyRequest().target,
+            "/api/ledger/v2/my%20ledger/accounts/users:a%2Fb%3Fc");
 }
 
-TEST_F(GatewayEngineIntegrationTest, LedgerV2ListTransactionsQueryFilterIsJson) {
-  Reply(200, R"({"cursor":{"pageSize":15,"hasMore":true,"next":"abc","data":[]}})");
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/ListTransactions",
-                         R"({"ledger":"main","pageSize":"15","query":{"$match":{"account":"users:"}}})");
+TEST_F(GatewayEngineIntegrationTest,
+       LedgerV2ListTransactionsQueryFilterIsJson) {
+  Reply(200,
+        R"({"cursor":{"pageSize":15,"hasMore":true,"next":"abc","data":[]}})");
+  GrpcReply reply = Call(
+      "formance.ledger.v2.LedgerService/ListTransactions",
+      R"({"ledger":"main","pageSize":"15","query":{"$match":{"account":"users:"}}})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.target,
-            "/api/ledger/v2/main/transactions?pageSize=15&query=%7B%22%24match%22%3A%7B%22account%22%3A%22users%3A%22%7D%7D");
+            "/api/ledger/v2/main/"
+            "transactions?pageSize=15&query=%7B%22%24match%22%3A%7B%22account%"
+            "22%3A%22users%3A%22%7D%7D");
   EXPECT_THAT(reply.json, HasSubstr("\"hasMore\":true"));
   EXPECT_THAT(reply.json, HasSubstr("\"next\":\"abc\""));
 }
 
 TEST_F(GatewayEngineIntegrationTest, LedgerV1DeepObjectMetadataAndLegacyNames) {
   Reply(200, R"({"cursor":{"pageSize":1,"hasMore":false,"data":[]}})");
-  GrpcReply reply = Call("formance.ledger.v1.LedgerService/ListAccounts",
-                         R"({"ledger":"l1","metadata":{"role":"admin","a b":"c"},"pagination_token":"tok"})");
+  GrpcReply reply = Call(
+      "formance.ledger.v1.LedgerService/ListAccounts",
+      R"({"ledger":"l1","metadata":{"role":"admin","a b":"c"},"pagination_token":"tok"})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   EXPECT_EQ(OnlyRequest().target,
-            "/api/ledger/l1/accounts?metadata%5Ba%20b%5D=c&metadata%5Brole%5D=admin&pagination_token=tok");
+            "/api/ledger/l1/"
+            "accounts?metadata%5Ba%20b%5D=c&metadata%5Brole%5D=admin&"
+            "pagination_token=tok");
 }
 
 TEST_F(GatewayEngineIntegrationTest, WalletsCreditWalletBigAmountAndKey) {
   Reply(204, "");
-  GrpcReply reply = Call("formance.wallets.v1.WalletsService/CreditWallet",
-                         std::string(R"({"id":"w1","creditWalletRequest":{"amount":{"asset":"EUR/2","amount":")") +
-                             kBig + R"("}}})");
+  GrpcReply reply = Call(
+      "formance.wallets.v1.WalletsService/CreditWallet",
+      std::string(
+          R"({"id":"w1","creditWalletRequest":{"amount":{"asset":"EUR/2","amount":")") +
+          kBig + R"("}}})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.target, "/api/wallets/wallets/w1/credit");
-  EXPECT_THAT(req.body, HasSubstr(std::string(R"("amount":{"asset":"EUR/2","amount":)") + kBig + "}"));
+  EXPECT_THAT(req.body,
+              HasSubstr(std::string(R"("amount":{"asset":"EUR/2","amount":)") +
+                        kBig + "}"));
   EXPECT_FALSE(req.header("Idempotency-Key").empty());
   EXPECT_EQ(reply.json, "{}");
 }
@@ -118,45 +155,57 @@ TEST_F(GatewayEngineIntegrationTest, WalletsCreditWalletBigAmountAndKey) {
 TEST_F(GatewayEngineIntegrationTest, PaymentsV3BigAmountReachesCallerExactly) {
   Reply(200, std::string(R"({"data":{"id":"p1","amount":)") + kBig +
                  R"(,"initialAmount":)" + kTen40 + R"(,"asset":"USD/2"}})");
-  GrpcReply reply = Call("formance.payments.v3.PaymentsService/GetPayment", R"({"paymentID":"p1"})");
+  GrpcReply reply = Call("formance.payments.v3.PaymentsService/GetPayment",
+                         R"({"paymentID":"p1"})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   EXPECT_EQ(OnlyRequest().target, "/api/payments/v3/payments/p1");
-  EXPECT_THAT(reply.json, HasSubstr(std::string("\"amount\":\"") + kBig + "\""));
-  EXPECT_THAT(reply.json, HasSubstr(std::string("\"initialAmount\":\"") + kTen40 + "\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr(std::string("\"amount\":\"") + kBig + "\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr(std::string("\"initialAmount\":\"") + kTen40 + "\""));
 }
 
-TEST_F(GatewayEngineIntegrationTest, PaymentsV3CreatePaymentSendsBareBigNumbers) {
-  Reply(201, R"({"data":{"id":"p1","amount":1,"initialAmount":1,"asset":"USD/2"}})");
-  GrpcReply reply = Call("formance.payments.v3.PaymentsService/CreatePayment",
-                         std::string(R"({"v3CreatePaymentRequest":{"reference":"r1","connectorID":"Y29u",)"
-                                     R"("createdAt":"2026-11-25T00:00:00Z","type":"V3_PAYMENT_TYPE_ENUM_PAY_IN",)"
-                                     R"("initialAmount":")") +
-                             kBig + R"(","amount":")" + kTen40 +
-                             R"(","asset":"USD/2","scheme":"sepa debit"}})");
+TEST_F(GatewayEngineIntegrationTest,
+       PaymentsV3CreatePaymentSendsBareBigNumbers) {
+  Reply(201,
+        R"({"data":{"id":"p1","amount":1,"initialAmount":1,"asset":"USD/2"}})");
+  GrpcReply reply = Call(
+      "formance.payments.v3.PaymentsService/CreatePayment",
+      std::string(
+          R"({"v3CreatePaymentRequest":{"reference":"r1","connectorID":"Y29u",)"
+          R"("createdAt":"2026-11-25T00:00:00Z","type":"V3_PAYMENT_TYPE_ENUM_PAY_IN",)"
+          R"("initialAmount":")") +
+          kBig + R"(","amount":")" + kTen40 +
+          R"(","asset":"USD/2","scheme":"sepa debit"}})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.target, "/api/payments/v3/payments");
-  EXPECT_THAT(req.body, HasSubstr(std::string("\"initialAmount\":") + kBig + ","));
+  EXPECT_THAT(req.body,
+              HasSubstr(std::string("\"initialAmount\":") + kBig + ","));
   EXPECT_THAT(req.body, HasSubstr(std::string("\"amount\":") + kTen40 + ","));
   EXPECT_THAT(req.body, HasSubstr("\"type\":\"PAY-IN\""));
 }
 
 TEST_F(GatewayEngineIntegrationTest, WalletsBalanceReachesCallerExactly) {
-  Reply(200, std::string(R"({"data":{"name":"main","assets":{"USD/2":)") + kBig +
-                 R"(,"EUR/2":-)" + kTen40 + R"(},"priority":)" + kBig + "}}");
+  Reply(200, std::string(R"({"data":{"name":"main","assets":{"USD/2":)") +
+                 kBig + R"(,"EUR/2":-)" + kTen40 + R"(},"priority":)" + kBig +
+                 "}}");
   GrpcReply reply = Call("formance.wallets.v1.WalletsService/GetBalance",
                          R"({"id":"w1","balanceName":"main"})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   EXPECT_EQ(OnlyRequest().target, "/api/wallets/wallets/w1/balances/main");
   EXPECT_THAT(reply.json, HasSubstr(std::string("\"USD/2\":\"") + kBig + "\""));
-  EXPECT_THAT(reply.json, HasSubstr(std::string("\"EUR/2\":\"-") + kTen40 + "\""));
-  EXPECT_THAT(reply.json, HasSubstr(std::string("\"priority\":\"") + kBig + "\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr(std::string("\"EUR/2\":\"-") + kTen40 + "\""));
+  EXPECT_THAT(reply.json,
+              HasSubstr(std::string("\"priority\":\"") + kBig + "\""));
 }
 
 TEST_F(GatewayEngineIntegrationTest, BareMapBodyAnd204) {
   Reply(204, "");
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/AddMetadataOnTransaction",
-                         R"({"ledger":"main","id":"42","v2Metadata":{"k":"v"}})");
+  GrpcReply reply =
+      Call("formance.ledger.v2.LedgerService/AddMetadataOnTransaction",
+           R"({"ledger":"main","id":"42","v2Metadata":{"k":"v"}})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.target, "/api/ledger/v2/main/transactions/42/metadata");
@@ -169,7 +218,9 @@ TEST_F(GatewayEngineIntegrationTest, OperationsWithoutSecuritySendNoToken) {
   RecordedRequest req = OnlyRequest();
   EXPECT_EQ(req.target, "/api/ledger/v2/_/exporters");
   EXPECT_EQ(req.header("Authorization"), "");
-  Reply(200, R"({"region":"eu","env":"prod","versions":[{"name":"ledger","version":"v2.4.12","health":true}]})");
+  Reply(
+      200,
+      R"({"region":"eu","env":"prod","versions":[{"name":"ledger","version":"v2.4.12","health":true}]})");
   GrpcReply versions = Call("formance.stack.v1.StackService/GetVersions", "{}");
   ASSERT_TRUE(versions.status.ok()) << versions.status.error_message();
   RecordedRequest vreq = OnlyRequest();
@@ -186,47 +237,53 @@ TEST_F(GatewayEngineIntegrationTest, EveryModuleRoutesToItsPrefix) {
     const char* target;
   };
   const Case cases[] = {
-      {"formance.auth.v1.AuthService/ListClients", "{}", "GET", "/api/auth/clients"},
-      {"formance.webhooks.v1.WebhooksService/GetManyConfigs", "{}", "GET", "/api/webhooks/configs"},
-      {"formance.reconciliation.v1.ReconciliationService/GetPolicy", R"({"policyID":"p"})", "GET",
-       "/api/reconciliation/policies/p"},
-      {"formance.orchestration.v2.OrchestrationService/GetServerInfo", "{}", "GET",
-       "/api/orchestration/v2/_info"},
-      {"formance.orchestration.v1.OrchestrationService/GetWorkflow", R"({"flowId":"f"})", "GET",
-       "/api/orchestration/workflows/f"},
-      {"formance.payments.v1.PaymentsService/GetPayment", R"({"paymentId":"x"})", "GET",
-       "/api/payments/payments/x"},
-      {"formance.search.v1.SearchService/GetServerInfo", "{}", "GET", "/api/search/_info"},
-      {"formance.search.v1.SearchService/Search", R"({"query":{"target":"ACCOUNT"}})", "POST",
-       "/api/search/"},
+      {"formance.auth.v1.AuthService/ListClients", "{}", "GET",
+       "/api/auth/clients"},
+      {"formance.webhooks.v1.WebhooksService/GetManyConfigs", "{}", "GET",
+       "/api/webhooks/configs"},
+      {"formance.reconciliation.v1.ReconciliationService/GetPolicy",
+       R"({"policyID":"p"})", "GET", "/api/reconciliation/policies/p"},
+      {"formance.orchestration.v2.OrchestrationService/GetServerInfo", "{}",
+       "GET", "/api/orchestration/v2/_info"},
+      {"formance.orchestration.v1.OrchestrationService/GetWorkflow",
+       R"({"flowId":"f"})", "GET", "/api/orchestration/workflows/f"},
+      {"formance.payments.v1.PaymentsService/GetPayment",
+       R"({"paymentId":"x"})", "GET", "/api/payments/payments/x"},
+      {"formance.search.v1.SearchService/GetServerInfo", "{}", "GET",
+       "/api/search/_info"},
+      {"formance.search.v1.SearchService/Search",
+       R"({"query":{"target":"ACCOUNT"}})", "POST", "/api/search/"},
       {"formance.auth.v1.AuthService/ReadClient", R"({"clientId":"c1"})", "GET",
        "/api/auth/clients/c1"},
-      {"formance.auth.v1.AuthService/GetServerInfo", "{}", "GET", "/api/auth/_info"},
-      {"formance.webhooks.v1.WebhooksService/DeleteConfig", R"({"id":"k"})", "DELETE",
-       "/api/webhooks/configs/k"},
+      {"formance.auth.v1.AuthService/GetServerInfo", "{}", "GET",
+       "/api/auth/_info"},
+      {"formance.webhooks.v1.WebhooksService/DeleteConfig", R"({"id":"k"})",
+       "DELETE", "/api/webhooks/configs/k"},
       {"formance.webhooks.v1.WebhooksService/InsertConfig",
        R"({"configUser":{"endpoint":"https://example.invalid/hook","eventTypes":["ledger.committed_transactions"]}})",
        "POST", "/api/webhooks/configs"},
-      {"formance.reconciliation.v1.ReconciliationService/ListPolicies", "{}", "GET",
-       "/api/reconciliation/policies"},
-      {"formance.reconciliation.v1.ReconciliationService/DeletePolicy", R"({"policyID":"p"})",
-       "DELETE", "/api/reconciliation/policies/p"},
-      {"formance.orchestration.v1.OrchestrationService/ReadTrigger", R"({"triggerID":"t"})", "GET",
-       "/api/orchestration/triggers/t"},
-      {"formance.orchestration.v2.OrchestrationService/DeleteTrigger", R"({"triggerID":"t"})",
-       "DELETE", "/api/orchestration/v2/triggers/t"},
-      {"formance.payments.v1.PaymentsService/ListPayments", R"({"pageSize":"3"})", "GET",
-       "/api/payments/payments?pageSize=3"},
+      {"formance.reconciliation.v1.ReconciliationService/ListPolicies", "{}",
+       "GET", "/api/reconciliation/policies"},
+      {"formance.reconciliation.v1.ReconciliationService/DeletePolicy",
+       R"({"policyID":"p"})", "DELETE", "/api/reconciliation/policies/p"},
+      {"formance.orchestration.v1.OrchestrationService/ReadTrigger",
+       R"({"triggerID":"t"})", "GET", "/api/orchestration/triggers/t"},
+      {"formance.orchestration.v2.OrchestrationService/DeleteTrigger",
+       R"({"triggerID":"t"})", "DELETE", "/api/orchestration/v2/triggers/t"},
+      {"formance.payments.v1.PaymentsService/ListPayments",
+       R"({"pageSize":"3"})", "GET", "/api/payments/payments?pageSize=3"},
       {"formance.payments.v1.PaymentsService/UpdateMetadata",
        R"({"paymentId":"x","paymentMetadata":{"k":"v"}})", "PATCH",
        "/api/payments/payments/x/metadata"},
       {"formance.wallets.v1.WalletsService/GetWallet", R"({"id":"w"})", "GET",
        "/api/wallets/wallets/w"},
       {"formance.wallets.v1.WalletsService/CreateWallet",
-       R"({"createWalletRequest":{"name":"main","metadata":{}}})", "POST", "/api/wallets/wallets"},
-      {"formance.ledger.v1.LedgerService/GetLedgerInfo", R"({"ledger":"l"})", "GET",
-       "/api/ledger/l/_info"},
-      {"formance.ledger.v1.LedgerService/GetAccount", R"({"ledger":"l","address":"a:b"})", "GET",
+       R"({"createWalletRequest":{"name":"main","metadata":{}}})", "POST",
+       "/api/wallets/wallets"},
+      {"formance.ledger.v1.LedgerService/GetLedgerInfo", R"({"ledger":"l"})",
+       "GET", "/api/ledger/l/_info"},
+      {"formance.ledger.v1.LedgerService/GetAccount",
+       R"({"ledger":"l","address":"a:b"})", "GET",
        "/api/ledger/l/accounts/a:b"},
   };
   for (const Case& c : cases) {
@@ -244,7 +301,9 @@ TEST_F(GatewayEngineIntegrationTest, EveryModuleRoutesToItsPrefix) {
 }
 
 TEST_F(GatewayEngineIntegrationTest, FormanceErrorBecomesRichStatus) {
-  Reply(400, R"({"errorCode":"INSUFFICIENT_FUND","errorMessage":"account users:001 has not enough USD/2","details":"https://x"})");
+  Reply(
+      400,
+      R"({"errorCode":"INSUFFICIENT_FUND","errorMessage":"account users:001 has not enough USD/2","details":"https://x"})");
   GrpcReply reply = Call("formance.ledger.v2.LedgerService/CreateTransaction",
                          R"({"ledger":"main","v2PostTransaction":{}})");
   EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -259,8 +318,11 @@ TEST_F(GatewayEngineIntegrationTest, FormanceErrorBecomesRichStatus) {
 }
 
 TEST_F(GatewayEngineIntegrationTest, DeclaredBulk400BodyIsKeptAsDetail) {
-  Reply(400, R"({"data":[{"responseType":"ERROR","errorCode":"VALIDATION","errorDescription":"bad"}],"errorCode":"VALIDATION","errorMessage":"failed"})");
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/CreateBulk", R"({"ledger":"main"})");
+  Reply(
+      400,
+      R"({"data":[{"responseType":"ERROR","errorCode":"VALIDATION","errorDescription":"bad"}],"errorCode":"VALIDATION","errorMessage":"failed"})");
+  GrpcReply reply = Call("formance.ledger.v2.LedgerService/CreateBulk",
+                         R"({"ledger":"main"})");
   EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(OnlyRequest().body, "[]");
   EXPECT_THAT(reply.detail_type_urls,
@@ -269,22 +331,30 @@ TEST_F(GatewayEngineIntegrationTest, DeclaredBulk400BodyIsKeptAsDetail) {
 
 TEST_F(GatewayEngineIntegrationTest, NotFoundAndServerErrorsMapByTable) {
   Reply(404, R"({"errorCode":"NOT_FOUND","errorMessage":"no such ledger"})");
-  EXPECT_EQ(Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})").status.error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})")
+          .status.error_code(),
+      grpc::StatusCode::NOT_FOUND);
   Reply(500, R"({"errorCode":"INTERNAL","errorMessage":"boom"})");
-  EXPECT_EQ(Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})").status.error_code(),
-            grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(
+      Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})")
+          .status.error_code(),
+      grpc::StatusCode::INTERNAL);
 }
 
-TEST_F(GatewayEngineIntegrationTest, MalformedUpstreamJsonIsInternalWithoutTheBody) {
+TEST_F(GatewayEngineIntegrationTest,
+       MalformedUpstreamJsonIsInternalWithoutTheBody) {
   Reply(200, R"({"data": {"name": "secret-looking-body" )");
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
+  GrpcReply reply =
+      Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
   EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(reply.status.error_message(), HasSubstr("malformed"));
-  EXPECT_THAT(reply.status.error_message(), ::testing::Not(HasSubstr("secret-looking-body")));
+  EXPECT_THAT(reply.status.error_message(),
+              ::testing::Not(HasSubstr("secret-looking-body")));
 }
 
-TEST_F(GatewayEngineIntegrationTest, MissingPathParameterIsInvalidArgumentAndNothingIsSent) {
+TEST_F(GatewayEngineIntegrationTest,
+       MissingPathParameterIsInvalidArgumentAndNothingIsSent) {
   GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetLedger", "{}");
   EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(reply.status.error_message(), HasSubstr("ledger"));
@@ -305,15 +375,16 @@ TEST_F(GatewayEngineIntegrationTest, CallerDeadlineBoundsASlowUpstream) {
     upstream_->set_handler([slow](const RecordedRequest&) { return slow; });
   }
   absl::Time start = absl::Now();
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})",
-                         absl::Milliseconds(300));
+  GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetLedger",
+                         R"({"ledger":"x"})", absl::Milliseconds(300));
   EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
 
 // Regression: a deadline that ends the gRPC call while its upstream request is still in flight
 // destroyed the call's Cancellation under the transport (use after free, then a crash).
-TEST_F(GatewayEngineIntegrationTest, CallsThatTimeOutMidRequestLeaveTheGatewayHealthy) {
+TEST_F(GatewayEngineIntegrationTest,
+       CallsThatTimeOutMidRequestLeaveTheGatewayHealthy) {
   fgw::Reply slow;
   slow.status = 200;
   slow.body = R"({"data":{"address":"a","metadata":{}}})";
@@ -321,9 +392,11 @@ TEST_F(GatewayEngineIntegrationTest, CallsThatTimeOutMidRequestLeaveTheGatewayHe
   upstream_->set_handler([slow](const RecordedRequest&) { return slow; });
   int deadline_exceeded = 0;
   for (int i = 0; i < 60; ++i) {
-    GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetAccount",
-                           R"({"ledger":"l","address":"a"})", absl::Milliseconds(1 + i % 5));
-    if (reply.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) ++deadline_exceeded;
+    GrpcReply reply =
+        Call("formance.ledger.v2.LedgerService/GetAccount",
+             R"({"ledger":"l","address":"a"})", absl::Milliseconds(1 + i % 5));
+    if (reply.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+      ++deadline_exceeded;
   }
   EXPECT_GT(deadline_exceeded, 50);
   GrpcReply last = Call("formance.ledger.v2.LedgerService/GetAccount",
@@ -337,7 +410,8 @@ TEST_F(GatewayEngineIntegrationTest, ConnectionRefusedIsUnavailable) {
   config.retry.max_attempts = 2;
   config.retry.initial_backoff = absl::Milliseconds(1);
   StartGateway(config);
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
+  GrpcReply reply =
+      Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
   EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
@@ -350,11 +424,13 @@ TEST_F(GatewayEngineIntegrationTest, ReadsAreRetriedOn503ThenSucceed) {
       r.body = R"({"errorCode":"INTERNAL","errorMessage":"try later"})";
     } else {
       r.status = 200;
-      r.body = R"({"data":{"name":"x","addedAt":"2026-01-01T00:00:00Z","bucket":"b","id":1}})";
+      r.body =
+          R"({"data":{"name":"x","addedAt":"2026-01-01T00:00:00Z","bucket":"b","id":1}})";
     }
     return r;
   });
-  GrpcReply reply = Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
+  GrpcReply reply =
+      Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   EXPECT_EQ(reply.trailer("formance-attempts"), "2");
   EXPECT_EQ(calls.load(), 2);
@@ -364,7 +440,8 @@ TEST_F(GatewayEngineIntegrationTest, ConnectionsAreReused) {
   for (int i = 0; i < 20; ++i) {
     Reply(200, R"({"data":{"address":"a","metadata":{}}})");
     ASSERT_TRUE(Call("formance.ledger.v2.LedgerService/GetAccount",
-                     R"({"ledger":"l","address":"a"})").status.ok());
+                     R"({"ledger":"l","address":"a"})")
+                    .status.ok());
   }
   // Keep-alive: 20 calls share the pool. cpprestsdk hands the connection back to its pool
   // just after the response completes, so a call that starts at that instant may open a

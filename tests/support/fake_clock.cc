@@ -9,7 +9,8 @@ absl::Time FakeClock::Now() {
   return now_;
 }
 
-Clock::TimerId FakeClock::RunAfter(absl::Duration delay, std::function<void()> fn) {
+Clock::TimerId FakeClock::RunAfter(absl::Duration delay,
+                                   std::function<void()> fn) {
   absl::MutexLock lock(&mu_);
   TimerId id = next_id_++;
   absl::Time due = now_ + std::max(delay, absl::ZeroDuration());
@@ -59,7 +60,8 @@ int FakeClock::pending_timers() {
 
 absl::Time FakeClock::next_due() {
   absl::MutexLock lock(&mu_);
-  return timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first.first;
+  return timers_.empty() ? absl::InfiniteFuture()
+                         : timers_.begin()->first.first;
 }
 
 }  // namespace fgw

@@ -44,7 +44,8 @@ class FakeClock : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
   TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // (due, id) -> callback: iteration order is firing order.
-  std::map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_
+      ABSL_GUARDED_BY(mu_);
   std::map<TimerId, absl::Time> due_by_id_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -4,7 +4,8 @@
 
 namespace fgw {
 
-HttpResponse MakeHttpResponse(int status, std::string body, HttpHeaders headers) {
+HttpResponse MakeHttpResponse(int status, std::string body,
+                              HttpHeaders headers) {
   HttpResponse response;
   response.status = status;
   response.body = std::move(body);
@@ -24,7 +25,8 @@ FakeTransport::~FakeTransport() {
   }
 }
 
-void FakeTransport::Send(HttpRequest request, const SendOptions& options, Callback done) {
+void FakeTransport::Send(HttpRequest request, const SendOptions& options,
+                         Callback done) {
   std::optional<Result> answer;
   Handler handler;
   {
@@ -55,13 +57,16 @@ void FakeTransport::Send(HttpRequest request, const SendOptions& options, Callba
   }
   uint64_t id = pending->id;
   if (clock_ != nullptr && options.deadline != absl::InfiniteFuture()) {
-    pending->timer = clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
-      Complete(id, absl::DeadlineExceededError("fake transport: deadline exceeded"));
-    });
+    pending->timer =
+        clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
+          Complete(id, absl::DeadlineExceededError(
+                           "fake transport: deadline exceeded"));
+        });
   }
   if (options.cancellation != nullptr) {
-    pending->cancel_handle = options.cancellation->OnCancel(
-        [this, id] { Complete(id, absl::CancelledError("fake transport: cancelled")); });
+    pending->cancel_handle = options.cancellation->OnCancel([this, id] {
+      Complete(id, absl::CancelledError("fake transport: cancelled"));
+    });
   }
 }
 

@@ -27,7 +27,8 @@
 namespace fgw {
 
 // Builds an HttpResponse.
-HttpResponse MakeHttpResponse(int status, std::string body = "", HttpHeaders headers = {});
+HttpResponse MakeHttpResponse(int status, std::string body = "",
+                              HttpHeaders headers = {});
 
 class FakeTransport : public Transport {
  public:
@@ -38,7 +39,8 @@ class FakeTransport : public Transport {
   explicit FakeTransport(Clock* clock = nullptr) : clock_(clock) {}
   ~FakeTransport() override;
 
-  void Send(HttpRequest request, const SendOptions& options, Callback done) override;
+  void Send(HttpRequest request, const SendOptions& options,
+            Callback done) override;
 
   // Scripts the next answer(s), FIFO.
   void Enqueue(Result result);
@@ -66,7 +68,8 @@ class FakeTransport : public Transport {
     Cancellation* cancellation;
     Cancellation::Handle cancel_handle = 0;
     Clock::TimerId timer = 0;
-    std::optional<Result> scripted;  // The handler's answer, when held by hold mode.
+    std::optional<Result>
+        scripted;  // The handler's answer, when held by hold mode.
   };
   // Removes the held call `id` and completes it; false if it was already completed.
   bool Complete(uint64_t id, Result result);

@@ -23,18 +23,30 @@ constexpr size_t kMaxHeaderBytes = 1 << 20;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
   }
 }
 
@@ -84,8 +96,9 @@ bool ReadRequest(int fd, std::string& buffer, RecordedRequest& out) {
   for (size_t i = 1; i < lines.size(); ++i) {
     size_t colon = lines[i].find(':');
     if (colon == absl::string_view::npos) return false;
-    out.headers.emplace_back(std::string(lines[i].substr(0, colon)),
-                             std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
+    out.headers.emplace_back(
+        std::string(lines[i].substr(0, colon)),
+        std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
   }
   buffer.erase(0, header_end + 4);
   std::string length = out.header("Content-Length");
@@ -103,7 +116,8 @@ bool ReadRequest(int fd, std::string& buffer, RecordedRequest& out) {
       if (!ReadAtLeast(fd, buffer, size + 2)) return false;
       out.body.append(buffer, 0, size);
       buffer.erase(0, size + 2);
-      if (size == 0) break;  // Trailers are not supported (none are sent by our clients).
+      if (size == 0)
+        break;  // Trailers are not supported (none are sent by our clients).
     }
   } else if (!length.empty()) {
     size_t size = 0;
@@ -115,8 +129,9 @@ bool ReadRequest(int fd, std::string& buffer, RecordedRequest& out) {
   return true;
 }
 
-std::string FindIn(const std::vector<std::pair<std::string, std::string>>& headers,
-                   absl::string_view name) {
+std::string FindIn(
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    absl::string_view name) {
   for (const auto& [key, value] : headers) {
     if (absl::EqualsIgnoreCase(key, name)) return value;
   }
@@ -130,7 +145,8 @@ std::string RecordedRequest::header(const std::string& name) const {
 }
 
 std::unique_ptr<LoopbackHttpServer> LoopbackHttpServer::Start(Handler handler) {
-  std::unique_ptr<LoopbackHttpServer> server(new LoopbackHttpServer(std::move(handler)));
+  std::unique_ptr<LoopbackHttpServer> server(
+      new LoopbackHttpServer(std::move(handler)));
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return nullptr;
   int one = 1;
@@ -140,7 +156,8 @@ std::unique_ptr<LoopbackHttpServer> LoopbackHttpServer::Start(Handler handler) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 128) != 0 ||
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd, 128) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(fd);
     return nullptr;
@@ -208,7 +225,8 @@ void LoopbackHttpServer::AcceptLoop() {
 bool LoopbackHttpServer::Delay(absl::Duration delay) {
   if (delay <= absl::ZeroDuration()) return true;
   absl::MutexLock lock(&mu_);
-  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return shutdown_; };
+  auto stopped = [this]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return shutdown_; };
   return !mu_.AwaitWithTimeout(absl::Condition(&stopped), delay);
 }
 
@@ -232,13 +250,15 @@ void LoopbackHttpServer::Serve(int fd, int connection) {
       ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
       break;
     }
-    std::string head = absl::StrCat("HTTP/1.1 ", reply.status, " ", ReasonPhrase(reply.status), "\r\n");
+    std::string head = absl::StrCat("HTTP/1.1 ", reply.status, " ",
+                                    ReasonPhrase(reply.status), "\r\n");
     bool has_length = false;
     for (const auto& [name, value] : reply.headers) {
       if (absl::EqualsIgnoreCase(name, "Content-Length")) has_length = true;
       absl::StrAppend(&head, name, ": ", value, "\r\n");
     }
-    if (!has_length) absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n");
+    if (!has_length)
+      absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n");
     if (reply.fault == Reply::Fault::kCloseMidResponse) {
       SendAll(fd, head.substr(0, head.size() / 2));
       break;

@@ -32,9 +32,11 @@ namespace fgw {
 
 struct RecordedRequest {
   std::string method;
-  std::string target;  // As sent: origin form "/x?y" or absolute form "http://h/x" (via a proxy).
+  std::string
+      target;  // As sent: origin form "/x?y" or absolute form "http://h/x" (via a proxy).
   std::string version;  // "HTTP/1.1".
-  std::vector<std::pair<std::string, std::string>> headers;  // As received, in order.
+  std::vector<std::pair<std::string, std::string>>
+      headers;  // As received, in order.
   std::string body;
   int connection = 0;  // 1-based index of the connection it arrived on.
 
@@ -46,8 +48,8 @@ struct Reply {
   enum class Fault {
     kNone,
     kCloseWithoutResponse,  // Read the request, then close: the client gets EOF.
-    kCloseMidResponse,      // Send the status line and part of the headers, then close.
-    kReset,                 // Read the request, then reset the connection (RST).
+    kCloseMidResponse,  // Send the status line and part of the headers, then close.
+    kReset,             // Read the request, then reset the connection (RST).
   };
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;

@@ -14,11 +14,13 @@ namespace {
 template <typename T, typename = void>
 struct IsStreamable : std::false_type {};
 template <typename T>
-struct IsStreamable<T, std::void_t<decltype(std::declval<std::ostream&>() << std::declval<T>())>>
+struct IsStreamable<T, std::void_t<decltype(std::declval<std::ostream&>()
+                                            << std::declval<T>())>>
     : std::true_type {};
 
 static_assert(!IsStreamable<Secret>::value, "Secret must not be printable");
-static_assert(!std::is_convertible_v<Secret, std::string>, "Secret must not convert implicitly");
+static_assert(!std::is_convertible_v<Secret, std::string>,
+              "Secret must not convert implicitly");
 
 TEST(SecretTest, RevealsOnlyExplicitly) {
   Secret secret("s3cr3t");
@@ -41,7 +43,8 @@ TEST(CredentialsSourceTest, LiteralIdAndSecretFileRotation) {
   auto first = source.Get();
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->client_id, "client-1");
-  EXPECT_EQ(first->client_secret.reveal(), "first-secret");  // Trailing newline stripped.
+  EXPECT_EQ(first->client_secret.reveal(),
+            "first-secret");  // Trailing newline stripped.
 
   dir.Write("secret", "second-secret-longer");
   // Within the recheck interval the file is not stat'ed again.
@@ -53,7 +56,8 @@ TEST(CredentialsSourceTest, LiteralIdAndSecretFileRotation) {
   EXPECT_NE(second->generation, first->generation);
 
   clock.Advance(absl::Seconds(2));
-  EXPECT_EQ(source.Get()->generation, second->generation);  // Unchanged file: same generation.
+  EXPECT_EQ(source.Get()->generation,
+            second->generation);  // Unchanged file: same generation.
 }
 
 TEST(CredentialsSourceTest, IdFromFileAndSecretFromEnvironment) {
@@ -81,11 +85,13 @@ TEST(CredentialsSourceTest, MissingSourcesAreUnauthenticatedWithoutValues) {
   auto creds = source.Get();
   ASSERT_FALSE(creds.ok());
   EXPECT_EQ(creds.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_NE(creds.status().message().find("FGW_TEST_EMPTY_VAR"), std::string::npos);
+  EXPECT_NE(creds.status().message().find("FGW_TEST_EMPTY_VAR"),
+            std::string::npos);
 
   options.client_secret_file = "/nonexistent/secret";
   CredentialsSource from_file(options, &clock);
-  EXPECT_EQ(from_file.Get().status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(from_file.Get().status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST(CredentialsSourceTest, KeepsLastGoodSecretWhileFileIsBrieflyMissing) {

@@ -20,7 +20,8 @@ using ::testing::Not;
 constexpr char kSecret[] = "p@ss w0rd&=/+secret";
 
 HttpResponse TokenResponse(const std::string& token, int expires_in = 3600) {
-  std::string body = absl::StrCat(R"({"access_token":")", token, R"(","token_type":"Bearer")");
+  std::string body =
+      absl::StrCat(R"({"access_token":")", token, R"(","token_type":"Bearer")");
   if (expires_in >= 0) absl::StrAppend(&body, R"(,"expires_in":)", expires_in);
   absl::StrAppend(&body, "}");
   return MakeHttpResponse(200, body, {{"Content-Type", "application/json"}});
@@ -33,15 +34,18 @@ class OAuth2TokenSourceTest : public ::testing::Test {
     creds.client_id = "my-client";
     creds.client_secret_file = dir_.Write("secret", kSecret);
     credentials_ = std::make_unique<CredentialsSource>(creds, &clock_);
-    source_ = std::make_unique<OAuth2TokenSource>(OAuth2Options{}, credentials_.get(), &transport_,
-                                                  &clock_);
+    source_ = std::make_unique<OAuth2TokenSource>(
+        OAuth2Options{}, credentials_.get(), &transport_, &clock_);
   }
 
   // Calls GetToken and returns the result if it was delivered inline or by `after`.
-  absl::StatusOr<std::string> Get(std::vector<std::string> scopes,
-                                  absl::Time deadline = absl::InfiniteFuture()) {
+  absl::StatusOr<std::string> Get(
+      std::vector<std::string> scopes,
+      absl::Time deadline = absl::InfiniteFuture()) {
     absl::StatusOr<std::string> out = absl::UnknownError("not answered");
-    source_->GetToken(scopes, deadline, [&](absl::StatusOr<std::string> t) { out = std::move(t); });
+    source_->GetToken(scopes, deadline, [&](absl::StatusOr<std::string> t) {
+      out = std::move(t);
+    });
     return out;
   }
 
@@ -61,8 +65,10 @@ TEST_F(OAuth2TokenSourceTest, SendsTheSdkFormRequest) {
   HttpRequest request = transport_.request(0);
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.path_and_query, "/api/auth/oauth/token");
-  EXPECT_EQ(*FindHeader(request.headers, "Content-Type"), "application/x-www-form-urlencoded");
-  EXPECT_EQ(FindHeader(request.headers, "Authorization"), nullptr);  // Not Basic auth.
+  EXPECT_EQ(*FindHeader(request.headers, "Content-Type"),
+            "application/x-www-form-urlencoded");
+  EXPECT_EQ(FindHeader(request.headers, "Authorization"),
+            nullptr);  // Not Basic auth.
   EXPECT_EQ(request.body,
             "grant_type=client_credentials&client_id=my-client"
             "&client_secret=p%40ss+w0rd%26%3D%2F%2Bsecret"
@@ -78,7 +84,8 @@ TEST_F(OAuth2TokenSourceTest, ThousandConcurrentColdStartCallsShareOneRequest) {
       for (int i = 0; i < 125; ++i) {
         source_->GetToken({"ledger:read"}, absl::InfiniteFuture(),
                           [&](absl::StatusOr<std::string> token) {
-                            if (token.ok() && *token == "shared") ok.fetch_add(1);
+                            if (token.ok() && *token == "shared")
+                              ok.fetch_add(1);
                           });
       }
     });
@@ -101,7 +108,7 @@ TEST_F(OAuth2TokenSourceTest, OneTokenPerScopeSetAndSupersetReused) {
   transport_.Enqueue(TokenResponse("payments"));
   EXPECT_EQ(*Get({"ledger:read", "ledger:write"}), "rw");
   EXPECT_EQ(*Get({"ledger:write", "ledger:read"}), "rw");  // Same sorted set.
-  EXPECT_EQ(*Get({"ledger:read"}), "rw");                   // Subset: superset token reused.
+  EXPECT_EQ(*Get({"ledger:read"}), "rw");  // Subset: superset token reused.
   EXPECT_EQ(transport_.num_calls(), 1);
   EXPECT_EQ(*Get({"payments:read"}), "payments");
   EXPECT_EQ(transport_.num_calls(), 2);
@@ -116,7 +123,7 @@ TEST_F(OAuth2TokenSourceTest, RefreshesAheadOfExpiryInTheBackground) {
 
   clock_.Advance(absl::Seconds(2));  // 59 s before expiry: refresh window.
   transport_.set_hold(true);
-  EXPECT_EQ(*Get({"s"}), "old");     // Served at once while ONE refresh runs.
+  EXPECT_EQ(*Get({"s"}), "old");  // Served at once while ONE refresh runs.
   EXPECT_EQ(*Get({"s"}), "old");
   EXPECT_EQ(transport_.num_calls(), 2);
   ASSERT_TRUE(transport_.ReleaseNext(TokenResponse("new", 3600)));
@@ -130,9 +137,11 @@ TEST_F(OAuth2TokenSourceTest, ExpiredTokenMakesCallersWait) {
   clock_.Advance(absl::Seconds(3600));
   transport_.set_hold(true);
   absl::StatusOr<std::string> waited = absl::UnknownError("not answered");
-  source_->GetToken({"s"}, absl::InfiniteFuture(),
-                    [&](absl::StatusOr<std::string> t) { waited = std::move(t); });
-  EXPECT_EQ(waited.status().code(), absl::StatusCode::kUnknown);  // Waits: the token expired.
+  source_->GetToken(
+      {"s"}, absl::InfiniteFuture(),
+      [&](absl::StatusOr<std::string> t) { waited = std::move(t); });
+  EXPECT_EQ(waited.status().code(),
+            absl::StatusCode::kUnknown);  // Waits: the token expired.
   ASSERT_TRUE(transport_.ReleaseNext(TokenResponse("new")));
   EXPECT_EQ(*waited, "new");
   EXPECT_EQ(*Get({"s"}), "new");
@@ -155,7 +164,8 @@ TEST_F(OAuth2TokenSourceTest, RotatedSecretFetchesANewToken) {
   clock_.Advance(absl::Seconds(2));
   EXPECT_EQ(*Get({"s"}), "with-new-secret");
   ASSERT_EQ(transport_.num_calls(), 2);
-  EXPECT_THAT(transport_.request(1).body, HasSubstr("client_secret=rotated-secret"));
+  EXPECT_THAT(transport_.request(1).body,
+              HasSubstr("client_secret=rotated-secret"));
   EXPECT_NE(source_->Identity(), identity);
 }
 
@@ -178,17 +188,23 @@ TEST_F(OAuth2TokenSourceTest, ErrorsAreMappedAndLeakNothing) {
   };
   const std::string body_text = "secret-ish body text access_token=leak";
   std::vector<Case> cases = {
-      {MarkNotSent(absl::UnavailableError("connection refused")), absl::StatusCode::kUnavailable},
+      {MarkNotSent(absl::UnavailableError("connection refused")),
+       absl::StatusCode::kUnavailable},
       {absl::DeadlineExceededError("timeout"), absl::StatusCode::kUnavailable},
       {MakeHttpResponse(503, body_text), absl::StatusCode::kUnavailable},
       {MakeHttpResponse(429, body_text), absl::StatusCode::kUnavailable},
-      {MakeHttpResponse(401, R"({"error":"invalid_client","error_description":")" + body_text + "\"}"),
+      {MakeHttpResponse(401,
+                        R"({"error":"invalid_client","error_description":")" +
+                            body_text + "\"}"),
        absl::StatusCode::kUnauthenticated},
       {MakeHttpResponse(400, body_text), absl::StatusCode::kUnauthenticated},
       {MakeHttpResponse(200, body_text), absl::StatusCode::kUnavailable},
-      {MakeHttpResponse(200, R"({"token_type":"Bearer"})"), absl::StatusCode::kUnavailable},
-      {MakeHttpResponse(200, R"({"access_token":"leak-token"})"), absl::StatusCode::kUnavailable},
-      {MakeHttpResponse(200, R"({"access_token":"bad\ntoken","token_type":"Bearer"})"),
+      {MakeHttpResponse(200, R"({"token_type":"Bearer"})"),
+       absl::StatusCode::kUnavailable},
+      {MakeHttpResponse(200, R"({"access_token":"leak-token"})"),
+       absl::StatusCode::kUnavailable},
+      {MakeHttpResponse(
+           200, R"({"access_token":"bad\ntoken","token_type":"Bearer"})"),
        absl::StatusCode::kUnavailable},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -196,7 +212,8 @@ TEST_F(OAuth2TokenSourceTest, ErrorsAreMappedAndLeakNothing) {
     transport_.Enqueue(cases[i].answer);
     auto token = Get({absl::StrCat("scope", i)});
     ASSERT_FALSE(token.ok()) << i;
-    EXPECT_EQ(token.status().code(), cases[i].code) << i << " " << token.status();
+    EXPECT_EQ(token.status().code(), cases[i].code)
+        << i << " " << token.status();
     std::string text = token.status().ToString();
     EXPECT_THAT(text, Not(HasSubstr(kSecret))) << i;
     EXPECT_THAT(text, Not(HasSubstr("p%40ss"))) << i;
@@ -207,34 +224,41 @@ TEST_F(OAuth2TokenSourceTest, ErrorsAreMappedAndLeakNothing) {
 
 TEST_F(OAuth2TokenSourceTest, NonStandardErrorCodeIsNeverRepeated) {
   // A server may echo what it was sent (a secret shaped like an identifier) as `error`.
-  transport_.Enqueue(MakeHttpResponse(401, R"({"error":"cs_eac00c8b70254dfc9a1b"})"));
+  transport_.Enqueue(
+      MakeHttpResponse(401, R"({"error":"cs_eac00c8b70254dfc9a1b"})"));
   auto token = Get({"s"});
   EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_THAT(std::string(token.status().message()), Not(HasSubstr("cs_eac00c8b")));
-  EXPECT_THAT(std::string(token.status().message()), HasSubstr("non-standard error code"));
+  EXPECT_THAT(std::string(token.status().message()),
+              Not(HasSubstr("cs_eac00c8b")));
+  EXPECT_THAT(std::string(token.status().message()),
+              HasSubstr("non-standard error code"));
 }
 
 TEST_F(OAuth2TokenSourceTest, InvalidClientCodeIsReported) {
   transport_.Enqueue(MakeHttpResponse(401, R"({"error":"invalid_client"})"));
   auto token = Get({"s"});
   EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_THAT(std::string(token.status().message()), HasSubstr("invalid_client"));
+  EXPECT_THAT(std::string(token.status().message()),
+              HasSubstr("invalid_client"));
 }
 
 TEST_F(OAuth2TokenSourceTest, WaiterDeadlineExpiresWhileTheRequestRuns) {
   transport_.set_hold(true);
   absl::StatusOr<std::string> early = absl::UnknownError("");
   absl::StatusOr<std::string> late = absl::UnknownError("");
-  source_->GetToken({"s"}, clock_.Now() + absl::Seconds(1),
-                    [&](absl::StatusOr<std::string> t) { early = std::move(t); });
-  source_->GetToken({"s"}, absl::InfiniteFuture(),
-                    [&](absl::StatusOr<std::string> t) { late = std::move(t); });
+  source_->GetToken(
+      {"s"}, clock_.Now() + absl::Seconds(1),
+      [&](absl::StatusOr<std::string> t) { early = std::move(t); });
+  source_->GetToken(
+      {"s"}, absl::InfiniteFuture(),
+      [&](absl::StatusOr<std::string> t) { late = std::move(t); });
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnknown);
   ASSERT_TRUE(transport_.ReleaseNext(TokenResponse("t")));
   EXPECT_EQ(*late, "t");
-  EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded);  // Answered once.
+  EXPECT_EQ(early.status().code(),
+            absl::StatusCode::kDeadlineExceeded);  // Answered once.
 }
 
 TEST_F(OAuth2TokenSourceTest, FailureIsNotCachedNextCallRetries) {
@@ -252,7 +276,8 @@ TEST(ResolveTokenEndpointTest, ResolvesLikeTheSdk) {
   auto p = ResolveTokenEndpoint("http://localhost:8080/", "/custom/token");
   EXPECT_EQ(p->origin, "http://localhost:8080");
   EXPECT_EQ(p->path, "/custom/token");
-  auto a = ResolveTokenEndpoint("http://localhost", "https://auth.example:8443/oauth/token");
+  auto a = ResolveTokenEndpoint("http://localhost",
+                                "https://auth.example:8443/oauth/token");
   EXPECT_EQ(a->origin, "https://auth.example:8443");
   EXPECT_EQ(a->path, "/oauth/token");
   EXPECT_FALSE(ResolveTokenEndpoint("not a url", "").ok());

@@ -11,8 +11,9 @@ namespace {
 
 absl::StatusOr<std::string> GetNow(TokenSource& source) {
   absl::StatusOr<std::string> out = absl::UnknownError("not called");
-  source.GetToken({"ledger:read"}, absl::InfiniteFuture(),
-                  [&](absl::StatusOr<std::string> token) { out = std::move(token); });
+  source.GetToken(
+      {"ledger:read"}, absl::InfiniteFuture(),
+      [&](absl::StatusOr<std::string> token) { out = std::move(token); });
   return out;
 }
 

@@ -28,7 +28,8 @@ class ResponseCacheTest : public ::testing::Test {
     return cache_.LookupOrJoin(Key(path), path, std::move(cb));
   }
   std::string Key(const std::string& path) {
-    return ResponseCache::MakeKey("client#1", "formance.ledger.v2.LedgerService/GetAccount", Get(path));
+    return ResponseCache::MakeKey(
+        "client#1", "formance.ledger.v2.LedgerService/GetAccount", Get(path));
   }
   // Leader lookup + completion with a 200.
   void Fill(const std::string& path, std::string body = "body",
@@ -42,15 +43,23 @@ class ResponseCacheTest : public ::testing::Test {
 };
 
 TEST_F(ResponseCacheTest, KeyHasIdentityMethodPathAndRelevantHeaders) {
-  HttpRequest a = Get("/x?b=1", {{"Accept", "application/json"}, {"Idempotency-Key", "k1"}});
-  HttpRequest b = Get("/x?b=1", {{"accept", "application/json"}, {"Authorization", "Bearer t"}});
-  EXPECT_EQ(ResponseCache::MakeKey("id", "m", a), ResponseCache::MakeKey("id", "m", b));
-  EXPECT_NE(ResponseCache::MakeKey("id", "m", a), ResponseCache::MakeKey("other", "m", a));
-  EXPECT_NE(ResponseCache::MakeKey("id", "m", a), ResponseCache::MakeKey("id", "m2", a));
-  EXPECT_NE(ResponseCache::MakeKey("id", "m", a), ResponseCache::MakeKey("id", "m", Get("/x?b=2")));
+  HttpRequest a = Get(
+      "/x?b=1", {{"Accept", "application/json"}, {"Idempotency-Key", "k1"}});
+  HttpRequest b = Get("/x?b=1", {{"accept", "application/json"},
+                                 {"Authorization", "Bearer t"}});
+  EXPECT_EQ(ResponseCache::MakeKey("id", "m", a),
+            ResponseCache::MakeKey("id", "m", b));
   EXPECT_NE(ResponseCache::MakeKey("id", "m", a),
-            ResponseCache::MakeKey("id", "m", Get("/x?b=1", {{"Accept", "text/plain"}})));
-  EXPECT_EQ(ResponseCache::MakeKey("id", "m", a).find("Bearer"), std::string::npos);
+            ResponseCache::MakeKey("other", "m", a));
+  EXPECT_NE(ResponseCache::MakeKey("id", "m", a),
+            ResponseCache::MakeKey("id", "m2", a));
+  EXPECT_NE(ResponseCache::MakeKey("id", "m", a),
+            ResponseCache::MakeKey("id", "m", Get("/x?b=2")));
+  EXPECT_NE(ResponseCache::MakeKey("id", "m", a),
+            ResponseCache::MakeKey("id", "m",
+                                   Get("/x?b=1", {{"Accept", "text/plain"}})));
+  EXPECT_EQ(ResponseCache::MakeKey("id", "m", a).find("Bearer"),
+            std::string::npos);
 }
 
 TEST_F(ResponseCacheTest, HitThenExpiry) {
@@ -69,12 +78,14 @@ TEST_F(ResponseCacheTest, OnlySuccessfulResponsesAreStored) {
   for (int status : {404, 500, 503, 301}) {
     std::string path = absl::StrCat("/s/", status);
     ASSERT_EQ(Lookup(path).kind, Kind::kLeader);
-    cache_.Complete(Key(path), MakeHttpResponse(status, "x"), absl::Seconds(10));
+    cache_.Complete(Key(path), MakeHttpResponse(status, "x"),
+                    absl::Seconds(10));
     EXPECT_EQ(Lookup(path).kind, Kind::kLeader) << status;
     cache_.Abandon(Key(path));
   }
   ASSERT_EQ(Lookup("/err").kind, Kind::kLeader);
-  cache_.Complete(Key("/err"), absl::UnavailableError("down"), absl::Seconds(10));
+  cache_.Complete(Key("/err"), absl::UnavailableError("down"),
+                  absl::Seconds(10));
   EXPECT_EQ(Lookup("/err").kind, Kind::kLeader);
   EXPECT_EQ(cache_.entries(), 0);
 }
@@ -95,7 +106,8 @@ TEST_F(ResponseCacheTest, LruBoundByEntries) {
   fill("/a");
   fill("/b");
   fill("/c");
-  EXPECT_EQ(kind("/a"), Kind::kHit);  // /a is now the most recent: /b is the LRU.
+  EXPECT_EQ(kind("/a"),
+            Kind::kHit);  // /a is now the most recent: /b is the LRU.
   fill("/d");
   EXPECT_EQ(small.entries(), 3);
   EXPECT_EQ(kind("/b"), Kind::kLeader);
@@ -110,14 +122,17 @@ TEST_F(ResponseCacheTest, LruBoundByBytes) {
     std::string path = absl::StrCat("/p", i);
     std::string key = ResponseCache::MakeKey("", "m", Get(path));
     ASSERT_EQ(small.LookupOrJoin(key, path, nullptr).kind, Kind::kLeader);
-    small.Complete(key, MakeHttpResponse(200, std::string(500, 'x')), absl::Minutes(1));
+    small.Complete(key, MakeHttpResponse(200, std::string(500, 'x')),
+                   absl::Minutes(1));
     EXPECT_LE(small.bytes(), 2000);
   }
-  EXPECT_EQ(small.entries(), 3);  // 3 x (500 + key + overhead) fits in 2000, 4 do not.
+  EXPECT_EQ(small.entries(),
+            3);  // 3 x (500 + key + overhead) fits in 2000, 4 do not.
   // An entry larger than the whole cache is not stored.
   std::string key = ResponseCache::MakeKey("", "m", Get("/huge"));
   small.LookupOrJoin(key, "/huge", nullptr);
-  small.Complete(key, MakeHttpResponse(200, std::string(5000, 'x')), absl::Minutes(1));
+  small.Complete(key, MakeHttpResponse(200, std::string(5000, 'x')),
+                 absl::Minutes(1));
   EXPECT_EQ(small.entries(), 3);
 }
 
@@ -134,7 +149,8 @@ TEST_F(ResponseCacheTest, SingleflightFollowersShareTheLeadersResult) {
     EXPECT_EQ(lookup.kind, Kind::kFollower);
   }
   EXPECT_TRUE(bodies.empty());
-  cache_.Complete(Key(path), MakeHttpResponse(200, "shared"), absl::Seconds(10));
+  cache_.Complete(Key(path), MakeHttpResponse(200, "shared"),
+                  absl::Seconds(10));
   ASSERT_EQ(bodies.size(), 50u);
   for (const auto& body : bodies) EXPECT_EQ(body, "shared");
   EXPECT_EQ(Lookup(path).kind, Kind::kHit);
@@ -143,15 +159,19 @@ TEST_F(ResponseCacheTest, SingleflightFollowersShareTheLeadersResult) {
 TEST_F(ResponseCacheTest, FollowersShareErrorsAndLearnOfAbandon) {
   ASSERT_EQ(Lookup("/e").kind, Kind::kLeader);
   absl::StatusCode seen = absl::StatusCode::kOk;
-  Lookup("/e", [&](std::optional<ResponseCache::Result> r) { seen = r->status().code(); });
+  Lookup("/e", [&](std::optional<ResponseCache::Result> r) {
+    seen = r->status().code();
+  });
   cache_.Complete(Key("/e"), absl::UnavailableError("down"), absl::Seconds(10));
   EXPECT_EQ(seen, absl::StatusCode::kUnavailable);
 
   ASSERT_EQ(Lookup("/a").kind, Kind::kLeader);
   bool abandoned = false;
   bool left_called = false;
-  auto follower = Lookup("/a", [&](std::optional<ResponseCache::Result> r) { abandoned = !r; });
-  auto leaver = Lookup("/a", [&](std::optional<ResponseCache::Result>) { left_called = true; });
+  auto follower = Lookup(
+      "/a", [&](std::optional<ResponseCache::Result> r) { abandoned = !r; });
+  auto leaver = Lookup(
+      "/a", [&](std::optional<ResponseCache::Result>) { left_called = true; });
   cache_.Leave(Key("/a"), leaver.follower_id);
   cache_.Abandon(Key("/a"));
   EXPECT_TRUE(abandoned);
@@ -160,19 +180,26 @@ TEST_F(ResponseCacheTest, FollowersShareErrorsAndLearnOfAbandon) {
 }
 
 TEST_F(ResponseCacheTest, WriteScopeRule) {
-  EXPECT_EQ(ResponseCache::WriteScope("/api/ledger/v2/l1/transactions?dryRun=true"), "/api/ledger/v2/l1");
-  EXPECT_EQ(ResponseCache::WriteScope("/api/ledger/v2/l1"), "/api/ledger/v2/l1");
-  EXPECT_EQ(ResponseCache::WriteScope("/api/ledger/l1/transactions"), "/api/ledger/l1");
-  EXPECT_EQ(ResponseCache::WriteScope("/api/payments/v3/payments/p1/adjustments"), "/api/payments");
-  EXPECT_EQ(ResponseCache::WriteScope("/api/wallets/wallets/w1/debit"), "/api/wallets");
+  EXPECT_EQ(
+      ResponseCache::WriteScope("/api/ledger/v2/l1/transactions?dryRun=true"),
+      "/api/ledger/v2/l1");
+  EXPECT_EQ(ResponseCache::WriteScope("/api/ledger/v2/l1"),
+            "/api/ledger/v2/l1");
+  EXPECT_EQ(ResponseCache::WriteScope("/api/ledger/l1/transactions"),
+            "/api/ledger/l1");
+  EXPECT_EQ(
+      ResponseCache::WriteScope("/api/payments/v3/payments/p1/adjustments"),
+      "/api/payments");
+  EXPECT_EQ(ResponseCache::WriteScope("/api/wallets/wallets/w1/debit"),
+            "/api/wallets");
   EXPECT_EQ(ResponseCache::WriteScope("/versions"), "");
 }
 
 TEST_F(ResponseCacheTest, WriteInvalidatesItsScopeAndAncestorsOnly) {
   Fill("/api/ledger/v2/l1/accounts/a");
   Fill("/api/ledger/v2/l1/transactions?pageSize=10");
-  Fill("/api/ledger/v2/l1");        // GetLedger.
-  Fill("/api/ledger/v2");           // ListLedgers.
+  Fill("/api/ledger/v2/l1");  // GetLedger.
+  Fill("/api/ledger/v2");     // ListLedgers.
   Fill("/api/ledger/v2/l10/accounts/a");
   Fill("/api/ledger/v2/l2/accounts/a");
   Fill("/api/payments/v3/payments");
@@ -194,8 +221,8 @@ TEST_F(ResponseCacheTest, WriteInvalidatesItsScopeAndAncestorsOnly) {
 TEST_F(ResponseCacheTest, LeaderStartedBeforeAWriteDoesNotStore) {
   ASSERT_EQ(Lookup("/api/ledger/v2/l1/accounts/a").kind, Kind::kLeader);
   cache_.InvalidateForWrite("/api/ledger/v2/l1/transactions");
-  cache_.Complete(Key("/api/ledger/v2/l1/accounts/a"), MakeHttpResponse(200, "stale?"),
-                  absl::Seconds(10));
+  cache_.Complete(Key("/api/ledger/v2/l1/accounts/a"),
+                  MakeHttpResponse(200, "stale?"), absl::Seconds(10));
   EXPECT_EQ(Lookup("/api/ledger/v2/l1/accounts/a").kind, Kind::kLeader);
 }
 

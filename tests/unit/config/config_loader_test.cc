@@ -20,19 +20,21 @@ MapEnvironment Env(std::map<std::string, std::string> vars) {
 class ConfigLoaderTest : public ::testing::Test {
  protected:
   std::string WriteYaml(const std::string& text) {
-    std::string path = ::testing::TempDir() + "/fgw_config_" +
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                       std::to_string(counter_++) + ".yaml";
+    std::string path =
+        ::testing::TempDir() + "/fgw_config_" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+        std::to_string(counter_++) + ".yaml";
     std::ofstream(path) << text;
     return path;
   }
-  absl::StatusOr<GatewayConfig> LoadYaml(const std::string& text,
-                                         std::map<std::string, std::string> env = {},
-                                         FlagOverrides flags = {}) {
+  absl::StatusOr<GatewayConfig> LoadYaml(
+      const std::string& text, std::map<std::string, std::string> env = {},
+      FlagOverrides flags = {}) {
     return LoadConfig(WriteYaml(text), MapEnvironment(std::move(env)), flags);
   }
   // The error message of loading `text`, "" if it loads.
-  std::string ErrorOf(const std::string& text, std::map<std::string, std::string> env = {}) {
+  std::string ErrorOf(const std::string& text,
+                      std::map<std::string, std::string> env = {}) {
     auto config = LoadYaml(text, std::move(env));
     if (config.ok()) return "";
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
@@ -119,7 +121,8 @@ grpc:
   EXPECT_EQ(config->cache.max_bytes, 1048576);
   EXPECT_EQ(config->cache.max_entries, 100);
   ASSERT_EQ(config->cache.rules.size(), 2u);
-  EXPECT_EQ(config->cache.rules[0].method, "formance.ledger.v2.LedgerService/GetAccount");
+  EXPECT_EQ(config->cache.rules[0].method,
+            "formance.ledger.v2.LedgerService/GetAccount");
   EXPECT_EQ(config->cache.rules[0].ttl, absl::Seconds(5));
   EXPECT_EQ(config->cache.rules[1].method, "formance.payments.v3.*");
   EXPECT_EQ(config->cache.rules[1].ttl, absl::Seconds(1));  // Default TTL.
@@ -131,7 +134,9 @@ grpc:
 }
 
 TEST_F(ConfigLoaderTest, PrecedenceIsDefaultsThenYamlThenEnvThenFlags) {
-  const std::string yaml = "listen: 127.0.0.1:1000\nupstream:\n  url: http://yaml\nlog:\n  level: warn\n";
+  const std::string yaml =
+      "listen: 127.0.0.1:1000\nupstream:\n  url: http://yaml\nlog:\n  level: "
+      "warn\n";
   auto yaml_only = LoadYaml(yaml);
   ASSERT_TRUE(yaml_only.ok()) << yaml_only.status();
   EXPECT_EQ(yaml_only->listen, "127.0.0.1:1000");
@@ -172,15 +177,17 @@ TEST_F(ConfigLoaderTest, AuthModeIsInferred) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->auth.mode, AuthMode::kNone);
 
-  auto cc = LoadConfig("", Env({{"FORMANCE_CLIENT_ID", "id"},
-                                           {"FORMANCE_CLIENT_SECRET", "s3cr3t"}}),
-                       {});
+  auto cc = LoadConfig(
+      "",
+      Env({{"FORMANCE_CLIENT_ID", "id"}, {"FORMANCE_CLIENT_SECRET", "s3cr3t"}}),
+      {});
   ASSERT_TRUE(cc.ok()) << cc.status();
   EXPECT_EQ(cc->auth.mode, AuthMode::kClientCredentials);
   EXPECT_EQ(cc->auth.client_id, "id");
 
-  auto cc_file = LoadConfig("", Env({{"FORMANCE_CLIENT_ID", "id"},
-                                                {"FORMANCE_CLIENT_SECRET_FILE", "/s"}}),
+  auto cc_file = LoadConfig("",
+                            Env({{"FORMANCE_CLIENT_ID", "id"},
+                                 {"FORMANCE_CLIENT_SECRET_FILE", "/s"}}),
                             {});
   ASSERT_TRUE(cc_file.ok()) << cc_file.status();
   EXPECT_EQ(cc_file->auth.client_secret_file, "/s");
@@ -195,25 +202,31 @@ TEST_F(ConfigLoaderTest, AuthModeIsInferred) {
   EXPECT_EQ(token_file->auth.static_token_file, "/t");
 
   // Explicit mode wins over inference.
-  auto explicit_none = LoadYaml("auth:\n  mode: none\n", {{"FORMANCE_TOKEN", "t"}});
+  auto explicit_none =
+      LoadYaml("auth:\n  mode: none\n", {{"FORMANCE_TOKEN", "t"}});
   ASSERT_TRUE(explicit_none.ok());
   EXPECT_EQ(explicit_none->auth.mode, AuthMode::kNone);
 }
 
 TEST_F(ConfigLoaderTest, AuthModeNeedsItsCredentials) {
   EXPECT_THAT(ErrorOf("auth:\n  client_id: x\n"),
-              AllOf(HasSubstr("auth.client_secret_file"), HasSubstr("FORMANCE_CLIENT_SECRET")));
-  EXPECT_THAT(ErrorOf("auth:\n  mode: client_credentials\n  client_secret_file: /s\n"),
-              HasSubstr("auth.client_id"));
-  EXPECT_THAT(ErrorOf("auth:\n  mode: static_token\n"), HasSubstr("auth.static_token_file"));
+              AllOf(HasSubstr("auth.client_secret_file"),
+                    HasSubstr("FORMANCE_CLIENT_SECRET")));
+  EXPECT_THAT(
+      ErrorOf("auth:\n  mode: client_credentials\n  client_secret_file: /s\n"),
+      HasSubstr("auth.client_id"));
+  EXPECT_THAT(ErrorOf("auth:\n  mode: static_token\n"),
+              HasSubstr("auth.static_token_file"));
 }
 
 TEST_F(ConfigLoaderTest, SecretsInYamlOrFlagsAreRefused) {
   for (const char* key : {"client_secret", "static_token", "token", "secret"}) {
-    std::string message = ErrorOf(std::string("auth:\n  ") + key + ": hunter2\n");
+    std::string message =
+        ErrorOf(std::string("auth:\n  ") + key + ": hunter2\n");
     EXPECT_THAT(message, HasSubstr(std::string("auth.") + key + ": ")) << key;
     EXPECT_THAT(message, HasSubstr("not accepted")) << key;
-    EXPECT_THAT(message, Not(HasSubstr("hunter2"))) << key;  // Never echo a secret.
+    EXPECT_THAT(message, Not(HasSubstr("hunter2")))
+        << key;  // Never echo a secret.
   }
   FlagOverrides flags;
   flags.client_secret = "hunter2";
@@ -224,7 +237,8 @@ TEST_F(ConfigLoaderTest, SecretsInYamlOrFlagsAreRefused) {
 }
 
 TEST_F(ConfigLoaderTest, UnknownKeysAndWrongTypesNameTheKeyPath) {
-  EXPECT_THAT(ErrorOf("upstream:\n  timeout: 5s\n"), HasSubstr("upstream.timeout: unknown key"));
+  EXPECT_THAT(ErrorOf("upstream:\n  timeout: 5s\n"),
+              HasSubstr("upstream.timeout: unknown key"));
   EXPECT_THAT(ErrorOf("listn: x\n"), HasSubstr("listn: unknown key"));
   EXPECT_THAT(ErrorOf("retry:\n  max_attempts: x\n"),
               HasSubstr("retry.max_attempts: expected an integer, got \"x\""));
@@ -232,38 +246,51 @@ TEST_F(ConfigLoaderTest, UnknownKeysAndWrongTypesNameTheKeyPath) {
               HasSubstr("retry.multiplier: expected a number, got \"fast\""));
   EXPECT_THAT(ErrorOf("upstream:\n  request_timeout: 30\n"),
               HasSubstr("upstream.request_timeout: expected a duration"));
-  EXPECT_THAT(ErrorOf("upstream: https://x\n"), HasSubstr("upstream: expected a mapping"));
-  EXPECT_THAT(ErrorOf("listen:\n  - a\n"), HasSubstr("listen: expected a string, got a list"));
-  EXPECT_THAT(ErrorOf("auth:\n  mode: magic\n"), HasSubstr("auth.mode: expected one of"));
+  EXPECT_THAT(ErrorOf("upstream: https://x\n"),
+              HasSubstr("upstream: expected a mapping"));
+  EXPECT_THAT(ErrorOf("listen:\n  - a\n"),
+              HasSubstr("listen: expected a string, got a list"));
+  EXPECT_THAT(ErrorOf("auth:\n  mode: magic\n"),
+              HasSubstr("auth.mode: expected one of"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - ttl: 5s\n"),
               HasSubstr("cache.rules[0].method: required"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: a.B/C\n      tll: 5s\n"),
               HasSubstr("cache.rules[0].tll: unknown key"));
-  EXPECT_THAT(ErrorOf("- a\n- b\n"), HasSubstr("(document): expected a mapping"));
+  EXPECT_THAT(ErrorOf("- a\n- b\n"),
+              HasSubstr("(document): expected a mapping"));
   EXPECT_THAT(ErrorOf("listen: [unclosed\n"), HasSubstr("not valid YAML"));
   // Every problem at once.
-  EXPECT_THAT(ErrorOf("a: 1\nb: 2\n"), AllOf(HasSubstr("a: unknown key"),
-                                              HasSubstr("b: unknown key")));
+  EXPECT_THAT(ErrorOf("a: 1\nb: 2\n"),
+              AllOf(HasSubstr("a: unknown key"), HasSubstr("b: unknown key")));
 }
 
 TEST_F(ConfigLoaderTest, ValuesAreRangeChecked) {
   EXPECT_THAT(ErrorOf("retry:\n  max_attempts: 0\n"),
               HasSubstr("retry.max_attempts: must be from 1 to 10, got 0"));
-  EXPECT_THAT(ErrorOf("retry:\n  max_attempts: 11\n"), HasSubstr("retry.max_attempts"));
-  EXPECT_THAT(ErrorOf("upstream:\n  url: ftp://x\n"), HasSubstr("upstream.url: expected an http"));
-  EXPECT_THAT(ErrorOf("upstream:\n  url: https://\n"), HasSubstr("upstream.url"));
-  EXPECT_THAT(ErrorOf("upstream:\n  request_timeout: 0s\n"),
-              HasSubstr("upstream.request_timeout: must be a positive duration"));
+  EXPECT_THAT(ErrorOf("retry:\n  max_attempts: 11\n"),
+              HasSubstr("retry.max_attempts"));
+  EXPECT_THAT(ErrorOf("upstream:\n  url: ftp://x\n"),
+              HasSubstr("upstream.url: expected an http"));
+  EXPECT_THAT(ErrorOf("upstream:\n  url: https://\n"),
+              HasSubstr("upstream.url"));
+  EXPECT_THAT(
+      ErrorOf("upstream:\n  request_timeout: 0s\n"),
+      HasSubstr("upstream.request_timeout: must be a positive duration"));
   EXPECT_THAT(ErrorOf("upstream:\n  connect_timeout: -1s\n"),
               HasSubstr("upstream.connect_timeout"));
-  EXPECT_THAT(ErrorOf("upstream:\n  proxy: socks://p\n"), HasSubstr("upstream.proxy"));
-  EXPECT_THAT(ErrorOf("upstream:\n  io_threads: 0\n"), HasSubstr("upstream.io_threads"));
+  EXPECT_THAT(ErrorOf("upstream:\n  proxy: socks://p\n"),
+              HasSubstr("upstream.proxy"));
+  EXPECT_THAT(ErrorOf("upstream:\n  io_threads: 0\n"),
+              HasSubstr("upstream.io_threads"));
   EXPECT_THAT(ErrorOf("listen: nowhere\n"), HasSubstr("listen: "));
   EXPECT_THAT(ErrorOf("retry:\n  initial_backoff: 2s\n  max_backoff: 1s\n"),
               HasSubstr("retry.max_backoff: must be at least"));
-  EXPECT_THAT(ErrorOf("retry:\n  budget_ratio: 2\n"), HasSubstr("retry.budget_ratio"));
-  EXPECT_THAT(ErrorOf("log:\n  level: loud\n"), HasSubstr("log.level: expected one of"));
-  EXPECT_THAT(ErrorOf("grpc:\n  max_message_bytes: 10\n"), HasSubstr("grpc.max_message_bytes"));
+  EXPECT_THAT(ErrorOf("retry:\n  budget_ratio: 2\n"),
+              HasSubstr("retry.budget_ratio"));
+  EXPECT_THAT(ErrorOf("log:\n  level: loud\n"),
+              HasSubstr("log.level: expected one of"));
+  EXPECT_THAT(ErrorOf("grpc:\n  max_message_bytes: 10\n"),
+              HasSubstr("grpc.max_message_bytes"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: GetAccount\n"),
               HasSubstr("cache.rules[0].method"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: a.B/C\n      ttl: 0s\n"),
@@ -278,7 +305,8 @@ TEST_F(ConfigLoaderTest, EnvironmentAndFlagErrorsNameTheirSource) {
   flags.upstream_url = "localhost:8080";
   auto flag = LoadConfig("", MapEnvironment(), flags);
   ASSERT_FALSE(flag.ok());
-  EXPECT_THAT(flag.status().message(), HasSubstr("upstream.url (from --upstream): "));
+  EXPECT_THAT(flag.status().message(),
+              HasSubstr("upstream.url (from --upstream): "));
 }
 
 TEST_F(ConfigLoaderTest, MissingFileIsNotFound) {
@@ -297,8 +325,9 @@ TEST_F(ConfigLoaderTest, EmptyFileAndEmptySectionsKeepDefaults) {
 }
 
 TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
-  auto config = LoadConfig(std::string(FGW_SOURCE_DIR) + "/config/gateway.example.yaml",
-                           MapEnvironment(), {});
+  auto config =
+      LoadConfig(std::string(FGW_SOURCE_DIR) + "/config/gateway.example.yaml",
+                 MapEnvironment(), {});
   ASSERT_TRUE(config.ok()) << config.status();
   GatewayConfig d;
   EXPECT_EQ(config->listen, d.listen);

@@ -54,7 +54,8 @@ TEST(ListenAddressTest, RejectsWithTheAddressAndTheReason) {
     ASSERT_FALSE(parsed.ok()) << c.address;
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(parsed.status().message(), HasSubstr(c.reason)) << c.address;
-    EXPECT_THAT(parsed.status().message(), HasSubstr(std::string("\"") + c.address + "\""));
+    EXPECT_THAT(parsed.status().message(),
+                HasSubstr(std::string("\"") + c.address + "\""));
   }
 }
 

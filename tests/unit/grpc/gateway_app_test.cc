@@ -1,12 +1,13 @@
 // GatewayApp: serves a backend, stops on SIGTERM (thread-directed, so the test process is
 // safe) or Stop(), drains an in-flight call, stops the backend once.
+#include "server/app/gateway_app.h"
+
 #include <signal.h>
 
 #include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "server/app/gateway_app.h"
 #include "tests/unit/grpc/grpc_test_util.h"
 
 namespace fgw {
@@ -48,7 +49,8 @@ TEST(GatewayAppTest, SigtermDrainsInFlightCallThenStopsBackend) {
   std::thread client([&] { result = RawCall(stub, kMethod, "x"); });
   started.WaitForNotification();
   pthread_kill(runner.native_handle(), SIGTERM);
-  absl::SleepFor(absl::Milliseconds(100));  // The shutdown is now waiting on the call.
+  absl::SleepFor(
+      absl::Milliseconds(100));  // The shutdown is now waiting on the call.
   EXPECT_EQ(backend_stops, 0);
   CallResult answer;
   answer.response = "drained";
@@ -64,8 +66,9 @@ TEST(GatewayAppTest, SigtermDrainsInFlightCallThenStopsBackend) {
 }
 
 TEST(GatewayAppTest, StopFromAnotherThreadWakesRunUntilSignal) {
-  FakeHandler handler([](const IncomingCall&, std::string,
-                         std::function<void(CallResult)> done) { done(CallResult{}); });
+  FakeHandler handler(
+      [](const IncomingCall&, std::string,
+         std::function<void(CallResult)> done) { done(CallResult{}); });
   AppBackend backend;
   backend.handler = &handler;
   auto app = GatewayApp::Start(TestConfig(), std::move(backend));

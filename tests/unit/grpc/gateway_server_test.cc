@@ -1,10 +1,12 @@
 // GatewayServer: binding, address errors, health, graceful shutdown.
-#include <thread>
+#include "server/grpc/gateway_server.h"
+
 #include <unistd.h>
+
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/grpc/gateway_server.h"
 #include "tests/unit/grpc/grpc_test_util.h"
 
 namespace fgw {
@@ -36,16 +38,19 @@ FakeHandler EchoHandler() {
 // HealthCheckRequest{service = 1}; the response's status (field 1): 1 SERVING, 2 NOT_SERVING.
 std::string HealthRequest(const std::string& service) {
   std::string out;
-  if (!service.empty()) out = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  if (!service.empty())
+    out = std::string("\x0a") + static_cast<char>(service.size()) + service;
   return out;
 }
 
 TEST(GatewayServerTest, BindsPortZeroAndReportsThePort) {
   FakeHandler handler = EchoHandler();
-  auto server = GatewayServer::Start(LocalOptions(), &handler, nullptr, {kService});
+  auto server =
+      GatewayServer::Start(LocalOptions(), &handler, nullptr, {kService});
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_GT((*server)->port(), 0);
-  EXPECT_EQ((*server)->address(), "127.0.0.1:" + std::to_string((*server)->port()));
+  EXPECT_EQ((*server)->address(),
+            "127.0.0.1:" + std::to_string((*server)->port()));
   grpc::GenericStub stub(testing::Connect((*server)->address()));
   auto result = RawCall(stub, kMethod, "ping");
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
@@ -54,13 +59,14 @@ TEST(GatewayServerTest, BindsPortZeroAndReportsThePort) {
 
 TEST(GatewayServerTest, RejectsMalformedListenAddress) {
   FakeHandler handler = EchoHandler();
-  for (const char* bad : {"localhost", "127.0.0.1:http", "127.0.0.1:70000", ":50051",
-                          "unix:relative.sock", "::1:50051"}) {
+  for (const char* bad : {"localhost", "127.0.0.1:http", "127.0.0.1:70000",
+                          ":50051", "unix:relative.sock", "::1:50051"}) {
     ServerOptions options;
     options.listen = bad;
     auto server = GatewayServer::Start(options, &handler, nullptr, {});
     ASSERT_FALSE(server.ok()) << bad;
-    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
     EXPECT_THAT(server.status().message(), HasSubstr(bad));
   }
 }
@@ -79,7 +85,8 @@ TEST(GatewayServerTest, AddressInUseIsUnavailable) {
 
 TEST(GatewayServerTest, ServesOnUnixSocket) {
   FakeHandler handler = EchoHandler();
-  std::string path = ::testing::TempDir() + "fgw-" + std::to_string(getpid()) + ".sock";
+  std::string path =
+      ::testing::TempDir() + "fgw-" + std::to_string(getpid()) + ".sock";
   ServerOptions options;
   options.listen = "unix:" + path;
   auto server = GatewayServer::Start(options, &handler, nullptr, {});
@@ -95,12 +102,14 @@ TEST(GatewayServerTest, ServesOnUnixSocket) {
 
 TEST(GatewayServerTest, HealthReportsServingThenNotServing) {
   FakeHandler handler = EchoHandler();
-  auto server = GatewayServer::Start(LocalOptions(), &handler, nullptr, {kService});
+  auto server =
+      GatewayServer::Start(LocalOptions(), &handler, nullptr, {kService});
   ASSERT_TRUE(server.ok());
   grpc::GenericStub stub(testing::Connect((*server)->address()));
   for (const std::string& name : {std::string(), std::string(kService)}) {
     auto result = RawCall(stub, kHealthCheck, HealthRequest(name));
-    ASSERT_TRUE(result.status.ok()) << name << ": " << result.status.error_message();
+    ASSERT_TRUE(result.status.ok())
+        << name << ": " << result.status.error_message();
     EXPECT_EQ(result.response, std::string("\x08\x01")) << name;
   }
   auto unknown = RawCall(stub, kHealthCheck, HealthRequest("no.Such"));
@@ -120,7 +129,8 @@ TEST(GatewayServerTest, GracefulShutdownCompletesAnInFlightCall) {
     saved = std::move(done);
     started.Notify();
   });
-  auto server = GatewayServer::Start(LocalOptions(), &handler, nullptr, {kService});
+  auto server =
+      GatewayServer::Start(LocalOptions(), &handler, nullptr, {kService});
   ASSERT_TRUE(server.ok());
   grpc::GenericStub stub(testing::Connect((*server)->address()));
   testing::RawResult result;
@@ -144,7 +154,8 @@ TEST(GatewayServerTest, ShutdownCancelsCallsStillRunningAfterTheGrace) {
   FakeHandler handler([&](const IncomingCall& call, std::string,
                           std::function<void(CallResult)> done) {
     // Never answers on its own; the cancellation drops `done` without calling it.
-    call.cancellation->OnCancel([&, done = std::move(done)] { cancelled.Notify(); });
+    call.cancellation->OnCancel(
+        [&, done = std::move(done)] { cancelled.Notify(); });
     started.Notify();
   });
   auto server = GatewayServer::Start(LocalOptions(), &handler, nullptr, {});

@@ -35,7 +35,8 @@ class GenericServiceTest : public ::testing::Test {
                                        {"formance.ledger.v2.LedgerService"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    stub_ = std::make_unique<grpc::GenericStub>(testing::Connect(server_->address()));
+    stub_ = std::make_unique<grpc::GenericStub>(
+        testing::Connect(server_->address()));
   }
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(5));
@@ -56,10 +57,14 @@ TEST_F(GenericServiceTest, ResponseAndMetadataPassThrough) {
     CallResult result;
     result.response = "resp:" + request;
     result.initial_metadata = {{"x-init", "i"}};
-    result.trailing_metadata = {{"x-trail", "t"}, {"x-trail-bin", std::string("\0\1", 2)}};
+    result.trailing_metadata = {{"x-trail", "t"},
+                                {"x-trail-bin", std::string("\0\1", 2)}};
     done(std::move(result));
   });
-  std::string request("\x0a\x03" "abc\0", 6);
+  std::string request(
+      "\x0a\x03"
+      "abc\0",
+      6);
   auto result = RawCall(*stub_, kMethod, request, [](grpc::ClientContext* ctx) {
     ctx->AddMetadata("x-caller", "svc-a");
     ctx->AddMetadata("idempotency-key", "k1");
@@ -71,17 +76,20 @@ TEST_F(GenericServiceTest, ResponseAndMetadataPassThrough) {
   EXPECT_EQ(seen.method, kMethod);
   EXPECT_THAT(seen.metadata, Contains(Pair("x-caller", "svc-a")));
   EXPECT_THAT(seen.metadata, Contains(Pair("idempotency-key", "k1")));
-  EXPECT_THAT(seen.metadata, Contains(Pair("x-raw-bin", std::string("\xff\x00", 2))));
+  EXPECT_THAT(seen.metadata,
+              Contains(Pair("x-raw-bin", std::string("\xff\x00", 2))));
   EXPECT_THAT(seen.peer, HasSubstr("127.0.0.1"));
   EXPECT_EQ(seen.deadline, absl::InfiniteFuture());
   EXPECT_NE(seen.cancellation, nullptr);
   EXPECT_THAT(result.initial_metadata, Contains(Pair("x-init", "i")));
   EXPECT_THAT(result.trailing_metadata, Contains(Pair("x-trail", "t")));
-  EXPECT_THAT(result.trailing_metadata, Contains(Pair("x-trail-bin", std::string("\0\1", 2))));
+  EXPECT_THAT(result.trailing_metadata,
+              Contains(Pair("x-trail-bin", std::string("\0\1", 2))));
 }
 
 TEST_F(GenericServiceTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
-  StartServer([](const IncomingCall&, std::string, std::function<void(CallResult)> done) {
+  StartServer([](const IncomingCall&, std::string,
+                 std::function<void(CallResult)> done) {
     CallResult result;
     result.status = WithHttpStatus(
         WithErrorInfo(absl::NotFoundError("ledger not found"),
@@ -94,7 +102,8 @@ TEST_F(GenericServiceTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(result.status.error_message(), "ledger not found");
   DecodedRpcStatus decoded;
-  ASSERT_TRUE(testing::DecodeRpcStatus(result.status.error_details(), &decoded));
+  ASSERT_TRUE(
+      testing::DecodeRpcStatus(result.status.error_details(), &decoded));
   EXPECT_EQ(decoded.code, static_cast<int>(grpc::StatusCode::NOT_FOUND));
   EXPECT_EQ(decoded.message, "ledger not found");
   ASSERT_EQ(decoded.details.size(), 1u);
@@ -104,12 +113,14 @@ TEST_F(GenericServiceTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
   EXPECT_EQ(info->reason, "NOT_FOUND");
   EXPECT_EQ(info->domain, "ledger");
   EXPECT_EQ(info->metadata.at("ledger"), "main");
-  EXPECT_THAT(result.trailing_metadata, Contains(Pair("formance-http-status", "404")));
+  EXPECT_THAT(result.trailing_metadata,
+              Contains(Pair("formance-http-status", "404")));
   EXPECT_THAT(result.trailing_metadata, Contains(Pair("x-request-id", "r1")));
 }
 
 TEST_F(GenericServiceTest, PlainErrorHasNoDetailsNorHttpTrailer) {
-  StartServer([](const IncomingCall&, std::string, std::function<void(CallResult)> done) {
+  StartServer([](const IncomingCall&, std::string,
+                 std::function<void(CallResult)> done) {
     done(CallResult{absl::UnimplementedError("unknown method")});
   });
   auto result = RawCall(*stub_, "/no.such.Service/Nope", "");
@@ -133,7 +144,8 @@ TEST_F(GenericServiceTest, DeadlineIsVisibleToTheHandler) {
   EXPECT_LT(absl::AbsDuration(seen - deadline), absl::Seconds(1));
 }
 
-TEST_F(GenericServiceTest, ClientCancellationFiresCancellationAndLateDoneIsSafe) {
+TEST_F(GenericServiceTest,
+       ClientCancellationFiresCancellationAndLateDoneIsSafe) {
   absl::Notification started, cancelled;
   std::function<void(CallResult)> saved_done;
   StartServer([&](const IncomingCall& call, std::string,
@@ -146,10 +158,11 @@ TEST_F(GenericServiceTest, ClientCancellationFiresCancellationAndLateDoneIsSafe)
   grpc::ByteBuffer req = StringToByteBuffer("x"), resp;
   absl::Notification finished;
   grpc::Status status;
-  stub_->UnaryCall(&ctx, kMethod, grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
-    status = s;
-    finished.Notify();
-  });
+  stub_->UnaryCall(&ctx, kMethod, grpc::StubOptions(), &req, &resp,
+                   [&](grpc::Status s) {
+                     status = s;
+                     finished.Notify();
+                   });
   started.WaitForNotification();
   ctx.TryCancel();
   ASSERT_TRUE(cancelled.WaitForNotificationWithTimeout(absl::Seconds(10)));
@@ -162,7 +175,8 @@ TEST_F(GenericServiceTest, ClientCancellationFiresCancellationAndLateDoneIsSafe)
 }
 
 TEST_F(GenericServiceTest, HandlerDroppingDoneFinishesWithInternal) {
-  StartServer([](const IncomingCall&, std::string, std::function<void(CallResult)> done) {
+  StartServer([](const IncomingCall&, std::string,
+                 std::function<void(CallResult)> done) {
     // Breaks the contract: `done` is destroyed without being called.
   });
   auto result = RawCall(*stub_, kMethod, "x");
@@ -180,7 +194,8 @@ TEST_F(GenericServiceTest, DeadlineExpiryFiresCancellation) {
     });
   });
   auto result = RawCall(*stub_, kMethod, "", [](grpc::ClientContext* ctx) {
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(200));
   });
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The server's own deadline timer fires a moment after the client's.
@@ -189,7 +204,8 @@ TEST_F(GenericServiceTest, DeadlineExpiryFiresCancellation) {
 
 TEST_F(GenericServiceTest, ZeroOrTwoRequestMessagesAreInvalidArgument) {
   std::atomic<int> handled{0};
-  StartServer([&](const IncomingCall&, std::string, std::function<void(CallResult)> done) {
+  StartServer([&](const IncomingCall&, std::string,
+                  std::function<void(CallResult)> done) {
     ++handled;
     done(CallResult{});
   });
@@ -215,8 +231,10 @@ TEST_F(GenericServiceTest, ZeroOrTwoRequestMessagesAreInvalidArgument) {
     grpc::Status status;
     call->Finish(&status, reinterpret_cast<void*>(4));
     step(4);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << messages;
-    EXPECT_THAT(status.error_message(), HasSubstr("exactly one request message"));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << messages;
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("exactly one request message"));
     cq.Shutdown();
     while (cq.Next(&tag, &ok)) {
     }
@@ -250,7 +268,8 @@ TEST_F(GenericServiceTest, TwoHundredConcurrentCallsAnsweredFromAnotherThread) {
   StartServer([&](const IncomingCall&, std::string request,
                   std::function<void(CallResult)> done) {
     absl::MutexLock lock(&mu);
-    queue.push_back({absl::Now() + absl::Milliseconds(100), std::move(request), std::move(done)});
+    queue.push_back({absl::Now() + absl::Milliseconds(100), std::move(request),
+                     std::move(done)});
     max_in_handler = std::max(max_in_handler, ++in_handler);
   });
   std::thread worker([&] {
@@ -282,10 +301,11 @@ TEST_F(GenericServiceTest, TwoHundredConcurrentCallsAnsweredFromAnotherThread) {
   absl::BlockingCounter remaining(kCalls);
   for (int i = 0; i < kCalls; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
-    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::seconds(30));
     requests[i] = StringToByteBuffer(std::to_string(i));
-    stub_->UnaryCall(contexts.back().get(), kMethod, grpc::StubOptions(), &requests[i],
-                     &responses[i], [&, i](grpc::Status s) {
+    stub_->UnaryCall(contexts.back().get(), kMethod, grpc::StubOptions(),
+                     &requests[i], &responses[i], [&, i](grpc::Status s) {
                        statuses[i] = std::move(s);
                        remaining.DecrementCount();
                      });

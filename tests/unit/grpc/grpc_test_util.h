@@ -25,7 +25,8 @@ namespace fgw::testing {
 // Runs a std::function per call.
 class FakeHandler : public UnaryCallHandler {
  public:
-  using Fn = std::function<void(const IncomingCall&, std::string, std::function<void(CallResult)>)>;
+  using Fn = std::function<void(const IncomingCall&, std::string,
+                                std::function<void(CallResult)>)>;
   explicit FakeHandler(Fn fn) : fn_(std::move(fn)) {}
   void HandleUnary(const IncomingCall& call, std::string request,
                    std::function<void(CallResult)> done) override {
@@ -51,25 +52,28 @@ inline std::multimap<std::string, std::string> Copy(
     const std::multimap<grpc::string_ref, grpc::string_ref>& in) {
   std::multimap<std::string, std::string> out;
   for (const auto& [k, v] : in) {
-    out.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    out.emplace(std::string(k.data(), k.size()),
+                std::string(v.data(), v.size()));
   }
   return out;
 }
 
 // One unary call with raw bytes; `setup` may add metadata or a deadline to the context.
-inline RawResult RawCall(grpc::GenericStub& stub, const std::string& method,
-                         const std::string& request,
-                         const std::function<void(grpc::ClientContext*)>& setup = nullptr) {
+inline RawResult RawCall(
+    grpc::GenericStub& stub, const std::string& method,
+    const std::string& request,
+    const std::function<void(grpc::ClientContext*)>& setup = nullptr) {
   grpc::ClientContext ctx;
   if (setup) setup(&ctx);
   grpc::ByteBuffer req = StringToByteBuffer(request);
   grpc::ByteBuffer resp;
   absl::Notification done;
   RawResult result;
-  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
-    result.status = std::move(s);
-    done.Notify();
-  });
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status s) {
+                   result.status = std::move(s);
+                   done.Notify();
+                 });
   done.WaitForNotification();
   result.response = ByteBufferToString(resp);
   result.initial_metadata = Copy(ctx.GetServerInitialMetadata());
@@ -86,8 +90,9 @@ struct DecodedRpcStatus {
 
 inline bool DecodeRpcStatus(const std::string& bytes, DecodedRpcStatus* out) {
   using google::protobuf::internal::WireFormatLite;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
   while (uint32_t tag = in.ReadTag()) {
     int field = WireFormatLite::GetTagFieldNumber(tag);
     if (field == 1) {
@@ -99,13 +104,15 @@ inline bool DecodeRpcStatus(const std::string& bytes, DecodedRpcStatus* out) {
     } else if (field == 3) {
       std::string any;
       if (!WireFormatLite::ReadString(&in, &any)) return false;
-      google::protobuf::io::CodedInputStream a(reinterpret_cast<const uint8_t*>(any.data()),
-                                               static_cast<int>(any.size()));
+      google::protobuf::io::CodedInputStream a(
+          reinterpret_cast<const uint8_t*>(any.data()),
+          static_cast<int>(any.size()));
       std::pair<std::string, std::string> detail;
       while (uint32_t atag = a.ReadTag()) {
         std::string s;
         if (!WireFormatLite::ReadString(&a, &s)) return false;
-        (WireFormatLite::GetTagFieldNumber(atag) == 1 ? detail.first : detail.second) = s;
+        (WireFormatLite::GetTagFieldNumber(atag) == 1 ? detail.first
+                                                      : detail.second) = s;
       }
       out->details.push_back(std::move(detail));
     } else if (!WireFormatLite::SkipField(&in, tag)) {

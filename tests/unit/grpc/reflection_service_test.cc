@@ -61,7 +61,8 @@ class ReflectionStream {
     while (cq_.Next(&tag, &ok)) {
     }
   }
-  rpb::ServerReflectionResponse Ask(const rpb::ServerReflectionRequest& request) {
+  rpb::ServerReflectionResponse Ask(
+      const rpb::ServerReflectionRequest& request) {
     grpc::ByteBuffer out = StringToByteBuffer(request.SerializeAsString());
     call_->Write(out, Tag(2));
     EXPECT_TRUE(Step(2));
@@ -95,9 +96,11 @@ class ReflectionStream {
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
 };
 
-std::vector<std::string> FileNames(const rpb::ServerReflectionResponse& response) {
+std::vector<std::string> FileNames(
+    const rpb::ServerReflectionResponse& response) {
   std::vector<std::string> names;
-  for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+  for (const std::string& bytes :
+       response.file_descriptor_response().file_descriptor_proto()) {
     google::protobuf::FileDescriptorProto file;
     EXPECT_TRUE(file.ParseFromString(bytes));
     names.push_back(file.name());
@@ -112,10 +115,12 @@ class ReflectionServiceTest : public ::testing::Test {
     source_ = std::make_unique<PoolReflectionSource>(pool_.get());
     ServerOptions options;
     options.listen = "127.0.0.1:0";
-    auto server = GatewayServer::Start(options, nullptr, source_.get(), {"test.v1.EchoService"});
+    auto server = GatewayServer::Start(options, nullptr, source_.get(),
+                                       {"test.v1.EchoService"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    stub_ = std::make_unique<grpc::GenericStub>(testing::Connect(server_->address()));
+    stub_ = std::make_unique<grpc::GenericStub>(
+        testing::Connect(server_->address()));
   }
   void TearDown() override { server_->Shutdown(absl::Seconds(5)); }
 
@@ -125,7 +130,8 @@ class ReflectionServiceTest : public ::testing::Test {
   std::unique_ptr<grpc::GenericStub> stub_;
 };
 
-TEST_F(ReflectionServiceTest, ListsServicesAndAnswersLookupsInOrderOnOneStream) {
+TEST_F(ReflectionServiceTest,
+       ListsServicesAndAnswersLookupsInOrderOnOneStream) {
   ReflectionStream stream(*stub_);
 
   rpb::ServerReflectionRequest list;
@@ -135,9 +141,11 @@ TEST_F(ReflectionServiceTest, ListsServicesAndAnswersLookupsInOrderOnOneStream) 
   EXPECT_EQ(listed.valid_host(), "localhost");
   EXPECT_EQ(listed.original_request().list_services(), "*");
   std::vector<std::string> names;
-  for (const auto& s : listed.list_services_response().service()) names.push_back(s.name());
-  EXPECT_THAT(names, UnorderedElementsAre("test.v1.EchoService", "grpc.health.v1.Health",
-                                          "grpc.reflection.v1alpha.ServerReflection"));
+  for (const auto& s : listed.list_services_response().service())
+    names.push_back(s.name());
+  EXPECT_THAT(names, UnorderedElementsAre(
+                         "test.v1.EchoService", "grpc.health.v1.Health",
+                         "grpc.reflection.v1alpha.ServerReflection"));
 
   rpb::ServerReflectionRequest by_symbol;
   by_symbol.set_file_containing_symbol("test.v1.EchoService");
@@ -153,22 +161,27 @@ TEST_F(ReflectionServiceTest, ListsServicesAndAnswersLookupsInOrderOnOneStream) 
   missing.set_file_by_filename("nope.proto");
   rpb::ServerReflectionResponse error = stream.Ask(missing);
   ASSERT_TRUE(error.has_error_response());
-  EXPECT_EQ(error.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(error.error_response().error_code(),
+            static_cast<int>(grpc::StatusCode::NOT_FOUND));
 
   // The stream goes on after an error.
   rpb::ServerReflectionRequest by_file;
   by_file.set_file_by_filename("google/protobuf/struct.proto");
-  EXPECT_THAT(FileNames(stream.Ask(by_file)), ElementsAre("google/protobuf/struct.proto"));
+  EXPECT_THAT(FileNames(stream.Ask(by_file)),
+              ElementsAre("google/protobuf/struct.proto"));
 
   EXPECT_TRUE(stream.Close().ok());
 }
 
-TEST_F(ReflectionServiceTest, FallsBackOnTheGeneratedPoolForTheReflectionProtoItself) {
+TEST_F(ReflectionServiceTest,
+       FallsBackOnTheGeneratedPoolForTheReflectionProtoItself) {
   ReflectionStream stream(*stub_);
   rpb::ServerReflectionRequest request;
-  request.set_file_containing_symbol("grpc.reflection.v1alpha.ServerReflection");
+  request.set_file_containing_symbol(
+      "grpc.reflection.v1alpha.ServerReflection");
   rpb::ServerReflectionResponse response = stream.Ask(request);
-  ASSERT_TRUE(response.has_file_descriptor_response()) << response.DebugString();
+  ASSERT_TRUE(response.has_file_descriptor_response())
+      << response.DebugString();
   EXPECT_EQ(FileNames(response).front(), "reflection.proto");
   EXPECT_TRUE(stream.Close().ok());
 }
@@ -178,12 +191,16 @@ TEST_F(ReflectionServiceTest, ExtensionQueriesAnswerErrorsNotCrashes) {
   rpb::ServerReflectionRequest numbers;
   numbers.set_all_extension_numbers_of_type("test.v1.EchoRequest");
   rpb::ServerReflectionResponse response = stream.Ask(numbers);
-  ASSERT_TRUE(response.has_all_extension_numbers_response()) << response.DebugString();
-  EXPECT_EQ(response.all_extension_numbers_response().base_type_name(), "test.v1.EchoRequest");
-  EXPECT_EQ(response.all_extension_numbers_response().extension_number_size(), 0);
+  ASSERT_TRUE(response.has_all_extension_numbers_response())
+      << response.DebugString();
+  EXPECT_EQ(response.all_extension_numbers_response().base_type_name(),
+            "test.v1.EchoRequest");
+  EXPECT_EQ(response.all_extension_numbers_response().extension_number_size(),
+            0);
 
   rpb::ServerReflectionRequest ext;
-  ext.mutable_file_containing_extension()->set_containing_type("test.v1.EchoRequest");
+  ext.mutable_file_containing_extension()->set_containing_type(
+      "test.v1.EchoRequest");
   ext.mutable_file_containing_extension()->set_extension_number(99);
   EXPECT_TRUE(stream.Ask(ext).has_error_response());
   EXPECT_TRUE(stream.Close().ok());

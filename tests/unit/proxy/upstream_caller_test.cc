@@ -21,18 +21,22 @@ using ::testing::HasSubstr;
 // Answers inline with "tok-<n>", n bumped by each Invalidate(); or a scripted error.
 class TestTokenSource : public TokenSource {
  public:
-  void GetToken(const std::vector<std::string>& scopes, absl::Time, Callback done) override {
+  void GetToken(const std::vector<std::string>& scopes, absl::Time,
+                Callback done) override {
     absl::StatusOr<std::string> answer;
     {
       absl::MutexLock lock(&mu_);
       ++gets_;
       last_scopes_ = scopes;
-      answer = error_.ok() ? absl::StatusOr<std::string>(absl::StrCat("tok-", generation_))
-                           : absl::StatusOr<std::string>(error_);
+      answer =
+          error_.ok()
+              ? absl::StatusOr<std::string>(absl::StrCat("tok-", generation_))
+              : absl::StatusOr<std::string>(error_);
     }
     done(std::move(answer));
   }
-  void Invalidate(const std::vector<std::string>&, const std::string& token) override {
+  void Invalidate(const std::vector<std::string>&,
+                  const std::string& token) override {
     absl::MutexLock lock(&mu_);
     invalidated_.push_back(token);
     ++generation_;
@@ -69,21 +73,24 @@ class MaxRandom : public Random {
 
 class UpstreamCallerTest : public ::testing::Test {
  protected:
-  UpstreamCallerTest() : transport_(&clock_) { Rebuild(UpstreamCallerOptions{}); }
+  UpstreamCallerTest() : transport_(&clock_) {
+    Rebuild(UpstreamCallerOptions{});
+  }
 
   void Rebuild(UpstreamCallerOptions options, bool with_cache = true) {
     caller_.reset();
     cache_ = std::make_unique<ResponseCache>(ResponseCacheOptions{}, &clock_);
-    caller_ = std::make_unique<UpstreamCaller>(options, &transport_, &tokens_,
-                                               with_cache ? cache_.get() : nullptr, &clock_,
-                                               &random_);
+    caller_ = std::make_unique<UpstreamCaller>(
+        options, &transport_, &tokens_, with_cache ? cache_.get() : nullptr,
+        &clock_, &random_);
   }
 
   // Starts a call; the outcome lands in the returned slot.
-  std::shared_ptr<std::optional<CallOutcome>> Start(const UpstreamCallSpec& spec,
-                                                    HttpRequest request, CallContext ctx = {}) {
+  std::shared_ptr<std::optional<CallOutcome>> Start(
+      const UpstreamCallSpec& spec, HttpRequest request, CallContext ctx = {}) {
     auto slot = std::make_shared<std::optional<CallOutcome>>();
-    caller_->Call(spec, std::move(request), ctx, [slot](CallOutcome o) { *slot = std::move(o); });
+    caller_->Call(spec, std::move(request), ctx,
+                  [slot](CallOutcome o) { *slot = std::move(o); });
     return slot;
   }
 
@@ -133,7 +140,8 @@ TEST_F(UpstreamCallerTest, SuccessAddsBearerTokenOnTheCopyOnly) {
   EXPECT_EQ((*out)->attempts, 1);
   EXPECT_FALSE((*out)->cache_hit);
   EXPECT_TRUE((*out)->idempotency_key.empty());
-  EXPECT_EQ(*FindHeader(transport_.request(0).headers, "Authorization"), "Bearer tok-1");
+  EXPECT_EQ(*FindHeader(transport_.request(0).headers, "Authorization"),
+            "Bearer tok-1");
 }
 
 TEST_F(UpstreamCallerTest, NoTokenForOperationsWithoutSecurity) {
@@ -142,7 +150,8 @@ TEST_F(UpstreamCallerTest, NoTokenForOperationsWithoutSecurity) {
   spec.needs_token = false;
   auto out = Start(spec, Get("/versions"));
   ASSERT_TRUE((*out)->response.ok());
-  EXPECT_EQ(FindHeader(transport_.request(0).headers, "Authorization"), nullptr);
+  EXPECT_EQ(FindHeader(transport_.request(0).headers, "Authorization"),
+            nullptr);
   EXPECT_EQ(tokens_.gets(), 0);
 }
 
@@ -167,11 +176,13 @@ TEST_F(UpstreamCallerTest, ReadRetriedWithExactBackoffs) {
 
 TEST_F(UpstreamCallerTest, BackoffWithSeededRandomStaysUnderTheCap) {
   SeededRandom seeded(1234);
-  UpstreamCaller caller(UpstreamCallerOptions{}, &transport_, &tokens_, nullptr, &clock_, &seeded);
+  UpstreamCaller caller(UpstreamCallerOptions{}, &transport_, &tokens_, nullptr,
+                        &clock_, &seeded);
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(200));
   std::optional<CallOutcome> out;
-  caller.Call(ReadSpec(), Get(), {}, [&](CallOutcome o) { out = std::move(o); });
+  caller.Call(ReadSpec(), Get(), {},
+              [&](CallOutcome o) { out = std::move(o); });
   absl::Time due = clock_.next_due();
   ASSERT_NE(due, absl::InfiniteFuture());
   EXPECT_LE(due - clock_.Now(), absl::Milliseconds(100));
@@ -181,7 +192,8 @@ TEST_F(UpstreamCallerTest, BackoffWithSeededRandomStaysUnderTheCap) {
 }
 
 TEST_F(UpstreamCallerTest, ReadRetriedOnConnectionErrors) {
-  transport_.Enqueue(absl::UnavailableError("reset"));  // May have reached the server: a read.
+  transport_.Enqueue(
+      absl::UnavailableError("reset"));  // May have reached the server: a read.
   transport_.Enqueue(MakeHttpResponse(200));
   auto out = Start(ReadSpec(), Get());
   clock_.Advance(absl::Seconds(1));
@@ -191,7 +203,8 @@ TEST_F(UpstreamCallerTest, ReadRetriedOnConnectionErrors) {
 }
 
 TEST_F(UpstreamCallerTest, AttemptsAreCappedAndLastResponseReturned) {
-  for (int i = 0; i < 10; ++i) transport_.Enqueue(MakeHttpResponse(503, absl::StrCat(i)));
+  for (int i = 0; i < 10; ++i)
+    transport_.Enqueue(MakeHttpResponse(503, absl::StrCat(i)));
   auto out = Start(ReadSpec(), Get());
   clock_.Advance(absl::Seconds(60));
   ASSERT_TRUE(out->has_value());
@@ -239,7 +252,8 @@ TEST_F(UpstreamCallerTest, NoAttemptStartsAfterTheDeadline) {
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(503));
   CallContext ctx;
-  ctx.deadline = clock_.Now() + absl::Milliseconds(250);  // Room for the 100 ms backoff only.
+  ctx.deadline = clock_.Now() +
+                 absl::Milliseconds(250);  // Room for the 100 ms backoff only.
   auto out = Start(ReadSpec(), Get(), ctx);
   clock_.Advance(absl::Milliseconds(100));
   ASSERT_TRUE(out->has_value());
@@ -250,7 +264,8 @@ TEST_F(UpstreamCallerTest, NoAttemptStartsAfterTheDeadline) {
 
 TEST_F(UpstreamCallerTest, BudgetExhaustionStopsRetries) {
   UpstreamCallerOptions options;
-  options.budget = {0.0, 1, 1000};  // One retry per second, nothing from the ratio.
+  options.budget = {0.0, 1,
+                    1000};  // One retry per second, nothing from the ratio.
   Rebuild(options);
   for (int i = 0; i < 10; ++i) transport_.Enqueue(MakeHttpResponse(503));
   auto out = Start(ReadSpec(), Get());
@@ -260,7 +275,8 @@ TEST_F(UpstreamCallerTest, BudgetExhaustionStopsRetries) {
   EXPECT_EQ((*out)->response->status, 503);
 }
 
-TEST_F(UpstreamCallerTest, AttemptDeadlineIsMinOfCallDeadlineAndAttemptTimeout) {
+TEST_F(UpstreamCallerTest,
+       AttemptDeadlineIsMinOfCallDeadlineAndAttemptTimeout) {
   UpstreamCallerOptions options;
   options.attempt_timeout = absl::Seconds(2);
   Rebuild(options);
@@ -283,7 +299,8 @@ TEST_F(UpstreamCallerTest, DeadlineWhileInFlight) {
   auto out = Start(ReadSpec(), Get(), ctx);
   clock_.Advance(absl::Seconds(1));
   ASSERT_TRUE(out->has_value());
-  EXPECT_EQ((*out)->response.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ((*out)->response.status().code(),
+            absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(transport_.num_calls(), 1);
 }
 
@@ -326,7 +343,8 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteNotRetriedAfter503) {
   clock_.Advance(absl::Seconds(5));
   EXPECT_EQ((*out)->attempts, 1);
   EXPECT_EQ((*out)->response->status, 503);
-  EXPECT_EQ(FindHeader(transport_.request(0).headers, "Idempotency-Key"), nullptr);
+  EXPECT_EQ(FindHeader(transport_.request(0).headers, "Idempotency-Key"),
+            nullptr);
   EXPECT_TRUE((*out)->idempotency_key.empty());
 }
 
@@ -357,9 +375,11 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteAttemptTimeoutIsFinal) {
   Rebuild(options);
   transport_.set_hold(true);
   auto out = Start(WriteSpec(false), Post());
-  clock_.Advance(absl::Seconds(1));  // FakeTransport fires DEADLINE_EXCEEDED at the attempt deadline.
+  clock_.Advance(absl::Seconds(
+      1));  // FakeTransport fires DEADLINE_EXCEEDED at the attempt deadline.
   ASSERT_TRUE(out->has_value());
-  EXPECT_EQ((*out)->response.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ((*out)->response.status().code(),
+            absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(std::string((*out)->response.status().message()),
               HasSubstr(kMayHaveBeenAppliedMessage));
   EXPECT_EQ(transport_.num_calls(), 1);
@@ -368,13 +388,16 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteAttemptTimeoutIsFinal) {
 TEST_F(UpstreamCallerTest, Unauthorized401RefreshesOnceAndReplaysOnce) {
   transport_.Enqueue(MakeHttpResponse(401));
   transport_.Enqueue(MakeHttpResponse(201));
-  auto out = Start(WriteSpec(false), Post());  // Even an unkeyed write: a 401 was not applied.
+  auto out = Start(WriteSpec(false),
+                   Post());  // Even an unkeyed write: a 401 was not applied.
   ASSERT_TRUE(out->has_value());
   EXPECT_EQ((*out)->response->status, 201);
   EXPECT_EQ((*out)->attempts, 2);
   EXPECT_EQ(tokens_.invalidated(), std::vector<std::string>{"tok-1"});
-  EXPECT_EQ(*FindHeader(transport_.request(0).headers, "Authorization"), "Bearer tok-1");
-  EXPECT_EQ(*FindHeader(transport_.request(1).headers, "Authorization"), "Bearer tok-2");
+  EXPECT_EQ(*FindHeader(transport_.request(0).headers, "Authorization"),
+            "Bearer tok-1");
+  EXPECT_EQ(*FindHeader(transport_.request(1).headers, "Authorization"),
+            "Bearer tok-2");
 }
 
 TEST_F(UpstreamCallerTest, Second401IsReturned) {
@@ -389,10 +412,12 @@ TEST_F(UpstreamCallerTest, Second401IsReturned) {
 }
 
 TEST_F(UpstreamCallerTest, TokenErrorEndsTheCall) {
-  tokens_.set_error(absl::UnauthenticatedError("token request rejected: HTTP 401 (invalid_client)"));
+  tokens_.set_error(absl::UnauthenticatedError(
+      "token request rejected: HTTP 401 (invalid_client)"));
   auto out = Start(ReadSpec(), Get());
   ASSERT_TRUE(out->has_value());
-  EXPECT_EQ((*out)->response.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ((*out)->response.status().code(),
+            absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(transport_.num_calls(), 0);
 }
 
@@ -421,7 +446,8 @@ TEST_F(UpstreamCallerTest, CancellationAbortsInFlightAttempt) {
   cancellation.Cancel();
   ASSERT_TRUE(out->has_value());
   EXPECT_EQ((*out)->response.status().code(), absl::StatusCode::kCancelled);
-  EXPECT_EQ(transport_.num_pending(), 0);  // The transport saw the cancellation too.
+  EXPECT_EQ(transport_.num_pending(),
+            0);  // The transport saw the cancellation too.
 }
 
 TEST_F(UpstreamCallerTest, AlreadyCancelledNeverCallsUpstream) {
@@ -492,7 +518,8 @@ TEST_F(UpstreamCallerTest, SuccessfulWriteInvalidatesTheCache) {
   transport_.Enqueue(MakeHttpResponse(200, "before"));
   Start(spec, Get());
   EXPECT_TRUE((*Start(spec, Get()))->cache_hit);
-  transport_.Enqueue(MakeHttpResponse(400));  // A failed write invalidates nothing.
+  transport_.Enqueue(
+      MakeHttpResponse(400));  // A failed write invalidates nothing.
   Start(WriteSpec(true), Post());
   EXPECT_TRUE((*Start(spec, Get()))->cache_hit);
   transport_.Enqueue(MakeHttpResponse(201));

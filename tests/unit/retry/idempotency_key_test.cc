@@ -10,7 +10,8 @@ namespace {
 
 TEST(IdempotencyKeyTest, IsUuidV4Text) {
   SeededRandom random(3);
-  std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  std::regex uuid(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
     std::string key = GenerateIdempotencyKey(random);
@@ -23,7 +24,8 @@ TEST(IdempotencyKeyTest, IsUuidV4Text) {
 TEST(IdempotencyKeyTest, DeterministicWithASeed) {
   SeededRandom a(9), b(9);
   EXPECT_EQ(GenerateIdempotencyKey(a), GenerateIdempotencyKey(b));
-  EXPECT_NE(GenerateIdempotencyKey(*RealRandom()), GenerateIdempotencyKey(*RealRandom()));
+  EXPECT_NE(GenerateIdempotencyKey(*RealRandom()),
+            GenerateIdempotencyKey(*RealRandom()));
 }
 
 }  // namespace

@@ -27,7 +27,9 @@ TEST(RetryBudgetTest, RatioOfFirstAttempts) {
   for (int i = 0; i < 100; ++i) budget.OnFirstAttempt();
   int retries = 0;
   while (budget.TryAcquireRetry()) ++retries;
-  EXPECT_EQ(retries, 20);  // 20% of 100 first attempts (floating point: 19 or 20 is fine).
+  EXPECT_EQ(
+      retries,
+      20);  // 20% of 100 first attempts (floating point: 19 or 20 is fine).
 }
 
 TEST(RetryBudgetTest, RatioBucketIsCapped) {

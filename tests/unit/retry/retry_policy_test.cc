@@ -10,7 +10,8 @@ const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 
 TEST(RetryPolicyTest, RetryableStatuses) {
   for (int s : {429, 502, 503, 504}) EXPECT_TRUE(IsRetryableStatus(s)) << s;
-  for (int s : {200, 400, 401, 404, 409, 500, 501}) EXPECT_FALSE(IsRetryableStatus(s)) << s;
+  for (int s : {200, 400, 401, 404, 409, 500, 501})
+    EXPECT_FALSE(IsRetryableStatus(s)) << s;
 }
 
 TEST(RetryPolicyTest, BackoffCapGrowsAndIsBounded) {
@@ -36,8 +37,10 @@ TEST(RetryPolicyTest, FullJitterStaysWithinBoundsAndSpreads) {
       lo = std::min(lo, d);
       hi = std::max(hi, d);
     }
-    EXPECT_LT(lo, policy.BackoffCap(attempt) * 0.1) << attempt;  // Full jitter reaches near 0...
-    EXPECT_GT(hi, policy.BackoffCap(attempt) * 0.9) << attempt;  // ...and near the cap.
+    EXPECT_LT(lo, policy.BackoffCap(attempt) * 0.1)
+        << attempt;  // Full jitter reaches near 0...
+    EXPECT_GT(hi, policy.BackoffCap(attempt) * 0.9)
+        << attempt;  // ...and near the cap.
   }
 }
 
@@ -54,25 +57,37 @@ TEST(RetryPolicyTest, NextDelayRespectsAttemptsAndDeadline) {
             absl::Milliseconds(100));
   EXPECT_EQ(policy.NextDelay(3, 4, kNow, absl::InfiniteFuture(), std::nullopt),
             absl::Milliseconds(400));
-  EXPECT_EQ(policy.NextDelay(4, 4, kNow, absl::InfiniteFuture(), std::nullopt), std::nullopt);
+  EXPECT_EQ(policy.NextDelay(4, 4, kNow, absl::InfiniteFuture(), std::nullopt),
+            std::nullopt);
   // The wait would end at or past the deadline: no retry.
-  EXPECT_EQ(policy.NextDelay(1, 4, kNow, kNow + absl::Milliseconds(100), std::nullopt), std::nullopt);
-  EXPECT_EQ(policy.NextDelay(1, 4, kNow, kNow + absl::Milliseconds(101), std::nullopt),
+  EXPECT_EQ(policy.NextDelay(1, 4, kNow, kNow + absl::Milliseconds(100),
+                             std::nullopt),
+            std::nullopt);
+  EXPECT_EQ(policy.NextDelay(1, 4, kNow, kNow + absl::Milliseconds(101),
+                             std::nullopt),
             absl::Milliseconds(100));
 }
 
 TEST(RetryPolicyTest, RetryAfterIsHonouredButNeverPastTheDeadline) {
   FixedRandom zero = FixedRandom::Zero();
   RetryPolicy policy(RetryOptions{}, &zero);
-  EXPECT_EQ(policy.NextDelay(1, 4, kNow, absl::InfiniteFuture(), absl::Seconds(3)), absl::Seconds(3));
-  EXPECT_EQ(policy.NextDelay(1, 4, kNow, kNow + absl::Seconds(10), absl::Seconds(3)),
-            absl::Seconds(3));
-  EXPECT_EQ(policy.NextDelay(1, 4, kNow, kNow + absl::Seconds(2), absl::Seconds(3)), std::nullopt);
-  EXPECT_EQ(policy.NextDelay(1, 4, kNow, absl::InfiniteFuture(), absl::Minutes(5)), std::nullopt);
+  EXPECT_EQ(
+      policy.NextDelay(1, 4, kNow, absl::InfiniteFuture(), absl::Seconds(3)),
+      absl::Seconds(3));
+  EXPECT_EQ(
+      policy.NextDelay(1, 4, kNow, kNow + absl::Seconds(10), absl::Seconds(3)),
+      absl::Seconds(3));
+  EXPECT_EQ(
+      policy.NextDelay(1, 4, kNow, kNow + absl::Seconds(2), absl::Seconds(3)),
+      std::nullopt);
+  EXPECT_EQ(
+      policy.NextDelay(1, 4, kNow, absl::InfiniteFuture(), absl::Minutes(5)),
+      std::nullopt);
   FixedRandom max = FixedRandom::Max();
   RetryPolicy jittery(RetryOptions{}, &max);
   // max(jitter, retry_after): jitter 100 ms beats a Retry-After of 0.
-  EXPECT_EQ(jittery.NextDelay(1, 4, kNow, absl::InfiniteFuture(), absl::ZeroDuration()),
+  EXPECT_EQ(jittery.NextDelay(1, 4, kNow, absl::InfiniteFuture(),
+                              absl::ZeroDuration()),
             absl::Milliseconds(100));
 }
 
@@ -80,9 +95,11 @@ TEST(RetryPolicyTest, ParsesRetryAfter) {
   EXPECT_EQ(ParseRetryAfter("120", kNow), absl::Seconds(120));
   EXPECT_EQ(ParseRetryAfter(" 0 ", kNow), absl::ZeroDuration());
   absl::Time when = kNow + absl::Seconds(30);
-  std::string date = absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", when, absl::UTCTimeZone());
+  std::string date =
+      absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", when, absl::UTCTimeZone());
   EXPECT_EQ(ParseRetryAfter(date, kNow), absl::Seconds(30));
-  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", kNow), absl::ZeroDuration());
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", kNow),
+            absl::ZeroDuration());
   EXPECT_EQ(ParseRetryAfter("soon", kNow), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("-1", kNow), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("", kNow), std::nullopt);

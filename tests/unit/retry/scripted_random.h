@@ -14,7 +14,9 @@ class FixedRandom : public Random {
  public:
   explicit FixedRandom(uint64_t value) : value_(value) {}
   uint64_t Next64() override { return value_; }
-  static FixedRandom Max() { return FixedRandom(std::numeric_limits<uint64_t>::max()); }
+  static FixedRandom Max() {
+    return FixedRandom(std::numeric_limits<uint64_t>::max());
+  }
   static FixedRandom Zero() { return FixedRandom(0); }
 
  private:

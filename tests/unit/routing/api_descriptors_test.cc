@@ -19,9 +19,12 @@ TEST(ApiDescriptorsTest, LoadsTheSetWithReadableOptions) {
   ASSERT_NE(method, nullptr);
   EXPECT_EQ(method->options().GetExtension(google::api::http).post(),
             "/api/ledger/v2/{ledger}/transactions");
-  EXPECT_EQ(method->options().GetExtension(formance::gateway::v1::method).operation_id(),
+  EXPECT_EQ(method->options()
+                .GetExtension(formance::gateway::v1::method)
+                .operation_id(),
             "v2CreateTransaction");
-  const auto* posting = (*api)->pool()->FindMessageTypeByName("fgw.test.Posting");
+  const auto* posting =
+      (*api)->pool()->FindMessageTypeByName("fgw.test.Posting");
   ASSERT_NE(posting, nullptr);
   EXPECT_TRUE(posting->FindFieldByName("amount")
                   ->options()
@@ -31,13 +34,16 @@ TEST(ApiDescriptorsTest, LoadsTheSetWithReadableOptions) {
   const auto* ledger = (*api)->pool()->FindMessageTypeByName("fgw.test.Ledger");
   const auto* st = ledger->FindFieldByName("ledger_metadata")->message_type();
   EXPECT_EQ(st, google::protobuf::Struct::descriptor());
-  EXPECT_NE(dynamic_cast<const google::protobuf::Struct*>((*api)->Prototype(st)), nullptr);
+  EXPECT_NE(
+      dynamic_cast<const google::protobuf::Struct*>((*api)->Prototype(st)),
+      nullptr);
 }
 
 TEST(ApiDescriptorsTest, ServesFilesForReflection) {
   auto api = ApiDescriptors::FromFile(FGW_TEST_DESCRIPTOR_SET);
   ASSERT_TRUE(api.ok());
-  auto bytes = (*api)->SerializedFileContaining("fgw.test.TestService.GetAccount");
+  auto bytes =
+      (*api)->SerializedFileContaining("fgw.test.TestService.GetAccount");
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   google::protobuf::FileDescriptorProto file;
   ASSERT_TRUE(file.ParseFromString(*bytes));
@@ -46,12 +52,14 @@ TEST(ApiDescriptorsTest, ServesFilesForReflection) {
   ASSERT_TRUE(dep.ok());
   EXPECT_EQ((*api)->SerializedFileContaining("no.Such").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ((*api)->SerializedFile("no.proto").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*api)->SerializedFile("no.proto").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(ApiDescriptorsTest, RejectsGarbage) {
-  EXPECT_EQ(ApiDescriptors::FromSerializedSet("\xff\xff garbage").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ApiDescriptors::FromSerializedSet("\xff\xff garbage").status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ApiDescriptors::FromFile("/nonexistent.binpb").status().code(),
             absl::StatusCode::kNotFound);
 }

@@ -9,8 +9,8 @@
 namespace fgw {
 namespace {
 
-absl::StatusOr<std::string> ExpandWith(const PathTemplate& t,
-                                       const std::map<std::string, std::string>& values) {
+absl::StatusOr<std::string> ExpandWith(
+    const PathTemplate& t, const std::map<std::string, std::string>& values) {
   return t.Expand([&](absl::string_view var) -> std::optional<std::string> {
     auto it = values.find(std::string(var));
     if (it == values.end()) return std::nullopt;
@@ -29,8 +29,9 @@ TEST(PathTemplateTest, ParsesLiteralsAndVariables) {
 TEST(PathTemplateTest, EncodesSlashSpaceAndReservedButKeepsColon) {
   auto t = PathTemplate::Parse("/api/ledger/v2/{ledger}/accounts/{address}");
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(*ExpandWith(*t, {{"ledger", "a b"}, {"address", "users:001/x?y#z%&+=é"}}),
-            "/api/ledger/v2/a%20b/accounts/users:001%2Fx%3Fy%23z%25%26%2B%3D%C3%A9");
+  EXPECT_EQ(
+      *ExpandWith(*t, {{"ledger", "a b"}, {"address", "users:001/x?y#z%&+=é"}}),
+      "/api/ledger/v2/a%20b/accounts/users:001%2Fx%3Fy%23z%25%26%2B%3D%C3%A9");
 }
 
 TEST(PathTemplateTest, MissingOrEmptyVariableIsRequired) {
@@ -38,7 +39,8 @@ TEST(PathTemplateTest, MissingOrEmptyVariableIsRequired) {
   ASSERT_TRUE(t.ok());
   auto missing = ExpandWith(*t, {});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(missing.status().message(), "field 'ledger' is required (path parameter)");
+  EXPECT_EQ(missing.status().message(),
+            "field 'ledger' is required (path parameter)");
   EXPECT_EQ(ExpandWith(*t, {{"ledger", ""}}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -54,12 +56,16 @@ TEST(PathTemplateTest, KeepsTrailingSlashAndPlainLiterals) {
 }
 
 TEST(PathTemplateTest, RejectsUnsupportedTemplates) {
-  for (const char* bad : {"api/x", "", "/a/{b.c}", "/a/{b=**}", "/a/{b", "/a/b}", "/a/x{b}",
-                          "/a/{b}x", "/a/{b}/{b}", "/a/{}", "/a/{1b}"}) {
+  for (const char* bad :
+       {"api/x", "", "/a/{b.c}", "/a/{b=**}", "/a/{b", "/a/b}", "/a/x{b}",
+        "/a/{b}x", "/a/{b}/{b}", "/a/{}", "/a/{1b}"}) {
     auto t = PathTemplate::Parse(bad);
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
-  EXPECT_NE(PathTemplate::Parse("/a/{b.c}").status().message().find("nested field paths"),
+  EXPECT_NE(PathTemplate::Parse("/a/{b.c}")
+                .status()
+                .message()
+                .find("nested field paths"),
             absl::string_view::npos);
 }
 

@@ -16,7 +16,8 @@ TEST(RouteTableTest, BuildsEveryMethod) {
   EXPECT_EQ((*table)->size(), 15u);
   EXPECT_EQ((*table)->Find("/fgw.test.TestService/Nope"), nullptr);
 
-  const Route* create = (*table)->Find("/fgw.test.TestService/CreateTransaction");
+  const Route* create =
+      (*table)->Find("/fgw.test.TestService/CreateTransaction");
   ASSERT_NE(create, nullptr);
   EXPECT_EQ(create->http_method, "POST");
   EXPECT_EQ(create->path.text(), "/api/ledger/v2/{ledger}/transactions");
@@ -54,10 +55,12 @@ TEST(RouteTableTest, BuildsEveryMethod) {
 }
 
 // Builds a one-method service in a private pool with `rule` and returns BuildRoute's result.
-absl::StatusOr<Route> RouteWithRule(const std::string& rule_text, std::string body = "") {
+absl::StatusOr<Route> RouteWithRule(const std::string& rule_text,
+                                    std::string body = "") {
   static int counter = 0;
   google::protobuf::FileDescriptorProto file;
-  const std::string package = "formance.bad" + std::to_string(++counter) + ".v1";
+  const std::string package =
+      "formance.bad" + std::to_string(++counter) + ".v1";
   file.set_name(package + ".proto");
   file.set_package(package);
   file.set_syntax("proto3");
@@ -82,7 +85,8 @@ absl::StatusOr<Route> RouteWithRule(const std::string& rule_text, std::string bo
     *method->mutable_options()->MutableExtension(google::api::http) = rule;
   }
   static google::protobuf::DescriptorPool* pool =
-      new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
+      new google::protobuf::DescriptorPool(
+          google::protobuf::DescriptorPool::generated_pool());
   const google::protobuf::FileDescriptor* built = pool->BuildFile(file);
   if (built == nullptr) return absl::InternalError("build failed");
   return RouteTable::BuildRoute(built->service(0)->method(0));
@@ -91,13 +95,15 @@ absl::StatusOr<Route> RouteWithRule(const std::string& rule_text, std::string bo
 TEST(RouteTableTest, RejectsBadRulesNamingTheMethod) {
   auto none = RouteWithRule("");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(none.status().message(), "rpc formance.bad1.v1.Svc.Do: has no google.api.http rule");
+  EXPECT_EQ(none.status().message(),
+            "rpc formance.bad1.v1.Svc.Do: has no google.api.http rule");
 
   auto unknown_var = RouteWithRule("get: '/api/x/{nope}'");
   EXPECT_EQ(unknown_var.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(unknown_var.status().message(),
-            "rpc formance.bad2.v1.Svc.Do: path variable {nope} names no field of "
-            "formance.bad2.v1.Req");
+  EXPECT_EQ(
+      unknown_var.status().message(),
+      "rpc formance.bad2.v1.Svc.Do: path variable {nope} names no field of "
+      "formance.bad2.v1.Req");
 
   auto bad_body = RouteWithRule("post: '/api/x/{ledger}' body: 'missing'");
   EXPECT_EQ(bad_body.status().code(), absl::StatusCode::kInvalidArgument);
@@ -105,7 +111,8 @@ TEST(RouteTableTest, RejectsBadRulesNamingTheMethod) {
             absl::string_view::npos);
 
   auto bad_template = RouteWithRule("get: '/api/x/{a.b}'");
-  EXPECT_NE(bad_template.status().message().find("rpc formance.bad4.v1.Svc.Do: path template"),
+  EXPECT_NE(bad_template.status().message().find(
+                "rpc formance.bad4.v1.Svc.Do: path template"),
             absl::string_view::npos);
 
   auto bad_verb = RouteWithRule("custom: {kind: 'TRACE' path: '/x'}");

@@ -12,8 +12,10 @@ using ::fgw::testing::TestApi;
 using ::fgw::testing::TestRoute;
 using ::fgw::testing::Text;
 
-absl::Status Map(const std::string& method, int status, const std::string& body) {
-  return MapHttpError(TestRoute(method), HttpResponse{status, {}, body}, TestApi());
+absl::Status Map(const std::string& method, int status,
+                 const std::string& body) {
+  return MapHttpError(TestRoute(method), HttpResponse{status, {}, body},
+                      TestApi());
 }
 
 std::optional<ErrorInfo> InfoOf(const absl::Status& s) {
@@ -45,7 +47,8 @@ TEST(ErrorMapperTest, StatusTable) {
       {405, "GetLedger", "", absl::StatusCode::kUnimplemented},
       {408, "GetLedger", "", absl::StatusCode::kDeadlineExceeded},
       {409, "CreateTransaction", "CONFLICT", absl::StatusCode::kAlreadyExists},
-      {409, "CreateTransaction", "LEDGER_ALREADY_EXISTS", absl::StatusCode::kAlreadyExists},
+      {409, "CreateTransaction", "LEDGER_ALREADY_EXISTS",
+       absl::StatusCode::kAlreadyExists},
       {409, "CreateTransaction", "", absl::StatusCode::kAborted},
       {409, "GetLedger", "CONFLICT", absl::StatusCode::kAborted},
       {412, "GetLedger", "", absl::StatusCode::kFailedPrecondition},
@@ -67,29 +70,33 @@ TEST(ErrorMapperTest, StatusTable) {
                            : absl::StrCat(R"({"errorCode":")", c.error_code,
                                           R"(","errorMessage":"m"})");
     absl::Status s = Map(c.method, c.http, body);
-    EXPECT_EQ(s.code(), c.code) << c.http << " " << c.method << " " << c.error_code;
+    EXPECT_EQ(s.code(), c.code)
+        << c.http << " " << c.method << " " << c.error_code;
     EXPECT_EQ(GetHttpStatus(s), c.http);
   }
 }
 
 TEST(ErrorMapperTest, FormanceErrorBody) {
-  absl::Status s = Map("GetLedger", 404,
-                       R"({"errorCode":"NOT_FOUND","errorMessage":"ledger not found",)"
-                       R"("details":"https://play.numscript.org/?payload=x"})");
+  absl::Status s =
+      Map("GetLedger", 404,
+          R"({"errorCode":"NOT_FOUND","errorMessage":"ledger not found",)"
+          R"("details":"https://play.numscript.org/?payload=x"})");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "ledger 404: NOT_FOUND: ledger not found");
   auto info = InfoOf(s);
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason, "NOT_FOUND");
   EXPECT_EQ(info->domain, "ledger");
-  EXPECT_EQ(info->metadata, (std::map<std::string, std::string>{
-                                {"details", "https://play.numscript.org/?payload=x"},
-                                {"http_status", "404"},
-                                {"operation_id", "v2GetLedger"}}));
+  EXPECT_EQ(info->metadata,
+            (std::map<std::string, std::string>{
+                {"details", "https://play.numscript.org/?payload=x"},
+                {"http_status", "404"},
+                {"operation_id", "v2GetLedger"}}));
 }
 
 TEST(ErrorMapperTest, NonJsonBodyIsNeverQuoted) {
-  absl::Status s = Map("CreatePayment", 502, "<html>secret upstream page</html>");
+  absl::Status s =
+      Map("CreatePayment", 502, "<html>secret upstream page</html>");
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "payments 502 Bad Gateway");
   auto info = InfoOf(s);
@@ -102,35 +109,42 @@ TEST(ErrorMapperTest, NonJsonBodyIsNeverQuoted) {
 }
 
 TEST(ErrorMapperTest, PartialBodiesAndStructuredDetails) {
-  EXPECT_EQ(Map("GetLedger", 400, R"({"errorMessage":"bad"})").message(), "ledger 400: bad");
+  EXPECT_EQ(Map("GetLedger", 400, R"({"errorMessage":"bad"})").message(),
+            "ledger 400: bad");
   EXPECT_EQ(Map("GetLedger", 400, R"({"errorCode":"VALIDATION"})").message(),
             "ledger 400: VALIDATION");
-  absl::Status s = Map("GetLedger", 400,
-                       R"({"errorCode":"VALIDATION","errorMessage":"x","details":{"a":[1,2]}})");
+  absl::Status s = Map(
+      "GetLedger", 400,
+      R"({"errorCode":"VALIDATION","errorMessage":"x","details":{"a":[1,2]}})");
   EXPECT_EQ(InfoOf(s)->metadata.at("details"), R"({"a":[1,2]})");
   std::string long_message(2000, 'm');
-  s = Map("GetLedger", 400, absl::StrCat(R"({"errorCode":"V","errorMessage":")", long_message,
-                                         R"(","details":")", std::string(3000, 'd'), R"("})"));
-  EXPECT_EQ(s.message().size(), std::string("ledger 400: V: ").size() + 512 + 3);
+  s = Map("GetLedger", 400,
+          absl::StrCat(R"({"errorCode":"V","errorMessage":")", long_message,
+                       R"(","details":")", std::string(3000, 'd'), R"("})"));
+  EXPECT_EQ(s.message().size(),
+            std::string("ledger 400: V: ").size() + 512 + 3);
   EXPECT_EQ(InfoOf(s)->metadata.at("details").size(), 1024u + 3);
 }
 
 TEST(ErrorMapperTest, DeclaredBodyIsAttached) {
-  absl::Status s = Map("CreateBulk", 400,
-                       R"({"errorCode":"VALIDATION","errorMessage":"element 1 failed","data":[)"
-                       R"({"responseType":"CREATE_TRANSACTION","data":{"id":1,"postings":[],)"
-                       R"("metadata":{},"reverted":false}},)"
-                       R"({"responseType":"ERROR","errorCode":"INSUFFICIENT_FUND"}]})");
+  absl::Status s = Map(
+      "CreateBulk", 400,
+      R"({"errorCode":"VALIDATION","errorMessage":"element 1 failed","data":[)"
+      R"({"responseType":"CREATE_TRANSACTION","data":{"id":1,"postings":[],)"
+      R"("metadata":{},"reverted":false}},)"
+      R"({"responseType":"ERROR","errorCode":"INSUFFICIENT_FUND"}]})");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "ledger 400: VALIDATION: element 1 failed");
   auto payload = s.GetPayload("type.googleapis.com/fgw.test.BulkResponse");
   ASSERT_TRUE(payload.has_value());
   auto body = NewMessage("BulkResponse");
   ASSERT_TRUE(body->ParseFromString(std::string(*payload)));
-  EXPECT_EQ(Text(*body),
-            "data { response_type: \"CREATE_TRANSACTION\" data { id: 1 } } data { "
-            "response_type: \"ERROR\" error_code: \"INSUFFICIENT_FUND\" } error_code: "
-            "\"VALIDATION\" error_message: \"element 1 failed\" ");
+  EXPECT_EQ(
+      Text(*body),
+      "data { response_type: \"CREATE_TRANSACTION\" data { id: 1 } } data { "
+      "response_type: \"ERROR\" error_code: \"INSUFFICIENT_FUND\" } "
+      "error_code: "
+      "\"VALIDATION\" error_message: \"element 1 failed\" ");
   // Another status: no declared body.
   EXPECT_FALSE(Map("CreateBulk", 500, R"({"errorCode":"X","errorMessage":"y"})")
                    .GetPayload("type.googleapis.com/fgw.test.BulkResponse")
@@ -138,7 +152,8 @@ TEST(ErrorMapperTest, DeclaredBodyIsAttached) {
   // A declared body that does not parse is left out, the status stays.
   absl::Status bad = Map("CreateBulk", 400, "{oops");
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_FALSE(bad.GetPayload("type.googleapis.com/fgw.test.BulkResponse").has_value());
+  EXPECT_FALSE(
+      bad.GetPayload("type.googleapis.com/fgw.test.BulkResponse").has_value());
 }
 
 }  // namespace

@@ -34,11 +34,12 @@ class FormanceApiTest : public ::testing::Test {
     return *route;
   }
 
-  static std::unique_ptr<google::protobuf::Message> Input(const Route& route,
-                                                          const std::string& text) {
+  static std::unique_ptr<google::protobuf::Message> Input(
+      const Route& route, const std::string& text) {
     std::unique_ptr<google::protobuf::Message> m(
         api_->Prototype(route.method->input_type())->New());
-    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, m.get())) << text;
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, m.get()))
+        << text;
     return m;
   }
 
@@ -74,8 +75,10 @@ TEST_F(FormanceApiTest, EveryOperationHasARoute) {
         api_->Prototype(route.method->input_type())->New());
     auto request = EncodeRequest(route, *empty);
     if (!request.ok()) {
-      EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument) << route.grpc_method;
-      EXPECT_NE(request.status().message().find("required"), absl::string_view::npos)
+      EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument)
+          << route.grpc_method;
+      EXPECT_NE(request.status().message().find("required"),
+                absl::string_view::npos)
           << route.grpc_method << ": " << request.status();
     } else {
       EXPECT_EQ(request->method, route.http_method);
@@ -84,98 +87,124 @@ TEST_F(FormanceApiTest, EveryOperationHasARoute) {
 }
 
 TEST_F(FormanceApiTest, LedgerV2CreateTransactionKeepsEveryDigit) {
-  const Route& route = RouteOf("/formance.ledger.v2.LedgerService/CreateTransaction");
-  auto request = Input(route,
-                       "ledger: 'main' dry_run: false idempotency_key: 'ik-42' "
-                       "v2_post_transaction { postings { amount: "
-                       "'340282366920938463463374607431768211457' asset: 'USD/2' "
-                       "source: 'world' destination: 'users:001' } reference: 'ref-1' }");
+  const Route& route =
+      RouteOf("/formance.ledger.v2.LedgerService/CreateTransaction");
+  auto request =
+      Input(route,
+            "ledger: 'main' dry_run: false idempotency_key: 'ik-42' "
+            "v2_post_transaction { postings { amount: "
+            "'340282366920938463463374607431768211457' asset: 'USD/2' "
+            "source: 'world' destination: 'users:001' } reference: 'ref-1' }");
   auto http = EncodeRequest(route, *request);
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->method, "POST");
-  EXPECT_EQ(http->path_and_query, "/api/ledger/v2/main/transactions?dryRun=false");
-  EXPECT_EQ(http->body,
-            R"({"postings":[{"amount":340282366920938463463374607431768211457,"asset":"USD/2",)"
-            R"("destination":"users:001","source":"world"}],"reference":"ref-1","metadata":{}})");
+  EXPECT_EQ(http->path_and_query,
+            "/api/ledger/v2/main/transactions?dryRun=false");
+  EXPECT_EQ(
+      http->body,
+      R"({"postings":[{"amount":340282366920938463463374607431768211457,"asset":"USD/2",)"
+      R"("destination":"users:001","source":"world"}],"reference":"ref-1","metadata":{}})");
   EXPECT_EQ(http->headers, (HttpHeaders{{"Idempotency-Key", "ik-42"},
                                         {"Content-Type", "application/json"},
                                         {"Accept", "application/json"}}));
   ASSERT_NE(route.idempotency_key_field, nullptr);
 
   auto response = Output(route);
-  ASSERT_TRUE(DecodeResponse(route,
-                             {200,
-                              {{"Idempotency-Hit", "true"}},
-                              R"({"data":{"id":7,"postings":[{"amount":)"
-                              R"(340282366920938463463374607431768211457,"asset":"USD/2",)"
-                              R"("source":"world","destination":"users:001"}],"metadata":{},)"
-                              R"("timestamp":"2024-01-01T00:00:00Z","reverted":false}})"},
-                             response.get())
-                  .ok());
-  EXPECT_NE(Text(*response).find("amount: \"340282366920938463463374607431768211457\""),
+  ASSERT_TRUE(
+      DecodeResponse(
+          route,
+          {200,
+           {{"Idempotency-Hit", "true"}},
+           R"({"data":{"id":7,"postings":[{"amount":)"
+           R"(340282366920938463463374607431768211457,"asset":"USD/2",)"
+           R"("source":"world","destination":"users:001"}],"metadata":{},)"
+           R"("timestamp":"2024-01-01T00:00:00Z","reverted":false}})"},
+          response.get())
+          .ok());
+  EXPECT_NE(Text(*response).find(
+                "amount: \"340282366920938463463374607431768211457\""),
             std::string::npos)
       << Text(*response);
-  EXPECT_NE(Text(*response).find("idempotency_hit: \"true\""), std::string::npos);
+  EXPECT_NE(Text(*response).find("idempotency_hit: \"true\""),
+            std::string::npos);
 }
 
 TEST_F(FormanceApiTest, LedgerV2GetAccountVolumes) {
   const Route& route = RouteOf("/formance.ledger.v2.LedgerService/GetAccount");
-  auto request = Input(route, "ledger: 'main' address: 'users:001' expand: 'volumes'");
+  auto request =
+      Input(route, "ledger: 'main' address: 'users:001' expand: 'volumes'");
   auto http = EncodeRequest(route, *request);
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->method, "GET");
-  EXPECT_EQ(http->path_and_query, "/api/ledger/v2/main/accounts/users:001?expand=volumes");
+  EXPECT_EQ(http->path_and_query,
+            "/api/ledger/v2/main/accounts/users:001?expand=volumes");
   auto response = Output(route);
   absl::Status s = DecodeResponse(
       route,
-      {200, {}, R"({"data":{"address":"users:001","metadata":{"tier":"gold"},"volumes":{"USD/2":)"
-                R"({"input":10000000000000000000000000000000000000000,"output":1,)"
-                R"("balance":9999999999999999999999999999999999999999}}}})"},
+      {200,
+       {},
+       R"({"data":{"address":"users:001","metadata":{"tier":"gold"},"volumes":{"USD/2":)"
+       R"({"input":10000000000000000000000000000000000000000,"output":1,)"
+       R"("balance":9999999999999999999999999999999999999999}}}})"},
       response.get());
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_EQ(Text(*response),
-            "data { address: \"users:001\" metadata { key: \"tier\" value: \"gold\" } volumes { "
-            "key: \"USD/2\" value { input: \"10000000000000000000000000000000000000000\" output: "
-            "\"1\" balance: \"9999999999999999999999999999999999999999\" } } } ");
+  EXPECT_EQ(
+      Text(*response),
+      "data { address: \"users:001\" metadata { key: \"tier\" value: \"gold\" "
+      "} volumes { "
+      "key: \"USD/2\" value { input: "
+      "\"10000000000000000000000000000000000000000\" output: "
+      "\"1\" balance: \"9999999999999999999999999999999999999999\" } } } ");
 }
 
 TEST_F(FormanceApiTest, PaymentsV3BigintFields) {
-  const Route& route = RouteOf("/formance.payments.v3.PaymentsService/CreatePayment");
-  auto request = Input(route,
-                       "v3_create_payment_request { reference: 'r' connector_id: 'abc' "
-                       "created_at: '2024-01-01T00:00:00Z' type: V3_PAYMENT_TYPE_ENUM_PAY_IN "
-                       "initial_amount: '340282366920938463463374607431768211457' "
-                       "amount: '10000000000000000000000000000000000000000' asset: 'USD/2' "
-                       "scheme: 'sepa debit' null_fields: 'metadata' }");
+  const Route& route =
+      RouteOf("/formance.payments.v3.PaymentsService/CreatePayment");
+  auto request = Input(
+      route,
+      "v3_create_payment_request { reference: 'r' connector_id: 'abc' "
+      "created_at: '2024-01-01T00:00:00Z' type: V3_PAYMENT_TYPE_ENUM_PAY_IN "
+      "initial_amount: '340282366920938463463374607431768211457' "
+      "amount: '10000000000000000000000000000000000000000' asset: 'USD/2' "
+      "scheme: 'sepa debit' null_fields: 'metadata' }");
   auto http = EncodeRequest(route, *request);
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->path_and_query, "/api/payments/v3/payments");
-  EXPECT_EQ(http->body,
-            R"({"reference":"r","connectorID":"abc","createdAt":"2024-01-01T00:00:00Z",)"
-            R"("type":"PAY-IN","initialAmount":340282366920938463463374607431768211457,)"
-            R"("amount":10000000000000000000000000000000000000000,"asset":"USD/2",)"
-            R"("scheme":"sepa debit","metadata":null})");
+  EXPECT_EQ(
+      http->body,
+      R"({"reference":"r","connectorID":"abc","createdAt":"2024-01-01T00:00:00Z",)"
+      R"("type":"PAY-IN","initialAmount":340282366920938463463374607431768211457,)"
+      R"("amount":10000000000000000000000000000000000000000,"asset":"USD/2",)"
+      R"("scheme":"sepa debit","metadata":null})");
 }
 
 TEST_F(FormanceApiTest, WalletsCreditWithBigAmount) {
-  const Route& route = RouteOf("/formance.wallets.v1.WalletsService/CreditWallet");
-  auto request = Input(route,
-                       "id: 'w 1' idempotency_key: 'k' credit_wallet_request { amount { asset: "
-                       "'USD/2' amount: '-340282366920938463463374607431768211457' } }");
+  const Route& route =
+      RouteOf("/formance.wallets.v1.WalletsService/CreditWallet");
+  auto request = Input(
+      route,
+      "id: 'w 1' idempotency_key: 'k' credit_wallet_request { amount { asset: "
+      "'USD/2' amount: '-340282366920938463463374607431768211457' } }");
   auto http = EncodeRequest(route, *request);
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->path_and_query, "/api/wallets/wallets/w%201/credit");
-  EXPECT_EQ(http->body,
-            R"({"amount":{"asset":"USD/2","amount":-340282366920938463463374607431768211457}})");
+  EXPECT_EQ(
+      http->body,
+      R"({"amount":{"asset":"USD/2","amount":-340282366920938463463374607431768211457}})");
 }
 
 TEST_F(FormanceApiTest, LedgerV2ErrorBody) {
-  const Route& route = RouteOf("/formance.ledger.v2.LedgerService/CreateTransaction");
+  const Route& route =
+      RouteOf("/formance.ledger.v2.LedgerService/CreateTransaction");
   absl::Status s = MapHttpError(
-      route, {400, {}, R"({"errorCode":"INSUFFICIENT_FUND","errorMessage":"account had insufficient funds"})"},
+      route,
+      {400,
+       {},
+       R"({"errorCode":"INSUFFICIENT_FUND","errorMessage":"account had insufficient funds"})"},
       *api_);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "ledger 400: INSUFFICIENT_FUND: account had insufficient funds");
+  EXPECT_EQ(s.message(),
+            "ledger 400: INSUFFICIENT_FUND: account had insufficient funds");
 }
 
 }  // namespace
@@ -187,16 +216,24 @@ namespace {
 // V2ChartSegment is a bare map that also has named properties (".self", ".pattern", ...):
 // both live in one JSON object, named ones first, both ways.
 TEST_F(FormanceApiTest, ChartSegmentMixesNamedPropertiesAndMapEntries) {
-  const Route& insert = RouteOf("/formance.ledger.v2.LedgerService/InsertSchema");
+  const Route& insert =
+      RouteOf("/formance.ledger.v2.LedgerService/InsertSchema");
   auto in = Input(insert, R"pb(
-    ledger: "l" version: "v1"
+    ledger: "l"
+    version: "v1"
     v2_schema_data {
       chart {
         key: "users"
         value {
           entries {
             key: "$userID"
-            value { dot_pattern: "^[0-9]{16}$" dot_metadata { key: "tier" value {} } }
+            value {
+              dot_pattern: "^[0-9]{16}$"
+              dot_metadata {
+                key: "tier"
+                value {}
+              }
+            }
           }
         }
       }
@@ -204,18 +241,21 @@ TEST_F(FormanceApiTest, ChartSegmentMixesNamedPropertiesAndMapEntries) {
   )pb");
   absl::StatusOr<HttpRequest> request = EncodeRequest(insert, *in);
   ASSERT_TRUE(request.ok()) << request.status();
-  EXPECT_EQ(request->body,
-            R"({"chart":{"users":{"$userID":{".pattern":"^[0-9]{16}$",".metadata":{"tier":{}}}}}})");
+  EXPECT_EQ(
+      request->body,
+      R"({"chart":{"users":{"$userID":{".pattern":"^[0-9]{16}$",".metadata":{"tier":{}}}}}})");
 
   const Route& get = RouteOf("/formance.ledger.v2.LedgerService/GetSchema");
   HttpResponse response;
   response.status = 200;
-  response.body = R"({"data":{"version":"v1","createdAt":"2026-01-01T00:00:00Z","chart":{"users":{)"
-                  R"(".self":{},"$userID":{".pattern":"^[0-9]{16}$"},"main":{}}}}})";
+  response.body =
+      R"({"data":{"version":"v1","createdAt":"2026-01-01T00:00:00Z","chart":{"users":{)"
+      R"(".self":{},"$userID":{".pattern":"^[0-9]{16}$"},"main":{}}}}})";
   auto out = Output(get);
   ASSERT_TRUE(DecodeResponse(get, response, out.get()).ok());
   const std::string text = Text(*out);
-  EXPECT_NE(text.find(R"(key: "$userID" value { dot_pattern: "^[0-9]{16}$" })"), std::string::npos)
+  EXPECT_NE(text.find(R"(key: "$userID" value { dot_pattern: "^[0-9]{16}$" })"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find(R"(key: "main")"), std::string::npos) << text;
   EXPECT_NE(text.find("dot_self {"), std::string::npos) << text;

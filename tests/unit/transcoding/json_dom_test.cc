@@ -30,7 +30,8 @@ TEST(JsonDomTest, KeepsNumberTextAndTellsNumbersFromStrings) {
 
 TEST(JsonDomTest, StringsSurviveMovesAndEscapesAreDecoded) {
   std::string big(10000, 'x');
-  auto doc = JsonDocument::Parse(absl::StrCat(R"({"s":"a\u00e9\n\"","big":")", big, R"("})"));
+  auto doc = JsonDocument::Parse(
+      absl::StrCat(R"({"s":"a\u00e9\n\"","big":")", big, R"("})"));
   ASSERT_TRUE(doc.ok());
   JsonDocument moved = *std::move(doc);
   EXPECT_EQ(moved.root().Find("s")->text, "a\xc3\xa9\n\"");
@@ -41,7 +42,8 @@ TEST(JsonDomTest, Errors) {
   EXPECT_EQ(JsonDocument::Parse("").status().message(),
             "malformed upstream JSON at offset 0: The document is empty.");
   EXPECT_EQ(JsonDocument::Parse("{} x").status().message(),
-            "malformed upstream JSON at offset 3: The document root must not be followed by "
+            "malformed upstream JSON at offset 3: The document root must not "
+            "be followed by "
             "other values.");
   EXPECT_EQ(JsonDocument::Parse("[[[]]]", 2).status().message(),
             "upstream JSON nests deeper than 2 levels");

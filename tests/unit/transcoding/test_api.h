@@ -39,7 +39,8 @@ inline const RouteTable& TestRoutes() {
 }
 
 inline const Route& TestRoute(const std::string& method) {
-  const Route* route = TestRoutes().Find(absl::StrCat("/fgw.test.TestService/", method));
+  const Route* route =
+      TestRoutes().Find(absl::StrCat("/fgw.test.TestService/", method));
   if (route == nullptr) {
     ADD_FAILURE() << "no route " << method;
     std::abort();
@@ -48,8 +49,8 @@ inline const Route& TestRoute(const std::string& method) {
 }
 
 // A new message of type fgw.test.<name>, filled from text format.
-inline std::unique_ptr<google::protobuf::Message> NewMessage(const std::string& name,
-                                                             const std::string& text = "") {
+inline std::unique_ptr<google::protobuf::Message> NewMessage(
+    const std::string& name, const std::string& text = "") {
   const google::protobuf::Descriptor* d =
       TestApi().pool()->FindMessageTypeByName(absl::StrCat("fgw.test.", name));
   if (d == nullptr) {
@@ -57,7 +58,8 @@ inline std::unique_ptr<google::protobuf::Message> NewMessage(const std::string& 
     std::abort();
   }
   std::unique_ptr<google::protobuf::Message> m(TestApi().Prototype(d)->New());
-  if (!text.empty() && !google::protobuf::TextFormat::ParseFromString(text, m.get())) {
+  if (!text.empty() &&
+      !google::protobuf::TextFormat::ParseFromString(text, m.get())) {
     ADD_FAILURE() << "bad text format for " << name << ": " << text;
   }
   return m;

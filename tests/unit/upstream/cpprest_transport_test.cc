@@ -27,14 +27,16 @@ namespace {
 using ::testing::HasSubstr;
 
 // Sends and waits (bounded) for the result.
-absl::StatusOr<HttpResponse> SendAndWait(Transport& transport, HttpRequest request,
+absl::StatusOr<HttpResponse> SendAndWait(Transport& transport,
+                                         HttpRequest request,
                                          SendOptions options = {}) {
   absl::Notification done;
   absl::StatusOr<HttpResponse> result;
-  transport.Send(std::move(request), options, [&](absl::StatusOr<HttpResponse> r) {
-    result = std::move(r);
-    done.Notify();
-  });
+  transport.Send(std::move(request), options,
+                 [&](absl::StatusOr<HttpResponse> r) {
+                   result = std::move(r);
+                   done.Notify();
+                 });
   if (!done.WaitForNotificationWithTimeout(absl::Seconds(20))) {
     ADD_FAILURE() << "transport did not answer";
     std::abort();
@@ -71,11 +73,13 @@ int ClosedPort() {
 }
 
 TEST(CpprestTransportTest, PostRoundTripsBytesAndHeadersExactly) {
-  const std::string big = R"({"amount":340282366920938463463374607431768211457,"x":"é\u0000"})";
+  const std::string big =
+      R"({"amount":340282366920938463463374607431768211457,"x":"é\u0000"})";
   auto server = LoopbackHttpServer::Start([&](const RecordedRequest& r) {
     Reply reply;
     reply.status = 201;
-    reply.headers = {{"Content-Type", "application/json"}, {"X-Upstream", "yes"}};
+    reply.headers = {{"Content-Type", "application/json"},
+                     {"X-Upstream", "yes"}};
     reply.body = r.body;  // Echo.
     return reply;
   });
@@ -83,8 +87,10 @@ TEST(CpprestTransportTest, PostRoundTripsBytesAndHeadersExactly) {
   auto transport = MakeTransport(server->base_url());
   HttpRequest request;
   request.method = "POST";
-  request.path_and_query = "/api/ledger/v2/l%201/transactions?dryRun=true&x=a%2Fb";
-  request.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", "k-1"}};
+  request.path_and_query =
+      "/api/ledger/v2/l%201/transactions?dryRun=true&x=a%2Fb";
+  request.headers = {{"Content-Type", "application/json"},
+                     {"Idempotency-Key", "k-1"}};
   request.body = big;
   auto result = SendAndWait(*transport, request);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -96,13 +102,16 @@ TEST(CpprestTransportTest, PostRoundTripsBytesAndHeadersExactly) {
   auto requests = server->requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].method, "POST");
-  EXPECT_EQ(requests[0].target, "/api/ledger/v2/l%201/transactions?dryRun=true&x=a%2Fb");
+  EXPECT_EQ(requests[0].target,
+            "/api/ledger/v2/l%201/transactions?dryRun=true&x=a%2Fb");
   EXPECT_EQ(requests[0].body, big);
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
   EXPECT_EQ(requests[0].header("Idempotency-Key"), "k-1");
   EXPECT_EQ(requests[0].header("Content-Length"), std::to_string(big.size()));
-  EXPECT_EQ(requests[0].header("User-Agent"), std::string("formance-grpc-gateway/") + FGW_VERSION);
-  EXPECT_EQ(requests[0].header("Host"), absl::StrCat("127.0.0.1:", server->port()));
+  EXPECT_EQ(requests[0].header("User-Agent"),
+            std::string("formance-grpc-gateway/") + FGW_VERSION);
+  EXPECT_EQ(requests[0].header("Host"),
+            absl::StrCat("127.0.0.1:", server->port()));
 }
 
 TEST(CpprestTransportTest, GetBinaryBodyAndEmptyBody) {
@@ -146,7 +155,9 @@ TEST(CpprestTransportTest, ErrorStatusIsASuccessfulTransportResult) {
 // previous one completed may find that connection not yet back and open a second one. With two
 // pooled connections one is always free, so sequential calls never need a third.
 TEST(CpprestTransportTest, KeepAliveReusesPooledConnections) {
-  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) { return Reply{200, {}, "ok"}; });
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    return Reply{200, {}, "ok"};
+  });
   auto transport = MakeTransport(server->base_url());
   for (int i = 0; i < 10; ++i) {
     auto result = SendAndWait(*transport, Get(absl::StrCat("/n/", i)));
@@ -161,10 +172,12 @@ TEST(CpprestTransportTest, KeepAliveReusesPooledConnections) {
 }
 
 TEST(CpprestTransportTest, ConnectionRefusedIsUnavailableAndNotSent) {
-  auto transport = MakeTransport(absl::StrCat("http://127.0.0.1:", ClosedPort()));
+  auto transport =
+      MakeTransport(absl::StrCat("http://127.0.0.1:", ClosedPort()));
   auto result = SendAndWait(*transport, Get("/x"));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+      << result.status();
   EXPECT_FALSE(RequestMayHaveReachedServer(result.status())) << result.status();
 }
 
@@ -180,7 +193,8 @@ TEST(CpprestTransportTest, CloseWithoutResponseIsUnavailableMaybeSent) {
   request.body = "{}";
   auto result = SendAndWait(*transport, request);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+      << result.status();
   EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
 }
 
@@ -194,7 +208,8 @@ TEST(CpprestTransportTest, CloseMidResponseIsUnavailableMaybeSent) {
   auto transport = MakeTransport(server->base_url());
   auto result = SendAndWait(*transport, Get("/x"));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+      << result.status();
   EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
 }
 
@@ -207,7 +222,8 @@ TEST(CpprestTransportTest, PlainWriteIsNeverResentByTheClientLibrary) {
     return reply;
   });
   auto transport = MakeTransport(server->base_url());
-  ASSERT_TRUE(SendAndWait(*transport, Get("/warm")).ok());  // A pooled keep-alive connection.
+  ASSERT_TRUE(SendAndWait(*transport, Get("/warm"))
+                  .ok());  // A pooled keep-alive connection.
   HttpRequest post = Get("/api/payments/v3/payments");
   post.method = "POST";
   post.body = "{}";
@@ -231,7 +247,8 @@ TEST(CpprestTransportTest, ResetIsUnavailableMaybeSent) {
   auto transport = MakeTransport(server->base_url());
   auto result = SendAndWait(*transport, Get("/x"));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+      << result.status();
   EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
 }
 
@@ -248,7 +265,8 @@ TEST(CpprestTransportTest, DeadlineExceededPromptly) {
   auto result = SendAndWait(*transport, Get("/slow"), options);
   absl::Duration took = absl::Now() - start;
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << result.status();
   EXPECT_LT(took, absl::Seconds(2));
 }
 
@@ -262,7 +280,8 @@ TEST(CpprestTransportTest, RequestTimeoutBoundsEachSend) {
   options.request_timeout = absl::Milliseconds(200);
   auto transport = MakeTransport(server->base_url(), options);
   auto result = SendAndWait(*transport, Get("/slow"));
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << result.status();
 }
 
 TEST(CpprestTransportTest, CancellationAbortsInFlightRequest) {
@@ -288,7 +307,8 @@ TEST(CpprestTransportTest, CancellationAbortsInFlightRequest) {
   cancellation.Cancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled) << result.status();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled)
+      << result.status();
 }
 
 TEST(CpprestTransportTest, AlreadyCancelledFailsInlineNotSent) {
@@ -303,7 +323,9 @@ TEST(CpprestTransportTest, AlreadyCancelledFailsInlineNotSent) {
 }
 
 TEST(CpprestTransportTest, ProxyReceivesAbsoluteFormRequest) {
-  auto proxy = LoopbackHttpServer::Start([](const RecordedRequest&) { return Reply{200, {}, "via proxy"}; });
+  auto proxy = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    return Reply{200, {}, "via proxy"};
+  });
   TransportOptions options;
   options.proxy = proxy->base_url();
   auto transport = MakeTransport("http://upstream.example:8080", options);
@@ -317,12 +339,15 @@ TEST(CpprestTransportTest, ProxyReceivesAbsoluteFormRequest) {
 }
 
 TEST(CpprestTransportTest, BaseUrlPathPrefixIsKeptAndPathNotReencoded) {
-  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) { return Reply{}; });
+  auto server =
+      LoopbackHttpServer::Start([](const RecordedRequest&) { return Reply{}; });
   auto transport = MakeTransport(server->base_url() + "/stack/");
-  auto result = SendAndWait(*transport, Get("/api/ledger/v2/users%3A001/accounts/a:b?q=%7B%7D"));
+  auto result = SendAndWait(
+      *transport, Get("/api/ledger/v2/users%3A001/accounts/a:b?q=%7B%7D"));
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(server->requests().size(), 1u);
-  EXPECT_EQ(server->requests()[0].target, "/stack/api/ledger/v2/users%3A001/accounts/a:b?q=%7B%7D");
+  EXPECT_EQ(server->requests()[0].target,
+            "/stack/api/ledger/v2/users%3A001/accounts/a:b?q=%7B%7D");
 }
 
 TEST(CpprestTransportTest, ConcurrentSendsAllComplete) {
@@ -345,7 +370,9 @@ TEST(CpprestTransportTest, ConcurrentSendsAllComplete) {
     });
   }
   absl::MutexLock lock(&mu);
-  auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return answered == kCalls; };
+  auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return answered == kCalls;
+  };
   ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(20)));
   EXPECT_EQ(ok, kCalls);
 }
@@ -356,7 +383,8 @@ TEST(CpprestTransportTest, RejectsBadOptions) {
   EXPECT_FALSE(CpprestTransport::Create(options).ok());
   options.base_url = "https://x";
   options.ca_file = "/nonexistent/ca.pem";
-  EXPECT_EQ(CpprestTransport::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CpprestTransport::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // --- HTTPS with a private CA, against `openssl s_server` ---
@@ -377,11 +405,14 @@ class TlsServer {
     }
     std::string script = absl::StrCat(
         "cd ", d, " && ",
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
+        "-days 2 "
         "-subj /CN=fgw-test-ca >/dev/null 2>&1 && ",
-        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out "
+        "server.csr "
         "-subj /CN=127.0.0.1 >/dev/null 2>&1 && ",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial "
         "-out server.pem -days 2 -extfile ext.cnf >/dev/null 2>&1");
     if (std::system(script.c_str()) != 0) return nullptr;
     server->port_ = ClosedPort();
@@ -394,8 +425,9 @@ class TlsServer {
       ::dup2(devnull, 0);
       ::dup2(devnull, 1);
       ::dup2(devnull, 2);
-      ::execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert", cert.c_str(),
-               "-key", key.c_str(), "-www", "-quiet", static_cast<char*>(nullptr));
+      ::execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(),
+               "-cert", cert.c_str(), "-key", key.c_str(), "-www", "-quiet",
+               static_cast<char*>(nullptr));
       ::_exit(127);
     }
     server->pid_ = pid;
@@ -406,7 +438,8 @@ class TlsServer {
       addr.sin_family = AF_INET;
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       addr.sin_port = htons(server->port_);
-      bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      bool up =
+          ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
       ::close(fd);
       if (up) return server;
       absl::SleepFor(absl::Milliseconds(50));
@@ -421,7 +454,9 @@ class TlsServer {
     if (!dir_.empty()) std::system(absl::StrCat("rm -rf ", dir_).c_str());
   }
   std::string ca_file() const { return dir_ + "/ca.pem"; }
-  std::string base_url() const { return absl::StrCat("https://127.0.0.1:", port_); }
+  std::string base_url() const {
+    return absl::StrCat("https://127.0.0.1:", port_);
+  }
 
  private:
   TlsServer() = default;
@@ -443,11 +478,14 @@ TEST(CpprestTransportTest, HttpsWithPrivateCa) {
     EXPECT_THAT(result->body, HasSubstr("s_server"));
   }
   {
-    auto transport = MakeTransport(tls->base_url());  // System store only: untrusted.
+    auto transport =
+        MakeTransport(tls->base_url());  // System store only: untrusted.
     auto result = SendAndWait(*transport, Get("/"));
     ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
-    EXPECT_FALSE(RequestMayHaveReachedServer(result.status())) << result.status();
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+        << result.status();
+    EXPECT_FALSE(RequestMayHaveReachedServer(result.status()))
+        << result.status();
   }
 }
 

@@ -46,7 +46,8 @@ TEST(RealClockTest, TimersFireInDueOrderOnTheTimerThread) {
 TEST(RealClockTest, CancelledTimerNeverRuns) {
   Clock* clock = RealClock();
   std::atomic<bool> ran{false};
-  Clock::TimerId id = clock->RunAfter(absl::Milliseconds(20), [&] { ran = true; });
+  Clock::TimerId id =
+      clock->RunAfter(absl::Milliseconds(20), [&] { ran = true; });
   EXPECT_TRUE(clock->Cancel(id));
   EXPECT_FALSE(clock->Cancel(id));
   absl::Notification later;
@@ -92,7 +93,8 @@ TEST(ThreadedClockTest, EarlierTimerScheduledWhileSleepingFiresFirst) {
 TEST(ThreadedClockTest, CancelThenRescheduleLaterStillFires) {
   ThreadedClock clock;
   Clock::TimerId first = clock.RunAfter(absl::Milliseconds(5), [] {});
-  absl::SleepFor(absl::Milliseconds(1));  // The thread sleeps until the first one.
+  absl::SleepFor(
+      absl::Milliseconds(1));  // The thread sleeps until the first one.
   ASSERT_TRUE(clock.Cancel(first));
   absl::Notification fired;
   clock.RunAfter(absl::Milliseconds(20), [&] { fired.Notify(); });
@@ -106,7 +108,8 @@ TEST(FakeClockTest, AdvanceFiresDueTimersInOrderAndMovesTime) {
   std::vector<std::pair<int, absl::Time>> fired;
   clock.RunAfter(absl::Seconds(3), [&] { fired.emplace_back(3, clock.Now()); });
   clock.RunAfter(absl::Seconds(1), [&] { fired.emplace_back(1, clock.Now()); });
-  clock.RunAfter(absl::Seconds(1), [&] { fired.emplace_back(2, clock.Now()); });  // Tie: FIFO.
+  clock.RunAfter(absl::Seconds(1),
+                 [&] { fired.emplace_back(2, clock.Now()); });  // Tie: FIFO.
   clock.Advance(absl::Seconds(2));
   ASSERT_EQ(fired.size(), 2u);
   EXPECT_EQ(fired[0], std::make_pair(1, start + absl::Seconds(1)));
@@ -135,7 +138,8 @@ TEST(FakeClockTest, CancelAndCallbacksRunOutsideTheLock) {
   bool ran = false;
   Clock::TimerId id = clock.RunAfter(absl::Seconds(1), [&] { ran = true; });
   // A callback that cancels another timer (would deadlock if run under the lock).
-  clock.RunAfter(absl::Milliseconds(500), [&] { EXPECT_TRUE(clock.Cancel(id)); });
+  clock.RunAfter(absl::Milliseconds(500),
+                 [&] { EXPECT_TRUE(clock.Cancel(id)); });
   clock.Advance(absl::Seconds(2));
   EXPECT_FALSE(ran);
   EXPECT_FALSE(clock.Cancel(id));

@@ -6,7 +6,8 @@ namespace fgw {
 namespace {
 
 TEST(StatusDetailsTest, ErrorInfoRoundTripsThroughWireFormat) {
-  ErrorInfo info{"INSUFFICIENT_FUND", "ledger", {{"http_status", "400"}, {"a", "b"}}};
+  ErrorInfo info{
+      "INSUFFICIENT_FUND", "ledger", {{"http_status", "400"}, {"a", "b"}}};
   auto parsed = ParseErrorInfo(SerializeErrorInfo(info));
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed->reason, "INSUFFICIENT_FUND");
@@ -16,7 +17,9 @@ TEST(StatusDetailsTest, ErrorInfoRoundTripsThroughWireFormat) {
 
 TEST(StatusDetailsTest, ErrorInfoWireFormatMatchesGoogleRpc) {
   // reason = 1 ("R"), domain = 2 ("d"): tags 0x0a and 0x12.
-  EXPECT_EQ(SerializeErrorInfo({"R", "d", {}}), std::string("\x0a\x01R\x12\x01" "d", 6));
+  EXPECT_EQ(SerializeErrorInfo({"R", "d", {}}), std::string("\x0a\x01R\x12\x01"
+                                                            "d",
+                                                            6));
 }
 
 TEST(StatusDetailsTest, HttpStatusPayload) {
@@ -26,17 +29,22 @@ TEST(StatusDetailsTest, HttpStatusPayload) {
 }
 
 TEST(StatusDetailsTest, RpcStatusHoldsCodeMessageAndDetails) {
-  absl::Status s = WithErrorInfo(absl::InvalidArgumentError("bad"), {"VALIDATION", "ledger", {}});
+  absl::Status s = WithErrorInfo(absl::InvalidArgumentError("bad"),
+                                 {"VALIDATION", "ledger", {}});
   s = WithHttpStatus(s, 400);
   std::string bytes = SerializeRpcStatusDetails(s);
   // code = 3 (INVALID_ARGUMENT), message "bad", one Any with the ErrorInfo type URL.
-  EXPECT_EQ(bytes.substr(0, 7), std::string("\x08\x03\x12\x03" "bad", 7));
+  EXPECT_EQ(bytes.substr(0, 7), std::string("\x08\x03\x12\x03"
+                                            "bad",
+                                            7));
   EXPECT_NE(bytes.find(kErrorInfoTypeUrl), std::string::npos);
   EXPECT_EQ(bytes.find(kHttpStatusPayload), std::string::npos);
 }
 
 TEST(StatusDetailsTest, NoDetailsGivesEmptyString) {
-  EXPECT_EQ(SerializeRpcStatusDetails(WithHttpStatus(absl::InternalError("x"), 500)), "");
+  EXPECT_EQ(
+      SerializeRpcStatusDetails(WithHttpStatus(absl::InternalError("x"), 500)),
+      "");
 }
 
 }  // namespace
