@@ -2,7 +2,9 @@
 // CpprestTransport -> a recording fake Formance on loopback. Each test asserts the exact REST
 // request Formance received and the gRPC reply.
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_fixture.h"
 
@@ -402,6 +404,50 @@ TEST_F(GatewayEngineIntegrationTest,
   GrpcReply last = Call("formance.ledger.v2.LedgerService/GetAccount",
                         R"({"ledger":"l","address":"a"})");
   EXPECT_TRUE(last.status.ok()) << last.status.error_message();
+}
+
+TEST_F(GatewayEngineIntegrationTest,
+       ClientCancellationEndsTheCallWithoutWaitingForUpstream) {
+  absl::Notification arrived;
+  std::atomic<int> seen{0};
+  upstream_->set_handler([&arrived, &seen](const RecordedRequest&) {
+    fgw::Reply reply;
+    reply.status = 200;
+    reply.headers.emplace_back("Content-Type", "application/json");
+    if (seen.fetch_add(1) == 0) {
+      arrived.Notify();
+      reply.body = "{}";
+      reply.delay = absl::Seconds(20);  // Until the gateway gives up on it.
+    } else {
+      reply.body =
+          R"({"data":{"name":"x","addedAt":"2026-01-01T00:00:00Z","bucket":"b","id":1}})";
+    }
+    return reply;
+  });
+  grpc::GenericStub stub(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  std::string bytes = "\n\x01x";  // GetLedgerRequest{ledger: "x"}.
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer send(&slice, 1), recv;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/formance.ledger.v2.LedgerService/GetLedger",
+                 grpc::StubOptions(), &send, &recv, [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  ASSERT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  const absl::Time start = absl::Now();
+  ctx.TryCancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // The gateway is free again: the next call is answered on another
+  // connection while the aborted one is gone.
+  GrpcReply next =
+      Call("formance.ledger.v2.LedgerService/GetLedger", R"({"ledger":"x"})");
+  EXPECT_TRUE(next.status.ok()) << next.status.error_message();
 }
 
 TEST_F(GatewayEngineIntegrationTest, ConnectionRefusedIsUnavailable) {
