@@ -29,13 +29,16 @@ import collections
 import concurrent.futures
 import http.client
 import json
+import os
 import random
 import sys
 import threading
 import time
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
+import sysutil  # noqa: E402  (the generic gRPC client shared with the system tests)
 
 SERVICE = "formance.ledger.v2.LedgerService"
 NOT_APPLIED = {"INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "ALREADY_EXISTS", "ABORTED",
@@ -52,40 +55,16 @@ def check(cond, message):
 
 
 # ---- plumbing --------------------------------------------------------------------------------
-class Api:
+class Api(sysutil.Api):
+    """The shared generic client (tests/system/sysutil.py), answering with the
+    (code name, response or None, trailing metadata dict, error details) tuple this test reads."""
+
     def __init__(self, descriptor_set, target):
-        fds = descriptor_pb2.FileDescriptorSet()
-        with open(descriptor_set, "rb") as f:
-            fds.ParseFromString(f.read())
-        self.pool = descriptor_pool.DescriptorPool()
-        for fd in fds.file:
-            self.pool.Add(fd)
-        self.factory = message_factory.MessageFactory(self.pool)
-        self.service = self.pool.FindServiceByName(SERVICE)
-        self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 64 << 20)])
-        self.stubs = {}
-
-    def msg(self, full_name, **kw):
-        return self.factory.GetPrototype(self.pool.FindMessageTypeByName(full_name))(**kw)
-
-    def stub(self, method):
-        if method not in self.stubs:
-            m = self.service.FindMethodByName(method)
-            out = self.factory.GetPrototype(m.output_type)
-            self.stubs[method] = (self.channel.unary_unary("/%s/%s" % (SERVICE, method),
-                                                           request_serializer=lambda x: x.SerializeToString(),
-                                                           response_deserializer=out.FromString),
-                                  m.input_type.full_name)
-        return self.stubs[method]
+        super().__init__(descriptor_set, target, SERVICE)
 
     def call(self, method, request, metadata=(), timeout=10.0):
-        """Returns (code name, response or None, trailing metadata dict, error details)."""
-        fn, _ = self.stub(method)
-        try:
-            resp, c = fn.with_call(request, metadata=list(metadata), timeout=timeout)
-            return "OK", resp, dict(c.trailing_metadata() or ()), ""
-        except grpc.RpcError as e:
-            return e.code().name, None, dict(e.trailing_metadata() or ()), e.details()
+        r = super().call(method, request, metadata, timeout)
+        return r.code, r.response, dict(r.trailing), r.details
 
 
 def http_json(port, method, path, body=None):
