@@ -159,6 +159,13 @@ const MessagePlan& GetMessagePlan(const Descriptor* descriptor) {
   return MessageCache().Get(descriptor, BuildMessagePlan);
 }
 
+const EnumPlan& FieldPlan::Enum() const {
+  return enum_plan != nullptr
+             ? *enum_plan
+             : GetEnumPlan(value_field != nullptr ? value_field->enum_type()
+                                                  : field->enum_type());
+}
+
 const EnumPlan& GetEnumPlan(const EnumDescriptor* descriptor) {
   return EnumCache().Get(descriptor, BuildEnumPlan);
 }

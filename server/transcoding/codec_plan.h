@@ -53,6 +53,9 @@ struct FieldPlan {
   const google::protobuf::FieldDescriptor* key_field = nullptr;  // Maps only.
   const EnumPlan* enum_plan = nullptr;  // When the value is an enum.
 
+  // The enum plan of the value, from the plan when it has it (no cache lookup).
+  const EnumPlan& Enum() const;
+
   // Whether this field is a JSON property (not bound to the path, query or a header).
   bool in_json() const {
     return location == formance::gateway::v1::FIELD_LOCATION_UNSPECIFIED ||

@@ -40,6 +40,14 @@ class Decoder {
                       const MessagePlan& plan, int depth);
   absl::Status Map(const JsonNode& node, google::protobuf::Message* m,
                    const FieldPlan& fp, int depth);
+  // One member of a bare map's object: a new entry keyed `key`.
+  absl::Status MapEntry(absl::string_view key, const JsonNode& value,
+                        google::protobuf::Message* m, const FieldPlan& fp,
+                        int depth);
+  // One named property: null handling, then the field.
+  absl::Status Property(absl::string_view key, const JsonNode& value,
+                        google::protobuf::Message* m, const MessagePlan& plan,
+                        const FieldPlan& fp, int depth);
   absl::Status Value(const JsonNode& node, google::protobuf::Message* m,
                      const FieldDescriptor* f, bool add, const FieldPlan& fp,
                      int depth);
@@ -79,17 +87,15 @@ absl::Status Decoder::Message(const JsonNode& node,
     if (node.type != JsonNode::kObject) return Expected("an object", node);
     if (!plan.has_named_properties) return Map(node, m, *plan.bare_map, depth);
     // Named properties go to their fields, every other key to the map (V2ChartSegment).
-    JsonNode named, rest;
-    named.type = rest.type = JsonNode::kObject;
     for (size_t i = 0; i < node.keys.size(); ++i) {
-      JsonNode& into =
-          plan.FindProperty(node.keys[i]) != nullptr ? named : rest;
-      into.keys.push_back(node.keys[i]);
-      into.items.push_back(node.items[i]);
+      const FieldPlan* fp = plan.FindProperty(node.keys[i]);
+      absl::Status s =
+          fp != nullptr
+              ? Property(node.keys[i], node.items[i], m, plan, *fp, depth)
+              : MapEntry(node.keys[i], node.items[i], m, *plan.bare_map, depth);
+      if (!s.ok()) return s;
     }
-    absl::Status s = Object(named, m, plan, depth);
-    if (!s.ok()) return s;
-    return Map(rest, m, *plan.bare_map, depth);
+    return absl::OkStatus();
   }
   if (node.type != JsonNode::kObject) return Expected("an object", node);
   return Object(node, m, plan, depth);
@@ -97,28 +103,34 @@ absl::Status Decoder::Message(const JsonNode& node,
 
 absl::Status Decoder::Object(const JsonNode& node, google::protobuf::Message* m,
                              const MessagePlan& plan, int depth) {
-  const Reflection* r = m->GetReflection();
   for (size_t i = 0; i < node.keys.size(); ++i) {
     const FieldPlan* fp = plan.FindProperty(node.keys[i]);
     if (fp == nullptr) continue;  // Unknown property: forward compatibility.
-    const JsonNode& value = node.items[i];
-    if (value.is_null() &&
-        !(fp->value_field->message_type() != nullptr &&
-          GetMessagePlan(fp->value_field->message_type()).well_known ==
-              WellKnown::kValue &&
-          !fp->field->is_repeated())) {
-      r->ClearField(m, fp->field);
-      if (fp->nullable && plan.null_fields != nullptr) {
-        r->AddString(m, plan.null_fields->field, fp->wire_name);
-      }
-      continue;
-    }
-    path_.push_back({node.keys[i], -1});
-    absl::Status s = Field(value, m, *fp, depth);
+    absl::Status s = Property(node.keys[i], node.items[i], m, plan, *fp, depth);
     if (!s.ok()) return s;
-    path_.pop_back();
   }
   return absl::OkStatus();
+}
+
+absl::Status Decoder::Property(absl::string_view key, const JsonNode& value,
+                               google::protobuf::Message* m,
+                               const MessagePlan& plan, const FieldPlan& fp,
+                               int depth) {
+  if (value.is_null() &&
+      !(fp.value_field->message_type() != nullptr &&
+        GetMessagePlan(fp.value_field->message_type()).well_known ==
+            WellKnown::kValue &&
+        !fp.field->is_repeated())) {
+    m->GetReflection()->ClearField(m, fp.field);
+    if (fp.nullable && plan.null_fields != nullptr) {
+      m->GetReflection()->AddString(m, plan.null_fields->field, fp.wire_name);
+    }
+    return absl::OkStatus();
+  }
+  path_.push_back({key, -1});
+  absl::Status s = Field(value, m, fp, depth);
+  if (s.ok()) path_.pop_back();
+  return s;
 }
 
 absl::Status Decoder::Field(const JsonNode& node, google::protobuf::Message* m,
@@ -145,57 +157,64 @@ absl::Status Decoder::Field(const JsonNode& node, google::protobuf::Message* m,
 
 absl::Status Decoder::Map(const JsonNode& node, google::protobuf::Message* m,
                           const FieldPlan& fp, int depth) {
-  const Reflection* r = m->GetReflection();
   for (size_t i = 0; i < node.keys.size(); ++i) {
-    if (node.items[i].is_null() && fp.value_field->message_type() == nullptr)
-      continue;
-    path_.push_back({node.keys[i], -1});
-    google::protobuf::Message* entry = r->AddMessage(m, fp.field);
-    const Reflection* er = entry->GetReflection();
-    const absl::string_view key = node.keys[i];
-    bool key_ok = true;
-    switch (fp.key_field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING:
-        er->SetString(entry, fp.key_field, std::string(key));
-        break;
-      case FieldDescriptor::CPPTYPE_INT32: {
-        int32_t v;
-        key_ok = absl::SimpleAtoi(key, &v);
-        if (key_ok) er->SetInt32(entry, fp.key_field, v);
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_INT64: {
-        int64_t v;
-        key_ok = absl::SimpleAtoi(key, &v);
-        if (key_ok) er->SetInt64(entry, fp.key_field, v);
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_UINT32: {
-        uint32_t v;
-        key_ok = absl::SimpleAtoi(key, &v);
-        if (key_ok) er->SetUInt32(entry, fp.key_field, v);
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_UINT64: {
-        uint64_t v;
-        key_ok = absl::SimpleAtoi(key, &v);
-        if (key_ok) er->SetUInt64(entry, fp.key_field, v);
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_BOOL:
-        key_ok = key == "true" || key == "false";
-        if (key_ok) er->SetBool(entry, fp.key_field, key == "true");
-        break;
-      default:
-        key_ok = false;
-    }
-    if (!key_ok) return Error("map key does not fit the key type");
-    absl::Status s =
-        Value(node.items[i], entry, fp.value_field, /*add=*/false, fp, depth);
+    absl::Status s = MapEntry(node.keys[i], node.items[i], m, fp, depth);
     if (!s.ok()) return s;
-    path_.pop_back();
   }
   return absl::OkStatus();
+}
+
+absl::Status Decoder::MapEntry(absl::string_view key, const JsonNode& value,
+                               google::protobuf::Message* m,
+                               const FieldPlan& fp, int depth) {
+  if (value.is_null() && fp.value_field->message_type() == nullptr) {
+    return absl::OkStatus();
+  }
+  path_.push_back({key, -1});
+  google::protobuf::Message* entry =
+      m->GetReflection()->AddMessage(m, fp.field);
+  const Reflection* er = entry->GetReflection();
+  bool key_ok = true;
+  switch (fp.key_field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      er->SetString(entry, fp.key_field, std::string(key));
+      break;
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t v;
+      key_ok = absl::SimpleAtoi(key, &v);
+      if (key_ok) er->SetInt32(entry, fp.key_field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t v;
+      key_ok = absl::SimpleAtoi(key, &v);
+      if (key_ok) er->SetInt64(entry, fp.key_field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t v;
+      key_ok = absl::SimpleAtoi(key, &v);
+      if (key_ok) er->SetUInt32(entry, fp.key_field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t v;
+      key_ok = absl::SimpleAtoi(key, &v);
+      if (key_ok) er->SetUInt64(entry, fp.key_field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      key_ok = key == "true" || key == "false";
+      if (key_ok) er->SetBool(entry, fp.key_field, key == "true");
+      break;
+    default:
+      key_ok = false;
+  }
+  if (!key_ok) return Error("map key does not fit the key type");
+  absl::Status s =
+      Value(value, entry, fp.value_field, /*add=*/false, fp, depth);
+  if (s.ok()) path_.pop_back();
+  return s;
 }
 
 absl::Status Decoder::Integer(const JsonNode& node, std::string* digits) {
@@ -276,7 +295,7 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
       if (node.type != JsonNode::kString) return Expected("a string", node);
-      const int number = GetEnumPlan(f->enum_type()).Number(node.text);
+      const int number = fp.Enum().Number(node.text);
       if (number == 0)
         return absl::OkStatus();  // Unknown value: UNSPECIFIED / dropped.
       add ? r->AddEnumValue(m, f, number) : r->SetEnumValue(m, f, number);
@@ -328,8 +347,7 @@ bool Decoder::Matches(const FieldPlan& fp, const JsonNode& node, int depth) {
     case FieldDescriptor::CPPTYPE_BOOL:
       return node.is_bool();
     case FieldDescriptor::CPPTYPE_ENUM:
-      return node.type == JsonNode::kString &&
-             GetEnumPlan(f->enum_type()).Number(node.text) != 0;
+      return node.type == JsonNode::kString && fp.Enum().Number(node.text) != 0;
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const MessagePlan& plan = GetMessagePlan(f->message_type());
       switch (plan.well_known) {

@@ -81,7 +81,7 @@ absl::Status SetFromHeader(const FieldPlan& fp, absl::string_view raw,
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
-      const int number = GetEnumPlan(f->enum_type()).Number(text);
+      const int number = fp.Enum().Number(text);
       if (number != 0) r->SetEnumValue(out, f, number);
       return absl::OkStatus();
     }

@@ -156,7 +156,7 @@ absl::StatusOr<std::string> ScalarText(const google::protobuf::Message& message,
     case FieldDescriptor::CPPTYPE_ENUM: {
       const int number = rep ? r->GetRepeatedEnumValue(message, field, index)
                              : r->GetEnumValue(message, field);
-      const std::string* wire = GetEnumPlan(field->enum_type()).Wire(number);
+      const std::string* wire = plan.Enum().Wire(number);
       if (wire == nullptr) {
         return absl::InvalidArgumentError(
             absl::StrCat("field '", plan.field->name(), "': enum value ",
