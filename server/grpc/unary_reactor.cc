@@ -1,30 +1,15 @@
 #include "server/grpc/unary_reactor.h"
 
+#include <chrono>
 #include <memory>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/time/time.h"
-#include "grpc/support/time.h"
 #include "server/grpc/status_conversion.h"
 #include "server/util/status_details.h"
 #include "spdlog/spdlog.h"
 
 namespace fgw {
-namespace {
-
-absl::Time ToAbslTime(gpr_timespec deadline) {
-  if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0) {
-    return absl::InfiniteFuture();
-  }
-  gpr_timespec real = gpr_convert_clock_type(deadline, GPR_CLOCK_REALTIME);
-  if (gpr_time_cmp(real, gpr_inf_future(GPR_CLOCK_REALTIME)) == 0) {
-    return absl::InfiniteFuture();
-  }
-  return absl::FromUnixSeconds(real.tv_sec) + absl::Nanoseconds(real.tv_nsec);
-}
-
-}  // namespace
 
 UnaryReactor::UnaryReactor(grpc::GenericCallbackServerContext* ctx,
                            UnaryCallHandler* handler)
@@ -63,13 +48,16 @@ void UnaryReactor::Dispatch() {
   }
   IncomingCall call;
   call.method = ctx_->method();
-  call.deadline = ToAbslTime(ctx_->raw_deadline());
+  const auto deadline = ctx_->deadline();  // time_point::max() when none.
+  call.deadline = deadline == std::chrono::system_clock::time_point::max()
+                      ? absl::InfiniteFuture()
+                      : absl::FromChrono(deadline);
   call.peer = ctx_->peer();
   call.cancellation = &cancellation_;
   for (const auto& [key, value] : ctx_->client_metadata()) {
-    call.metadata.emplace_back(
-        absl::AsciiStrToLower(std::string(key.data(), key.size())),
-        std::string(value.data(), value.size()));
+    // gRPC delivers metadata keys lower-case already (HTTP/2).
+    call.metadata.emplace_back(std::string(key.data(), key.size()),
+                               std::string(value.data(), value.size()));
   }
   // The handler's reference lives as long as any copy of `done`: if the handler drops it
   // without calling it, the call still finishes (INTERNAL) and the reactor is still freed.
