@@ -129,7 +129,7 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
       engine->descriptors_.get(), engine->routes_.get(), engine->caller_.get(),
-      clock, config.cache, config.retry.max_attempts);
+      clock, config.cache);
   engine->reflection_ =
       std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
   spdlog::info("route table loaded: {} operations in {} services",

@@ -56,12 +56,8 @@ absl::Duration CacheTtlFor(const CacheConfig& config,
 TranscodingHandler::TranscodingHandler(const ApiDescriptors* descriptors,
                                        const RouteTable* routes,
                                        UpstreamCaller* caller, Clock* clock,
-                                       const CacheConfig& cache_config,
-                                       int max_attempts)
-    : descriptors_(descriptors),
-      caller_(caller),
-      clock_(clock),
-      max_attempts_(max_attempts) {
+                                       const CacheConfig& cache_config)
+    : descriptors_(descriptors), caller_(caller), clock_(clock) {
   for (const Route& route : routes->routes()) {
     RoutePlan plan;
     plan.route = &route;
@@ -112,10 +108,10 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
     return;
   }
   if (plan.spec.accepts_idempotency_key &&
-      FindHeader(http->headers, "Idempotency-Key") == nullptr) {
+      FindHeader(http->headers, kIdempotencyKeyHeader) == nullptr) {
     if (const std::string* key = FindMetadata(call, "idempotency-key");
         key != nullptr && !key->empty()) {
-      SetHeader(http->headers, "Idempotency-Key", *key);
+      SetHeader(http->headers, kIdempotencyKeyHeader, *key);
     }
   }
 
@@ -131,7 +127,7 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
       done(std::move(result));
       return;
     }
-    ctx.max_attempts = std::min(n, max_attempts_);
+    ctx.max_attempts = n;  // UpstreamCaller caps it at retry.max_attempts.
   }
   if (const std::string* v = FindMetadata(call, "x-formance-cache")) {
     ctx.bypass_cache = (*v == "no-cache");

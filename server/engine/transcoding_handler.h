@@ -38,8 +38,7 @@ class TranscodingHandler : public UnaryCallHandler {
   // Not owned; all must outlive the handler.
   TranscodingHandler(const ApiDescriptors* descriptors,
                      const RouteTable* routes, UpstreamCaller* caller,
-                     Clock* clock, const CacheConfig& cache_config,
-                     int max_attempts);
+                     Clock* clock, const CacheConfig& cache_config);
 
   void HandleUnary(const IncomingCall& call, std::string request,
                    std::function<void(CallResult)> done) override;
@@ -55,7 +54,6 @@ class TranscodingHandler : public UnaryCallHandler {
   const ApiDescriptors* descriptors_;
   UpstreamCaller* caller_;
   Clock* clock_;
-  int max_attempts_;
   absl::flat_hash_map<std::string, RoutePlan>
       plans_;  // Keyed by gRPC method; immutable.
 };

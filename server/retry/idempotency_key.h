@@ -7,11 +7,10 @@
 
 #include <string>
 
+#include "server/upstream/http_message.h"  // kIdempotencyKeyHeader
 #include "server/util/random.h"
 
 namespace fgw {
-
-inline constexpr char kIdempotencyKeyHeader[] = "Idempotency-Key";
 
 // A random UUID version 4 in canonical lowercase text: "xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx"
 // (N in 8..b), 122 random bits from `random`.

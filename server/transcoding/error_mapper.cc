@@ -126,14 +126,14 @@ absl::StatusCode HttpStatusToCode(int http_status,
       return absl::StatusCode::kUnimplemented;
     case 408:
       return absl::StatusCode::kDeadlineExceeded;
-    case 409:
-      if (http_method == "POST" &&
-          (absl::StrContains(absl::AsciiStrToUpper(error_code), "CONFLICT") ||
-           absl::StrContains(absl::AsciiStrToUpper(error_code),
-                             "ALREADY_EXIST"))) {
+    case 409: {
+      const std::string code = absl::AsciiStrToUpper(error_code);
+      if (http_method == "POST" && (absl::StrContains(code, "CONFLICT") ||
+                                    absl::StrContains(code, "ALREADY_EXIST"))) {
         return absl::StatusCode::kAlreadyExists;
       }
       return absl::StatusCode::kAborted;
+    }
     case 412:
     case 428:
       return absl::StatusCode::kFailedPrecondition;

@@ -7,7 +7,7 @@
 // Only fields with a value are written: set (proto3 `optional`, messages), non-empty (repeated,
 // maps), or not the default (other scalars). Scalars as scalar_text.h writes them (bools
 // true/false, enums by wire value, bigint digits). Names and values are percent-encoded (RFC 3986
-// unreserved characters kept); deepObject brackets stay literal.
+// unreserved characters kept); deepObject brackets are written %5B/%5D.
 //
 // Thread safety: stateless function.
 #ifndef FGW_SERVER_TRANSCODING_QUERY_ENCODER_H_

@@ -137,7 +137,7 @@ bool IsUnsafeToResend(const HttpRequest& request) {
       request.method == "OPTIONS") {
     return false;
   }
-  return FindHeader(request.headers, "Idempotency-Key") == nullptr;
+  return FindHeader(request.headers, kIdempotencyKeyHeader) == nullptr;
 }
 
 }  // namespace

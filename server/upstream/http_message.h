@@ -12,6 +12,9 @@
 
 namespace fgw {
 
+// Formance's idempotency header (ledger v2, wallets and webhooks writes).
+inline constexpr char kIdempotencyKeyHeader[] = "Idempotency-Key";
+
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // Returns the first header named `name` (ASCII case-insensitive), or nullptr.
