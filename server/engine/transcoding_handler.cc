@@ -174,14 +174,9 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
         }
         if (outcome.cache_hit)
           result.trailing_metadata.emplace_back("formance-cache", "hit");
-        // On errors the gRPC layer sends formance-http-status from the status payload.
-        if (http_status != 0) {
-          if (result.status.ok()) {
-            result.trailing_metadata.emplace_back(kHttpStatusTrailer,
-                                                  absl::StrCat(http_status));
-          } else if (!GetHttpStatus(result.status).has_value()) {
-            result.status = WithHttpStatus(result.status, http_status);
-          }
+        if (http_status != 0) {  // Success or error alike.
+          result.trailing_metadata.emplace_back(kHttpStatusTrailer,
+                                                absl::StrCat(http_status));
         }
         double ms = absl::ToDoubleMilliseconds(clock->Now() - start);
         spdlog::info(

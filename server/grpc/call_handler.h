@@ -3,7 +3,8 @@
 //
 // Contract: HandleUnary() must not block; `done` runs exactly once, from any thread. A
 // non-OK status may carry details (server/util/status_details.h) that the gRPC layer sends
-// as grpc-status-details-bin and the formance-http-status trailer.
+// as grpc-status-details-bin. Trailers (formance-http-status included) are the handler's,
+// in CallResult::trailing_metadata, on success and error alike.
 #ifndef FGW_SERVER_GRPC_CALL_HANDLER_H_
 #define FGW_SERVER_GRPC_CALL_HANDLER_H_
 

@@ -18,12 +18,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(code, std::string(status.message()), std::move(details));
 }
 
-std::optional<std::string> HttpStatusTrailerValue(const absl::Status& status) {
-  std::optional<int> http = GetHttpStatus(status);
-  if (!http.has_value()) return std::nullopt;
-  return absl::StrCat(*http);
-}
-
 std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   std::string out;

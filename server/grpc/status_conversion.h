@@ -1,6 +1,5 @@
 // absl::Status -> what gRPC sends: the status (same code and message; the detail payloads of
-// server/util/status_details.h as google.rpc.Status in grpc-status-details-bin) and the
-// `formance-http-status` trailer when the status carries an upstream HTTP status.
+// server/util/status_details.h as google.rpc.Status in grpc-status-details-bin).
 // Also ByteBuffer <-> std::string for the generic (raw bytes) service.
 //
 // Thread safety: pure functions.
@@ -19,9 +18,6 @@ namespace fgw {
 
 // Same code and message; binary details = SerializeRpcStatusDetails(status) when non-empty.
 grpc::Status ToGrpcStatus(const absl::Status& status);
-
-// The decimal HTTP status for the `formance-http-status` trailer, if the status carries one.
-std::optional<std::string> HttpStatusTrailerValue(const absl::Status& status);
 
 std::string ByteBufferToString(const grpc::ByteBuffer& buffer);
 grpc::ByteBuffer StringToByteBuffer(std::string bytes);

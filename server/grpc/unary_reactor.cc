@@ -95,9 +95,6 @@ void UnaryReactor::OnHandlerDone(CallResult result) {
       StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(),
                           grpc::Status::OK);
     } else {
-      if (auto http = HttpStatusTrailerValue(result.status)) {
-        ctx_->AddTrailingMetadata(kHttpStatusTrailer, *http);
-      }
       Finish(ToGrpcStatus(result.status));
     }
   }

@@ -6,8 +6,7 @@
 // HandleUnary() with an IncomingCall (method, deadline, lower-case metadata, peer, a
 // Cancellation that fires when the client cancels or the deadline passes) and, when the
 // handler's `done` runs, sends the initial metadata, the response (or the status converted by
-// ToGrpcStatus) and the trailing metadata (plus `formance-http-status` for an error carrying
-// an upstream HTTP status), then finishes.
+// ToGrpcStatus) and the trailing metadata, then finishes.
 //
 // Lifetime and threading: the reactor deletes itself once BOTH gRPC has called OnDone and the
 // last copy of the handler's `done` is gone (a reference count), so `done` may run on any

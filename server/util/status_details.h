@@ -4,8 +4,8 @@
 // Conventions (absl::Status payloads):
 // - A payload whose type URL starts with "type.googleapis.com/" is a status detail: its value is
 //   the serialized message, sent as a google.protobuf.Any in google.rpc.Status.details.
-// - kHttpStatusPayload holds the upstream HTTP status in decimal; the gRPC layer sends it as the
-//   trailing metadata `formance-http-status`.
+// - kHttpStatusPayload holds the upstream HTTP status in decimal, for whoever inspects the
+//   status (the engine sends the HTTP status to callers as the kHttpStatusTrailer trailer).
 // google.rpc.ErrorInfo is written from its wire format (reason = 1, domain = 2, metadata = 3),
 // since Debian's googleapis copy has no ErrorInfo.
 #ifndef FGW_SERVER_UTIL_STATUS_DETAILS_H_

@@ -91,11 +91,11 @@ TEST_F(GenericServiceTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
   StartServer([](const IncomingCall&, std::string,
                  std::function<void(CallResult)> done) {
     CallResult result;
-    result.status = WithHttpStatus(
+    result.status =
         WithErrorInfo(absl::NotFoundError("ledger not found"),
-                      ErrorInfo{"NOT_FOUND", "ledger", {{"ledger", "main"}}}),
-        404);
-    result.trailing_metadata = {{"x-request-id", "r1"}};
+                      ErrorInfo{"NOT_FOUND", "ledger", {{"ledger", "main"}}});
+    result.trailing_metadata = {{"x-request-id", "r1"},
+                                {kHttpStatusTrailer, "404"}};
     done(std::move(result));
   });
   auto result = RawCall(*stub_, kMethod, "");
