@@ -233,15 +233,14 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
         absl::InternalError(absl::StrCat("invalid request path: ", e.what()))));
     return;
   }
-  const std::string* content_type = FindHeader(request.headers, "Content-Type");
   if (!request.body.empty()) {
     const size_t size = request.body.size();
     message.set_body(
         concurrency::streams::bytestream::open_istream(std::move(request.body)),
-        size,
-        content_type != nullptr ? *content_type : "application/octet-stream");
+        size);
   }
   http::http_headers& headers = message.headers();
+  // set_body() adds a default Content-Type; the request's own headers say which.
   headers.remove(http::header_names::content_type);
   for (auto& [name, value] : request.headers) {
     if (!IsManagedHeader(name)) headers.add(name, value);
