@@ -1,13 +1,18 @@
 #include "server/auth/oauth2_token_source.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "rapidjson/document.h"
 #include "spdlog/spdlog.h"
 
@@ -111,51 +116,197 @@ std::string TokenRequestBody(const ClientCredentials& credentials,
   return body;
 }
 
-OAuth2TokenSource::OAuth2TokenSource(OAuth2Options options,
-                                     CredentialsSource* credentials,
-                                     Transport* transport, Clock* clock)
-    : options_(std::move(options)),
-      credentials_(credentials),
-      transport_(transport),
-      clock_(clock) {}
+// The mutable state of an OAuth2TokenSource. Transport callbacks and clock timers reach it
+// through a weak_ptr: once the token source is destroyed they find nothing and return.
+class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(OAuth2Options options, CredentialsSource* credentials,
+       Transport* transport, Clock* clock)
+      : options_(std::move(options)),
+        credentials_(credentials),
+        transport_(transport),
+        clock_(clock) {}
 
-OAuth2TokenSource::~OAuth2TokenSource() {
-  absl::MutexLock lock(&mu_);
-  for (auto& [key, fetch] : fetches_) {
-    for (auto& [id, waiter] : fetch->waiters) {
-      if (waiter.timer != 0) clock_->Cancel(waiter.timer);
-    }
+  void GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
+                Callback done);
+  void Invalidate(const std::string& token);
+  void Shutdown();
+
+  std::string Identity() {
+    absl::ReaderMutexLock lock(&mu_);
+    return identity_;
   }
+  int64_t token_requests() {
+    absl::ReaderMutexLock lock(&mu_);
+    return token_requests_;
+  }
+
+ private:
+  // A scope list in canonical form: sorted, without duplicates, and its space-joined key.
+  struct ScopeKey {
+    std::vector<std::string> scopes;
+    std::string key;
+  };
+  struct Token {
+    std::string access_token;
+    std::shared_ptr<const ScopeKey> scopes;
+    absl::Time refresh_at;
+    absl::Time usable_until;
+  };
+  struct Waiter {
+    Callback done;
+    Clock::TimerId timer = 0;
+  };
+  struct Fetch {
+    uint64_t generation = 0;
+    uint64_t next_waiter = 1;
+    std::map<uint64_t, Waiter> waiters;  // Guarded by Core::mu_.
+    // Aborts the token request on Shutdown(). Owned here, and the transport callback holds the
+    // Fetch, so it outlives the request whatever happens to the Core.
+    Cancellation cancellation;
+  };
+
+  // Distinct scope lists remembered (routes have a fixed set); beyond, keys are built per call.
+  static constexpr size_t kMaxInternedScopeLists = 4096;
+
+  static std::shared_ptr<const ScopeKey> MakeScopeKey(
+      const std::vector<std::string>& scopes);
+  std::shared_ptr<const ScopeKey> InternLocked(
+      const std::vector<std::string>& scopes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A usable cached token for `want` (exact set first, else a superset), or nullptr.
+  const Token* FindLocked(const ScopeKey& want, absl::Time now)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether a call for `key` served `token` should start a background refresh.
+  bool RefreshDueLocked(const std::string& key, const Token& token,
+                        absl::Time now) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<Fetch> NewFetchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // GetToken() when the cache alone cannot answer: reads the credentials, may start a fetch.
+  void GetTokenSlow(const std::vector<std::string>& scopes, absl::Time deadline,
+                    Callback done);
+  void ExpireWaiter(const std::shared_ptr<Fetch>& fetch, uint64_t waiter_id);
+  // Sends the token request of `fetch`; must be called without mu_ held.
+  void StartFetch(std::shared_ptr<const ScopeKey> scopes,
+                  const ClientCredentials& credentials,
+                  std::shared_ptr<Fetch> fetch);
+  void FinishFetch(std::shared_ptr<const ScopeKey> scopes,
+                   const std::shared_ptr<Fetch>& fetch,
+                   absl::StatusOr<HttpResponse> result);
+  absl::StatusOr<Token> ParseTokenResponse(
+      std::shared_ptr<const ScopeKey> scopes,
+      const absl::StatusOr<HttpResponse>& result, absl::Time now);
+
+  const OAuth2Options options_;
+  CredentialsSource* const credentials_;  // Used only from GetToken().
+  Transport* const transport_;            // Used only from GetToken().
+  Clock* const clock_;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string identity_ ABSL_GUARDED_BY(mu_) = "#0";  // client id # generation.
+  // Until then, calls answered from the cache do not re-read the credentials.
+  absl::Time credentials_recheck_at_ ABSL_GUARDED_BY(mu_) =
+      absl::InfinitePast();
+  // Scope lists as callers pass them -> canonical form.
+  absl::flat_hash_map<std::vector<std::string>, std::shared_ptr<const ScopeKey>>
+      interned_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);  // By scope key.
+  // The fetch callers of a scope key join; a fetch leaves it when it ends or on rotation.
+  std::map<std::string, std::shared_ptr<Fetch>> fetches_ ABSL_GUARDED_BY(mu_);
+  // Every fetch started and not finished (rotation included), for Shutdown().
+  absl::flat_hash_set<std::shared_ptr<Fetch>> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_failure_ ABSL_GUARDED_BY(mu_);
+  int64_t token_requests_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+std::shared_ptr<const OAuth2TokenSource::Core::ScopeKey>
+OAuth2TokenSource::Core::MakeScopeKey(const std::vector<std::string>& scopes) {
+  auto scope_key = std::make_shared<ScopeKey>();
+  scope_key->scopes = scopes;
+  std::sort(scope_key->scopes.begin(), scope_key->scopes.end());
+  scope_key->scopes.erase(
+      std::unique(scope_key->scopes.begin(), scope_key->scopes.end()),
+      scope_key->scopes.end());
+  scope_key->key = absl::StrJoin(scope_key->scopes, " ");
+  return scope_key;
 }
 
-int64_t OAuth2TokenSource::token_requests() {
-  absl::MutexLock lock(&mu_);
-  return token_requests_;
+std::shared_ptr<const OAuth2TokenSource::Core::ScopeKey>
+OAuth2TokenSource::Core::InternLocked(const std::vector<std::string>& scopes) {
+  auto it = interned_.find(scopes);
+  if (it != interned_.end()) return it->second;
+  std::shared_ptr<const ScopeKey> scope_key = MakeScopeKey(scopes);
+  if (interned_.size() < kMaxInternedScopeLists)
+    interned_.emplace(scopes, scope_key);
+  return scope_key;
 }
 
-std::string OAuth2TokenSource::Identity() {
-  absl::MutexLock lock(&mu_);
-  return absl::StrCat(client_id_, "#", generation_);
-}
-
-const OAuth2TokenSource::Token* OAuth2TokenSource::FindLocked(
-    const std::string& key, const std::set<std::string>& scopes,
-    absl::Time now) {
-  auto exact = tokens_.find(key);
+const OAuth2TokenSource::Core::Token* OAuth2TokenSource::Core::FindLocked(
+    const ScopeKey& want, absl::Time now) {
+  auto exact = tokens_.find(want.key);
   if (exact != tokens_.end() && now < exact->second.usable_until)
     return &exact->second;
   for (const auto& [other_key, token] : tokens_) {
     if (now < token.usable_until &&
-        std::includes(token.scopes.begin(), token.scopes.end(), scopes.begin(),
-                      scopes.end())) {
+        std::includes(token.scopes->scopes.begin(), token.scopes->scopes.end(),
+                      want.scopes.begin(), want.scopes.end())) {
       return &token;
     }
   }
   return nullptr;
 }
 
-void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes,
-                                 absl::Time deadline, Callback done) {
+bool OAuth2TokenSource::Core::RefreshDueLocked(const std::string& key,
+                                               const Token& token,
+                                               absl::Time now) {
+  if (shut_down_ || now < token.refresh_at) return false;
+  if (fetches_.find(key) != fetches_.end()) return false;  // Already running.
+  auto failed = last_failure_.find(key);
+  return failed == last_failure_.end() ||
+         now - failed->second >= options_.failure_backoff;
+}
+
+std::shared_ptr<OAuth2TokenSource::Core::Fetch>
+OAuth2TokenSource::Core::NewFetchLocked() {
+  auto fetch = std::make_shared<Fetch>();
+  fetch->generation = generation_;
+  in_flight_.insert(fetch);
+  return fetch;
+}
+
+void OAuth2TokenSource::Core::GetToken(const std::vector<std::string>& scopes,
+                                       absl::Time deadline, Callback done) {
+  // The hot path: a usable token, no refresh to start, credentials recently checked.
+  const absl::Time now = clock_->Now();
+  if (now < deadline) {
+    bool hit = false;
+    std::string cached;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      if (now < credentials_recheck_at_) {
+        auto interned = interned_.find(scopes);
+        if (interned != interned_.end()) {
+          const Token* token = FindLocked(*interned->second, now);
+          if (token != nullptr &&
+              !RefreshDueLocked(interned->second->key, *token, now)) {
+            hit = true;
+            cached = token->access_token;
+          }
+        }
+      }
+    }
+    if (hit) {
+      done(std::move(cached));
+      return;
+    }
+  }
+  GetTokenSlow(scopes, deadline, std::move(done));
+}
+
+void OAuth2TokenSource::Core::GetTokenSlow(
+    const std::vector<std::string>& scopes, absl::Time deadline,
+    Callback done) {
   absl::StatusOr<ClientCredentials> credentials = credentials_->Get();
   if (!credentials.ok()) {
     done(credentials.status());
@@ -167,40 +318,44 @@ void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes,
         "deadline exceeded before an access token was available"));
     return;
   }
-  std::set<std::string> scope_set(scopes.begin(), scopes.end());
-  const std::string key = absl::StrJoin(scope_set, " ");
 
-  std::string cached;
+  std::shared_ptr<const ScopeKey> scope_key;
+  absl::StatusOr<std::string> answer = absl::UnknownError("");
+  bool answered = false;
   std::shared_ptr<Fetch> fetch;
   bool start_fetch = false;
   uint64_t waiter_id = 0;
   {
     absl::MutexLock lock(&mu_);
+    scope_key = InternLocked(scopes);
+    const std::string& key = scope_key->key;
     if (credentials->generation != generation_) {
-      // New or rotated credentials: nothing fetched with the old ones is reused.
+      // New or rotated credentials: nothing fetched with the old ones is reused. Fetches still
+      // running answer their own waiters but store nothing.
       generation_ = credentials->generation;
-      client_id_ = credentials->client_id;
+      identity_ = absl::StrCat(credentials->client_id, "#", generation_);
       tokens_.clear();
       fetches_.clear();
       last_failure_.clear();
     }
-    const Token* token = FindLocked(key, scope_set, now);
+    credentials_recheck_at_ = now + options_.credentials_recheck;
+    const Token* token = FindLocked(*scope_key, now);
     if (token != nullptr) {
-      cached = token->access_token;
-      auto failed = last_failure_.find(key);
-      if (now >= token->refresh_at && fetches_.find(key) == fetches_.end() &&
-          (failed == last_failure_.end() ||
-           now - failed->second >= options_.failure_backoff)) {
-        fetch = std::make_shared<Fetch>();
-        fetch->generation = generation_;
+      answered = true;
+      answer = token->access_token;
+      if (RefreshDueLocked(key, *token, now)) {
+        fetch = NewFetchLocked();
         fetches_[key] = fetch;
         start_fetch = true;  // Background refresh: nobody waits for it.
       }
+    } else if (shut_down_) {
+      answered = true;
+      answer = absl::UnavailableError(
+          "no access token: the token source is shut down");
     } else {
       std::shared_ptr<Fetch>& slot = fetches_[key];
       if (slot == nullptr) {
-        slot = std::make_shared<Fetch>();
-        slot->generation = generation_;
+        slot = NewFetchLocked();
         start_fetch = true;
       }
       fetch = slot;
@@ -208,62 +363,82 @@ void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes,
       fetch->waiters[waiter_id].done = std::move(done);
     }
   }
-  if (waiter_id == 0) done(std::move(cached));
+  if (answered) done(std::move(answer));
 
   if (waiter_id != 0 && deadline != absl::InfiniteFuture()) {
+    std::weak_ptr<Core> weak = weak_from_this();
     Clock::TimerId timer =
-        clock_->RunAfter(deadline - now, [this, fetch, waiter_id] {
-          Callback expired;
-          {
-            absl::MutexLock lock(&mu_);
-            auto it = fetch->waiters.find(waiter_id);
-            if (it == fetch->waiters.end()) return;
-            expired = std::move(it->second.done);
-            fetch->waiters.erase(it);
+        clock_->RunAfter(deadline - now, [weak, fetch, waiter_id] {
+          if (std::shared_ptr<Core> core = weak.lock()) {
+            core->ExpireWaiter(fetch, waiter_id);
           }
-          expired(absl::DeadlineExceededError(
-              "deadline exceeded while waiting for an access token"));
         });
-    bool answered;
+    bool gone;
     {
       absl::MutexLock lock(&mu_);
       auto it = fetch->waiters.find(waiter_id);
-      answered = it == fetch->waiters.end();
-      if (!answered) it->second.timer = timer;
+      gone = it == fetch->waiters.end();
+      if (!gone) it->second.timer = timer;
     }
-    if (answered) clock_->Cancel(timer);
+    if (gone) clock_->Cancel(timer);
   }
-  if (start_fetch) StartFetch(key, std::move(scope_set), *credentials, fetch);
+  if (start_fetch) StartFetch(std::move(scope_key), *credentials, fetch);
 }
 
-void OAuth2TokenSource::StartFetch(const std::string& key,
-                                   std::set<std::string> scopes,
-                                   const ClientCredentials& credentials,
-                                   std::shared_ptr<Fetch> fetch) {
+void OAuth2TokenSource::Core::ExpireWaiter(const std::shared_ptr<Fetch>& fetch,
+                                           uint64_t waiter_id) {
+  Callback expired;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = fetch->waiters.find(waiter_id);
+    if (it == fetch->waiters.end()) return;
+    expired = std::move(it->second.done);
+    fetch->waiters.erase(it);
+  }
+  expired(absl::DeadlineExceededError(
+      "deadline exceeded while waiting for an access token"));
+}
+
+void OAuth2TokenSource::Core::StartFetch(std::shared_ptr<const ScopeKey> scopes,
+                                         const ClientCredentials& credentials,
+                                         std::shared_ptr<Fetch> fetch) {
   HttpRequest request;
   request.method = "POST";
   request.path_and_query = options_.token_path;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Accept", "application/json"}};
-  request.body = TokenRequestBody(credentials, key);
+  request.body = TokenRequestBody(credentials, scopes->key);
   {
     absl::MutexLock lock(&mu_);
+    if (shut_down_) {  // Shut down since the fetch was created: its waiters are answered.
+      in_flight_.erase(fetch);
+      return;
+    }
     ++token_requests_;
   }
-  spdlog::debug("requesting an access token for scopes [{}]", key);
+  spdlog::debug("requesting an access token for scopes [{}]", scopes->key);
   SendOptions send_options;
   send_options.deadline = clock_->Now() + options_.request_timeout;
+  send_options.cancellation = &fetch->cancellation;
+  std::weak_ptr<Core> weak = weak_from_this();
   transport_->Send(std::move(request), send_options,
-                   [this, key, scopes = std::move(scopes),
+                   [weak, scopes = std::move(scopes),
                     fetch](absl::StatusOr<HttpResponse> r) {
-                     FinishFetch(key, scopes, fetch, std::move(r));
+                     if (std::shared_ptr<Core> core = weak.lock()) {
+                       core->FinishFetch(scopes, fetch, std::move(r));
+                     }
                    });
 }
 
-void OAuth2TokenSource::FinishFetch(const std::string& key,
-                                    std::set<std::string> scopes,
-                                    const std::shared_ptr<Fetch>& fetch,
-                                    absl::StatusOr<HttpResponse> result) {
+void OAuth2TokenSource::Core::FinishFetch(
+    std::shared_ptr<const ScopeKey> scopes, const std::shared_ptr<Fetch>& fetch,
+    absl::StatusOr<HttpResponse> result) {
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(fetch);
+    if (shut_down_) return;  // Shutdown() answered the waiters.
+  }
+  const std::string& key = scopes->key;
   const absl::Time now = clock_->Now();
   absl::StatusOr<Token> token = ParseTokenResponse(scopes, result, now);
   std::map<uint64_t, Waiter> waiters;
@@ -272,13 +447,14 @@ void OAuth2TokenSource::FinishFetch(const std::string& key,
     auto it = fetches_.find(key);
     if (it != fetches_.end() && it->second == fetch) fetches_.erase(it);
     if (token.ok()) {
-      if (fetch->generation == generation_) {
+      if (fetch->generation == generation_ && !shut_down_) {
         tokens_[key] = *token;
         last_failure_.erase(key);
       }
     } else {
       last_failure_[key] = now;
     }
+    // Empty when Shutdown() ran meanwhile (it answered them).
     waiters.swap(fetch->waiters);
   }
   if (!token.ok()) {
@@ -295,8 +471,45 @@ void OAuth2TokenSource::FinishFetch(const std::string& key,
   }
 }
 
-absl::StatusOr<OAuth2TokenSource::Token> OAuth2TokenSource::ParseTokenResponse(
-    const std::set<std::string>& scopes,
+void OAuth2TokenSource::Core::Shutdown() {
+  std::vector<std::shared_ptr<Fetch>> fetches;
+  std::vector<Waiter> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    fetches.assign(in_flight_.begin(), in_flight_.end());
+    for (const std::shared_ptr<Fetch>& fetch : fetches) {
+      for (auto& [id, waiter] : fetch->waiters)
+        waiters.push_back(std::move(waiter));
+      fetch->waiters.clear();
+    }
+    fetches_.clear();
+  }
+  for (Waiter& waiter : waiters) {
+    if (waiter.timer != 0) clock_->Cancel(waiter.timer);
+    waiter.done(absl::UnavailableError(
+        "no access token: the token source is shutting down"));
+  }
+  // The transport answers CANCELLED (maybe inline); FinishFetch() then ignores it.
+  for (const std::shared_ptr<Fetch>& fetch : fetches)
+    fetch->cancellation.Cancel();
+}
+
+void OAuth2TokenSource::Core::Invalidate(const std::string& token) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = tokens_.begin(); it != tokens_.end();) {
+    if (it->second.access_token == token) {
+      it = tokens_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::StatusOr<OAuth2TokenSource::Core::Token>
+OAuth2TokenSource::Core::ParseTokenResponse(
+    std::shared_ptr<const ScopeKey> scopes,
     const absl::StatusOr<HttpResponse>& result, absl::Time now) {
   if (!result.ok()) {
     if (result.status().code() == absl::StatusCode::kDeadlineExceeded) {
@@ -341,7 +554,7 @@ absl::StatusOr<OAuth2TokenSource::Token> OAuth2TokenSource::ParseTokenResponse(
   Token token;
   token.access_token.assign(access->value.GetString(),
                             access->value.GetStringLength());
-  token.scopes = scopes;
+  token.scopes = std::move(scopes);
   token.refresh_at = absl::InfiniteFuture();
   token.usable_until = absl::InfiniteFuture();
   auto expires = doc.FindMember("expires_in");
@@ -361,16 +574,28 @@ absl::StatusOr<OAuth2TokenSource::Token> OAuth2TokenSource::ParseTokenResponse(
   return token;
 }
 
+OAuth2TokenSource::OAuth2TokenSource(OAuth2Options options,
+                                     CredentialsSource* credentials,
+                                     Transport* transport, Clock* clock)
+    : core_(std::make_shared<Core>(std::move(options), credentials, transport,
+                                   clock)) {}
+
+OAuth2TokenSource::~OAuth2TokenSource() { core_->Shutdown(); }
+
+void OAuth2TokenSource::GetToken(const std::vector<std::string>& scopes,
+                                 absl::Time deadline, Callback done) {
+  core_->GetToken(scopes, deadline, std::move(done));
+}
+
 void OAuth2TokenSource::Invalidate(const std::vector<std::string>& /*scopes*/,
                                    const std::string& token) {
-  absl::MutexLock lock(&mu_);
-  for (auto it = tokens_.begin(); it != tokens_.end();) {
-    if (it->second.access_token == token) {
-      it = tokens_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  core_->Invalidate(token);
 }
+
+std::string OAuth2TokenSource::Identity() { return core_->Identity(); }
+
+void OAuth2TokenSource::Shutdown() { core_->Shutdown(); }
+
+int64_t OAuth2TokenSource::token_requests() { return core_->token_requests(); }
 
 }  // namespace fgw

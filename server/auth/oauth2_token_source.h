@@ -13,27 +13,38 @@
 //   never handed out after expiry - 5 s (then callers wait for the new one).
 // - Exactly one token request is in flight per scope set, however many callers wait.
 // - Credentials rotation: when CredentialsSource reports a new generation, cached tokens are
-//   dropped and the next call fetches with the new secret.
-// - Errors: UNAVAILABLE (endpoint unreachable, timed out, 5xx, 429, malformed answer),
-//   UNAUTHENTICATED (credentials missing; 4xx such as 400/401 invalid_client, with the OAuth
-//   `error` code when it is a plain token), DEADLINE_EXCEEDED (the caller's deadline passed while
-//   waiting). Messages never contain the secret, a token or the response body.
+//   dropped and the next call fetches with the new secret. A call answered from the cache does
+//   not consult CredentialsSource: the credentials are re-read on every token request and at
+//   most once per `credentials_recheck` otherwise, so a rotation is seen within that interval
+//   (plus the credentials' own file recheck interval).
+// - Errors: UNAVAILABLE (endpoint unreachable, timed out, 5xx, 429, malformed answer; or the
+//   source is shut down), UNAUTHENTICATED (credentials missing; 4xx such as 400/401
+//   invalid_client, with the OAuth `error` code when it is a plain token), DEADLINE_EXCEEDED (the
+//   caller's deadline passed while waiting). Messages never contain the secret, a token or the
+//   response body.
+// - Cost of a call answered from the cache: one clock read, one shared (reader) lock, one hash
+//   lookup of the scope list as given (scope lists are interned: the sorted key is built once
+//   per distinct list) and one map lookup; no allocation besides the copy of the token handed
+//   to `done`.
+// - Shutdown() (also run by the destructor): waiting callers get UNAVAILABLE, their deadline
+//   timers are cancelled, token requests in flight are cancelled and no refresh starts again;
+//   cached tokens are still handed out until they expire.
 //
-// Thread safety: all methods may be called concurrently. `credentials`, `transport` and `clock`
-// are not owned and must outlive this object; the destructor cancels waiters' timers, but a
-// token request still in flight must complete before destruction.
+// Lifetime: transport callbacks and clock timers hold only a weak reference to the state, so a
+// token request or timer that completes after destruction does nothing. `credentials` and
+// `transport` are not owned and must outlive this object; `clock` (not owned) must also outlive
+// the token requests and timers this object started.
+//
+// Thread safety: all methods may be called concurrently.
 #ifndef FGW_SERVER_AUTH_OAUTH2_TOKEN_SOURCE_H_
 #define FGW_SERVER_AUTH_OAUTH2_TOKEN_SOURCE_H_
 
-#include <map>
+#include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/credentials.h"
 #include "server/auth/token_source.h"
@@ -50,6 +61,9 @@ struct OAuth2Options {
   absl::Duration request_timeout = absl::Seconds(30);  // Of one token request.
   absl::Duration failure_backoff =
       absl::Seconds(1);  // Between background refreshes that fail.
+  // How long a call answered from the cache goes without re-reading the credentials (to see a
+  // rotation). Token requests always read them.
+  absl::Duration credentials_recheck = absl::Seconds(1);
 };
 
 // Splits AuthConfig::token_url against the upstream base URL, as the SDK resolves it:
@@ -71,61 +85,25 @@ class OAuth2TokenSource : public TokenSource {
  public:
   OAuth2TokenSource(OAuth2Options options, CredentialsSource* credentials,
                     Transport* transport, Clock* clock);
+  // Runs Shutdown(); a token request still in flight may complete later, harmlessly.
   ~OAuth2TokenSource() override;
+  OAuth2TokenSource(const OAuth2TokenSource&) = delete;
+  OAuth2TokenSource& operator=(const OAuth2TokenSource&) = delete;
 
   void GetToken(const std::vector<std::string>& scopes, absl::Time deadline,
                 Callback done) override;
   void Invalidate(const std::vector<std::string>& scopes,
                   const std::string& token) override;
   std::string Identity() override;
+  void Shutdown() override;
 
   // Token requests sent so far (for metrics and tests).
   int64_t token_requests();
 
  private:
-  struct Token {
-    std::string access_token;
-    std::set<std::string> scopes;
-    absl::Time refresh_at;
-    absl::Time usable_until;
-  };
-  struct Waiter {
-    Callback done;
-    Clock::TimerId timer = 0;
-  };
-  struct Fetch {
-    uint64_t generation = 0;
-    uint64_t next_waiter = 1;
-    std::map<uint64_t, Waiter> waiters;
-  };
-
-  // Starts a token request for `key`; must be called without mu_ held.
-  void StartFetch(const std::string& key, std::set<std::string> scopes,
-                  const ClientCredentials& credentials,
-                  std::shared_ptr<Fetch> fetch);
-  void FinishFetch(const std::string& key, std::set<std::string> scopes,
-                   const std::shared_ptr<Fetch>& fetch,
-                   absl::StatusOr<HttpResponse> result);
-  // A usable cached token for `scopes` (exact set first, else a superset), or nullptr.
-  const Token* FindLocked(const std::string& key,
-                          const std::set<std::string>& scopes, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Token> ParseTokenResponse(
-      const std::set<std::string>& scopes,
-      const absl::StatusOr<HttpResponse>& result, absl::Time now);
-
-  const OAuth2Options options_;
-  CredentialsSource* const credentials_;
-  Transport* const transport_;
-  Clock* const clock_;
-
-  absl::Mutex mu_;
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string client_id_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);  // By scope key.
-  std::map<std::string, std::shared_ptr<Fetch>> fetches_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, absl::Time> last_failure_ ABSL_GUARDED_BY(mu_);
-  int64_t token_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  // Everything mutable, shared with transport callbacks and timers through weak references.
+  class Core;
+  const std::shared_ptr<Core> core_;
 };
 
 }  // namespace fgw

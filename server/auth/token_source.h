@@ -10,6 +10,10 @@
 //   response body.
 // - Invalidate() drops `token` (the one that got a 401) so the next GetToken() fetches a new one;
 //   a newer token already cached is kept.
+// - Shutdown() stops background work for good (token refreshes, token requests in flight) and
+//   answers every GetToken() still waiting with UNAVAILABLE; afterwards GetToken() answers from
+//   what is cached, or UNAVAILABLE. Idempotent. Call it before tearing down what the callbacks of
+//   pending GetToken() calls use.
 //
 // Thread safety: all methods may be called concurrently from any thread. A TokenSource must
 // outlive the GetToken() calls it has not answered yet.
@@ -38,6 +42,9 @@ class TokenSource {
   // A non-secret identity of the credentials behind the tokens (client id and a generation that
   // changes on rotation), for cache keys. Never a secret or a token.
   virtual std::string Identity() { return ""; }
+
+  // See the contract above. The default does nothing (sources without background work).
+  virtual void Shutdown() {}
 };
 
 }  // namespace fgw

@@ -1,10 +1,13 @@
 #include "server/auth/oauth2_token_source.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_clock.h"
@@ -266,6 +269,167 @@ TEST_F(OAuth2TokenSourceTest, FailureIsNotCachedNextCallRetries) {
   transport_.Enqueue(TokenResponse("ok"));
   EXPECT_EQ(Get({"s"}).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(*Get({"s"}), "ok");
+}
+
+TEST_F(OAuth2TokenSourceTest, DuplicateAndUnsortedScopesShareOneKey) {
+  transport_.Enqueue(TokenResponse("ab"));
+  EXPECT_EQ(*Get({"b", "a", "b"}), "ab");
+  EXPECT_EQ(*Get({"a", "b"}), "ab");
+  EXPECT_EQ(*Get({"b", "a"}), "ab");
+  ASSERT_EQ(transport_.num_calls(), 1);
+  EXPECT_THAT(transport_.request(0).body, HasSubstr("&scope=a+b"));
+}
+
+// A transport that records callbacks and never completes on its own: it ignores cancellation
+// and deadlines, like a request stuck in a real transport's I/O threads.
+class StuckTransport : public Transport {
+ public:
+  void Send(HttpRequest /*request*/, const SendOptions& /*options*/,
+            Callback done) override {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back(std::move(done));
+  }
+  // Completes the oldest call; false if none.
+  bool CompleteNext(absl::StatusOr<HttpResponse> result) {
+    Callback done;
+    {
+      absl::MutexLock lock(&mu_);
+      if (pending_.empty()) return false;
+      done = std::move(pending_.front());
+      pending_.erase(pending_.begin());
+    }
+    done(std::move(result));
+    return true;
+  }
+  int num_pending() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(pending_.size());
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Callback> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+// The answer of a token request arrives after the token source is gone (process exit): nothing
+// may touch the destroyed source (run under -fsanitize=address to see it), the waiter was
+// answered once, at destruction, and its deadline timer is gone.
+TEST_F(OAuth2TokenSourceTest, TokenRequestAnsweredAfterDestructionIsIgnored) {
+  StuckTransport stuck;
+  auto source = std::make_unique<OAuth2TokenSource>(
+      OAuth2Options{}, credentials_.get(), &stuck, &clock_);
+  int answers = 0;
+  absl::StatusOr<std::string> waited = absl::UnknownError("not answered");
+  source->GetToken({"s"}, clock_.Now() + absl::Seconds(10),
+                   [&](absl::StatusOr<std::string> t) {
+                     ++answers;
+                     waited = std::move(t);
+                   });
+  ASSERT_EQ(stuck.num_pending(), 1);
+  EXPECT_EQ(clock_.pending_timers(), 1);  // The waiter's deadline.
+  source.reset();
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(clock_.pending_timers(), 0);
+  ASSERT_TRUE(stuck.CompleteNext(TokenResponse("late")));
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_EQ(answers, 1);
+}
+
+// Same with a background refresh in flight (nobody waits for it) and a failed answer.
+TEST_F(OAuth2TokenSourceTest, RefreshAnsweredAfterDestructionIsIgnored) {
+  StuckTransport stuck;
+  auto source = std::make_unique<OAuth2TokenSource>(
+      OAuth2Options{}, credentials_.get(), &stuck, &clock_);
+  absl::StatusOr<std::string> first = absl::UnknownError("not answered");
+  source->GetToken(
+      {"s"}, absl::InfiniteFuture(),
+      [&](absl::StatusOr<std::string> t) { first = std::move(t); });
+  ASSERT_TRUE(stuck.CompleteNext(TokenResponse("old", 3600)));
+  ASSERT_EQ(*first, "old");
+  clock_.Advance(absl::Seconds(3550));  // In the refresh window.
+  absl::StatusOr<std::string> served = absl::UnknownError("not answered");
+  source->GetToken(
+      {"s"}, absl::InfiniteFuture(),
+      [&](absl::StatusOr<std::string> t) { served = std::move(t); });
+  EXPECT_EQ(*served, "old");
+  ASSERT_EQ(stuck.num_pending(), 1);  // The refresh.
+  source.reset();
+  ASSERT_TRUE(stuck.CompleteNext(MakeHttpResponse(503, "")));
+}
+
+// Shutdown(): waiters get UNAVAILABLE at once, the request in flight is cancelled (the transport
+// sees the cancellation), no refresh starts again, cached tokens are still served.
+TEST_F(OAuth2TokenSourceTest,
+       ShutdownAnswersWaitersCancelsRequestsStopsRefresh) {
+  transport_.Enqueue(TokenResponse("cached", 3600));
+  EXPECT_EQ(*Get({"cached"}), "cached");
+  transport_.set_hold(true);
+  int answers = 0;
+  absl::StatusOr<std::string> waited = absl::UnknownError("not answered");
+  source_->GetToken({"s"}, clock_.Now() + absl::Seconds(10),
+                    [&](absl::StatusOr<std::string> t) {
+                      ++answers;
+                      waited = std::move(t);
+                    });
+  ASSERT_EQ(transport_.num_pending(), 1);
+  ASSERT_NE(transport_.options().back().cancellation, nullptr);
+
+  source_->Shutdown();
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(transport_.num_pending(), 0);  // Cancelled.
+  EXPECT_EQ(clock_.pending_timers(), 0);   // Deadline timers cancelled.
+  source_->Shutdown();                     // Idempotent.
+  EXPECT_EQ(answers, 1);
+
+  const int requests = transport_.num_calls();
+  clock_.Advance(absl::Seconds(3550));  // In the refresh window of "cached".
+  EXPECT_EQ(*Get({"cached"}), "cached");
+  EXPECT_EQ(Get({"other"}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(transport_.num_calls(), requests);
+  clock_.Advance(absl::Seconds(60));  // Expired.
+  EXPECT_EQ(Get({"cached"}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(transport_.num_calls(), requests);
+}
+
+// The hot path answers from the cache without reading the credentials: a secret that vanished
+// from the environment is noticed at the next recheck, not on every call.
+TEST(OAuth2TokenSourceCredentialsTest, CachedTokenDoesNotReadCredentials) {
+  constexpr char kVar[] = "FGW_TEST_OAUTH2_HOT_PATH_SECRET";
+  ::setenv(kVar, "env-secret", 1);
+  FakeClock clock;
+  FakeTransport transport(&clock);
+  CredentialsOptions creds;
+  creds.client_id = "env-client";
+  creds.client_secret_env = kVar;
+  CredentialsSource credentials(creds, &clock);
+  OAuth2Options options;
+  options.credentials_recheck = absl::Seconds(5);
+  OAuth2TokenSource source(options, &credentials, &transport, &clock);
+  auto get = [&] {
+    absl::StatusOr<std::string> out = absl::UnknownError("not answered");
+    source.GetToken({"s"}, absl::InfiniteFuture(),
+                    [&](absl::StatusOr<std::string> t) { out = std::move(t); });
+    return out;
+  };
+  transport.Enqueue(TokenResponse("tok"));
+  EXPECT_EQ(*get(), "tok");
+  EXPECT_EQ(source.Identity(), "env-client#1");
+
+  ::unsetenv(kVar);
+  clock.Advance(absl::Seconds(4));
+  auto cached = get();  // Credentials not consulted.
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ(*cached, "tok");
+
+  clock.Advance(
+      absl::Seconds(1));  // Recheck due: now they are read, and missing.
+  EXPECT_EQ(get().status().code(), absl::StatusCode::kUnauthenticated);
+  ::setenv(kVar, "env-secret", 1);
+  EXPECT_EQ(*get(), "tok");  // Same generation: the token is kept.
+  EXPECT_EQ(transport.num_calls(), 1);
+  ::unsetenv(kVar);
 }
 
 TEST(ResolveTokenEndpointTest, ResolvesLikeTheSdk) {
