@@ -35,7 +35,9 @@ TransportOptions TransportOptionsFrom(const UpstreamConfig& up,
 }  // namespace
 
 GatewayEngine::GatewayEngine() = default;
-GatewayEngine::~GatewayEngine() = default;
+// Members are destroyed in reverse order of declaration: the token source before the transports
+// its requests run on. Shutdown() first, while everything its callbacks reach is still alive.
+GatewayEngine::~GatewayEngine() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     const GatewayConfig& config) {
@@ -151,6 +153,10 @@ std::vector<std::string> GatewayEngine::service_names() const {
 
 size_t GatewayEngine::route_count() const { return routes_->size(); }
 
-void GatewayEngine::Shutdown() {}
+void GatewayEngine::Shutdown() {
+  // Stops background token refreshes and cancels token requests in flight; callers still
+  // waiting for a token (none once the gRPC server has drained) get UNAVAILABLE.
+  if (tokens_ != nullptr) tokens_->Shutdown();
+}
 
 }  // namespace fgw

@@ -3,8 +3,11 @@
 // the response cache and the call pipeline; exposes them as the UnaryCallHandler the generic
 // gRPC service calls and as the ReflectionSource server reflection reads.
 //
+// Shutdown() stops background work (token refreshes, token requests in flight) so the process
+// can exit in order; it is idempotent and the destructor runs it too.
+//
 // Thread safety: after Create() every accessor may be called from any thread. Shutdown() is
-// called once, after the gRPC server has drained.
+// called after the gRPC server has drained.
 #ifndef FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_
 #define FGW_SERVER_ENGINE_GATEWAY_ENGINE_H_
 
