@@ -25,21 +25,6 @@ absl::string_view PathOf(absl::string_view path_and_query) {
   return path_and_query.substr(0, path_and_query.find('?'));
 }
 
-// `path` equals `scope`, is under it, or is one of its ancestors (segment-aware).
-bool Affected(absl::string_view path, absl::string_view scope) {
-  if (scope.empty()) return true;
-  if (path == scope) return true;
-  if (absl::StartsWith(path, scope) && path.size() > scope.size() &&
-      path[scope.size()] == '/') {
-    return true;
-  }
-  if (absl::StartsWith(scope, path) && scope.size() > path.size() &&
-      (scope[path.size()] == '/' || (!path.empty() && path.back() == '/'))) {
-    return true;
-  }
-  return false;
-}
-
 int64_t SizeOf(const std::string& key, const HttpResponse& response) {
   int64_t size =
       kEntryOverhead + static_cast<int64_t>(key.size() + response.body.size());
@@ -84,11 +69,12 @@ std::string ResponseCache::WriteScope(absl::string_view path) {
   return scope;
 }
 
-ResponseCache::Lookup ResponseCache::LookupOrJoin(
+ResponseCache::Lookup ResponseCache::LookupOrJoinShared(
     const std::string& key, absl::string_view path_and_query,
     FollowerCallback on_result) {
   const absl::Time now = clock_->Now();
   Lookup out;
+  Released released;  // Declared before the lock: freed after it is released.
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
@@ -96,10 +82,10 @@ ResponseCache::Lookup ResponseCache::LookupOrJoin(
       lru_.splice(lru_.begin(), lru_, it->second.lru);
       ++hits_;
       out.kind = Lookup::Kind::kHit;
-      out.response = *it->second.response;
+      out.cached = it->second.response;
       return out;
     }
-    EraseLocked(it);
+    EraseLocked(it, &released);
   }
   ++misses_;
   auto [flight, inserted] = inflight_.try_emplace(key);
@@ -112,6 +98,14 @@ ResponseCache::Lookup ResponseCache::LookupOrJoin(
   out.kind = Lookup::Kind::kFollower;
   out.follower_id = flight->second.next_follower++;
   flight->second.followers.emplace(out.follower_id, std::move(on_result));
+  return out;
+}
+
+ResponseCache::Lookup ResponseCache::LookupOrJoin(
+    const std::string& key, absl::string_view path_and_query,
+    FollowerCallback on_result) {
+  Lookup out = LookupOrJoinShared(key, path_and_query, std::move(on_result));
+  if (out.kind == Lookup::Kind::kHit) out.response = *out.cached;
   return out;
 }
 
@@ -129,6 +123,7 @@ ResponseCache::TakeFollowers(const std::string& key, uint64_t* epoch) {
 void ResponseCache::Complete(const std::string& key, const Result& result,
                              absl::Duration ttl) {
   std::map<uint64_t, FollowerCallback> followers;
+  Released released;
   {
     absl::MutexLock lock(&mu_);
     auto flight = inflight_.find(key);
@@ -141,20 +136,21 @@ void ResponseCache::Complete(const std::string& key, const Result& result,
     int64_t size = cacheable ? SizeOf(key, *result) : 0;
     if (cacheable && size <= options_.max_bytes && options_.max_entries > 0) {
       auto old = entries_.find(key);
-      if (old != entries_.end()) EraseLocked(old);
+      if (old != entries_.end()) EraseLocked(old, &released);
       while (!lru_.empty() &&
              (bytes_ + size > options_.max_bytes ||
               static_cast<int>(entries_.size()) >= options_.max_entries)) {
-        EraseLocked(entries_.find(lru_.back()));
+        EraseLocked(entries_.find(lru_.back()), &released);
       }
       lru_.push_front(key);
-      Entry entry;
+      auto stored = entries_.emplace(key, Entry()).first;
+      Entry& entry = stored->second;
       entry.response = std::make_shared<const HttpResponse>(*result);
-      entry.path = std::move(path);
+      entry.path = by_path_.try_emplace(std::move(path)).first;
+      entry.path->second.insert(&stored->first);
       entry.expires = clock_->Now() + ttl;
       entry.bytes = size;
       entry.lru = lru_.begin();
-      entries_.emplace(key, std::move(entry));
       bytes_ += size;
     }
   }
@@ -182,29 +178,79 @@ void ResponseCache::Leave(const std::string& key, uint64_t follower_id) {
   it->second.followers.erase(f);
 }
 
+void ResponseCache::CollectPathLocked(absl::string_view path,
+                                      std::vector<const std::string*>* keys) {
+  auto it = by_path_.find(path);
+  if (it == by_path_.end()) return;
+  keys->insert(keys->end(), it->second.begin(), it->second.end());
+}
+
 void ResponseCache::InvalidateForWrite(absl::string_view path_and_query) {
   const std::string scope = WriteScope(path_and_query);
+  Released released;
   absl::MutexLock lock(&mu_);
   ++epoch_;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    auto next = std::next(it);
-    if (Affected(it->second.path, scope)) EraseLocked(it);
-    it = next;
+  if (scope.empty()) {  // Everything.
+    invalidation_visits_ += static_cast<int64_t>(entries_.size());
+    for (auto& [key, entry] : entries_)
+      released.push_back(std::move(entry.response));
+    entries_.clear();
+    by_path_.clear();
+    lru_.clear();
+    bytes_ = 0;
+    return;
   }
+  // The paths affected (segment-aware; each path is visited once):
+  std::vector<const std::string*> keys;
+  // - the scope itself;
+  CollectPathLocked(scope, &keys);
+  // - the paths under it: "<scope>/..." is one range of the ordered index;
+  const std::string under = scope + "/";
+  for (auto it = by_path_.lower_bound(under);
+       it != by_path_.end() && absl::StartsWith(it->first, under); ++it) {
+    keys.insert(keys.end(), it->second.begin(), it->second.end());
+  }
+  // - its ancestors: each prefix that ends right before a '/' of the scope ("" and /api for
+  //   /api/x) or with one ("/", "/api/").
+  std::vector<size_t> ancestor_sizes;
+  for (size_t i = 0; i < scope.size(); ++i) {
+    if (scope[i] != '/') continue;
+    ancestor_sizes.push_back(i);
+    if (i + 1 < scope.size()) ancestor_sizes.push_back(i + 1);
+  }
+  std::sort(ancestor_sizes.begin(), ancestor_sizes.end());
+  ancestor_sizes.erase(
+      std::unique(ancestor_sizes.begin(), ancestor_sizes.end()),
+      ancestor_sizes.end());
+  for (size_t size : ancestor_sizes)
+    CollectPathLocked(absl::string_view(scope).substr(0, size), &keys);
+
+  invalidation_visits_ += static_cast<int64_t>(keys.size());
+  // Each key is collected once, and read before its own entry is erased.
+  for (const std::string* key : keys)
+    EraseLocked(entries_.find(*key), &released);
 }
 
 void ResponseCache::Clear() {
+  Released released;
   absl::MutexLock lock(&mu_);
   ++epoch_;
+  for (auto& [key, entry] : entries_)
+    released.push_back(std::move(entry.response));
   entries_.clear();
+  by_path_.clear();
   lru_.clear();
   bytes_ = 0;
 }
 
 void ResponseCache::EraseLocked(
-    std::unordered_map<std::string, Entry>::iterator it) {
-  bytes_ -= it->second.bytes;
-  lru_.erase(it->second.lru);
+    std::unordered_map<std::string, Entry>::iterator it, Released* released) {
+  Entry& entry = it->second;
+  bytes_ -= entry.bytes;
+  lru_.erase(entry.lru);
+  entry.path->second.erase(&it->first);
+  if (entry.path->second.empty()) by_path_.erase(entry.path);
+  released->push_back(std::move(entry.response));
   entries_.erase(it);
 }
 
@@ -226,6 +272,11 @@ int64_t ResponseCache::hits() {
 int64_t ResponseCache::misses() {
   absl::MutexLock lock(&mu_);
   return misses_;
+}
+
+int64_t ResponseCache::invalidation_visits() {
+  absl::MutexLock lock(&mu_);
+  return invalidation_visits_;
 }
 
 }  // namespace fgw

@@ -6,8 +6,10 @@
 // - Key (MakeKey): credential identity, gRPC method, HTTP method, path_and_query, and the request
 //   headers except per-call ones (Authorization, Idempotency-Key, User-Agent, X-Request-Id,
 //   traceparent, tracestate), names lowercased and sorted.
-// - Singleflight (LookupOrJoin): a hit returns the response; otherwise the first caller for a key
-//   becomes the leader and MUST later call Complete() or Abandon(); identical calls arriving
+// - Singleflight (LookupOrJoinShared / LookupOrJoin): a hit returns the stored response, shared
+//   and immutable (only a pointer is copied under the cache's lock; LookupOrJoin also copies it
+//   into Lookup::response, outside the lock); otherwise the first caller for a key becomes the
+//   leader and MUST later call Complete() or Abandon(); identical calls arriving
 //   meanwhile become followers, called back with the leader's result (success or error), or with
 //   nullopt when the leader abandoned (then each follower calls upstream itself).
 // - Invalidation (InvalidateForWrite, after a successful write): entries under the write's scope
@@ -20,6 +22,8 @@
 //   "Under" is segment-aware (/api/ledger/v2/l1 does not cover /api/ledger/v2/l10); ancestors are
 //   exact paths (/api/ledger/v2, the ledger list). A leader that started before an invalidation
 //   does not store its (possibly stale) response. Cross-module effects are bounded by the TTL.
+//   Entries are indexed by request path, so an invalidation visits the scope's subtree and its
+//   ancestors only, not every entry.
 //
 // Thread safety: all methods may be called concurrently. Callbacks (followers) run on the thread
 // that calls Complete()/Abandon(), never under the cache's lock.
@@ -34,6 +38,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -67,11 +73,18 @@ class ResponseCache {
   struct Lookup {
     enum class Kind { kHit, kLeader, kFollower };
     Kind kind = Kind::kLeader;
-    HttpResponse response;     // kHit only.
+    // kHit only: the stored response. Immutable; stays valid after eviction or invalidation.
+    std::shared_ptr<const HttpResponse> cached;
+    HttpResponse response;  // kHit from LookupOrJoin() only: a copy of *cached.
     uint64_t follower_id = 0;  // kFollower only, for Leave().
   };
   // `path_and_query` is the request's (used for invalidation). `on_result` is kept only when the
-  // caller becomes a follower.
+  // caller becomes a follower. A hit copies only a pointer (Lookup::cached).
+  Lookup LookupOrJoinShared(const std::string& key,
+                            absl::string_view path_and_query,
+                            FollowerCallback on_result);
+  // LookupOrJoinShared(), and on a hit also a copy of the response in Lookup::response, made
+  // outside the cache's lock (for callers that need a value).
   Lookup LookupOrJoin(const std::string& key, absl::string_view path_and_query,
                       FollowerCallback on_result);
   // The leader's result: stored when 2xx and ttl > 0 (and no invalidation since the lookup);
@@ -90,11 +103,19 @@ class ResponseCache {
   int64_t bytes();
   int64_t hits();
   int64_t misses();
+  // Entries InvalidateForWrite() has looked at so far (with the path index: those it dropped).
+  int64_t invalidation_visits();
 
  private:
+  // Request path -> keys of the entries stored for it (pointers to the keys of entries_, stable
+  // until the entry is erased). Ordered, so the paths under a scope are one range.
+  using PathIndex =
+      std::map<std::string, std::unordered_set<const std::string*>,
+               std::less<>>;
+  using Released = std::vector<std::shared_ptr<const HttpResponse>>;
   struct Entry {
     std::shared_ptr<const HttpResponse> response;
-    std::string path;
+    PathIndex::iterator path;
     absl::Time expires;
     int64_t bytes = 0;
     std::list<std::string>::iterator lru;
@@ -106,7 +127,12 @@ class ResponseCache {
     std::map<uint64_t, FollowerCallback> followers;
   };
 
-  void EraseLocked(std::unordered_map<std::string, Entry>::iterator it)
+  // Erases an entry; its response goes to `released`, to be freed once the lock is released.
+  void EraseLocked(std::unordered_map<std::string, Entry>::iterator it,
+                   Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds the keys stored for `path` (if any) to `keys`.
+  void CollectPathLocked(absl::string_view path,
+                         std::vector<const std::string*>* keys)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the in-flight record for `key` (empty if none).
   std::map<uint64_t, FollowerCallback> TakeFollowers(const std::string& key,
@@ -117,6 +143,7 @@ class ResponseCache {
 
   absl::Mutex mu_;
   std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  PathIndex by_path_ ABSL_GUARDED_BY(mu_);
   std::list<std::string> lru_
       ABSL_GUARDED_BY(mu_);  // Front: most recently used.
   std::unordered_map<std::string, Inflight> inflight_ ABSL_GUARDED_BY(mu_);
@@ -124,6 +151,7 @@ class ResponseCache {
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // Bumped by every invalidation.
   int64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t misses_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t invalidation_visits_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fgw

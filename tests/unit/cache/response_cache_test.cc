@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_transport.h"
@@ -224,6 +226,145 @@ TEST_F(ResponseCacheTest, LeaderStartedBeforeAWriteDoesNotStore) {
   cache_.Complete(Key("/api/ledger/v2/l1/accounts/a"),
                   MakeHttpResponse(200, "stale?"), absl::Seconds(10));
   EXPECT_EQ(Lookup("/api/ledger/v2/l1/accounts/a").kind, Kind::kLeader);
+}
+
+// A hit hands out the stored response itself (one pointer copied under the lock), which stays
+// valid after the entry is gone; LookupOrJoin() adds a copy for callers that need a value.
+TEST_F(ResponseCacheTest, HitSharesTheStoredResponse) {
+  const std::string path = "/api/ledger/v2/l1/accounts/a";
+  Fill(path, "account-a");
+  auto first = cache_.LookupOrJoinShared(Key(path), path, nullptr);
+  auto second = cache_.LookupOrJoinShared(Key(path), path, nullptr);
+  ASSERT_EQ(first.kind, Kind::kHit);
+  ASSERT_EQ(second.kind, Kind::kHit);
+  ASSERT_NE(first.cached, nullptr);
+  EXPECT_EQ(first.cached.get(), second.cached.get());  // Not a copy.
+  EXPECT_EQ(first.cached->body, "account-a");
+  EXPECT_EQ(first.response.body, "");  // No copy made.
+
+  auto copied = Lookup(path);
+  ASSERT_EQ(copied.kind, Kind::kHit);
+  EXPECT_EQ(copied.cached.get(), first.cached.get());
+  EXPECT_EQ(copied.response.body, "account-a");
+  EXPECT_EQ(copied.response.status, 200);
+  EXPECT_EQ(cache_.hits(), 3);
+
+  cache_.InvalidateForWrite("/api/ledger/v2/l1/transactions");
+  EXPECT_EQ(cache_.entries(), 0);
+  EXPECT_EQ(first.cached->body, "account-a");  // Still owned by the caller.
+  EXPECT_EQ(cache_.LookupOrJoinShared(Key(path), path, nullptr).cached,
+            nullptr);  // Now the leader.
+  cache_.Abandon(Key(path));
+}
+
+// The path index drops exactly what the segment-aware rule of the header says: the scope, what
+// is under it, and its ancestors; checked against that rule written out, over tricky paths.
+TEST_F(ResponseCacheTest, InvalidationMatchesTheSegmentAwareRule) {
+  auto affected = [](absl::string_view path, absl::string_view scope) {
+    if (scope.empty() || path == scope) return true;
+    if (absl::StartsWith(path, scope) && path.size() > scope.size() &&
+        path[scope.size()] == '/')
+      return true;
+    return absl::StartsWith(scope, path) && scope.size() > path.size() &&
+           (scope[path.size()] == '/' || (!path.empty() && path.back() == '/'));
+  };
+  const std::vector<std::string> paths = {
+      "",
+      "/",
+      "/api",
+      "/api/",
+      "/api/ledger",
+      "/api/ledger/",
+      "/api/ledger/v2",
+      "/api/ledger/v2/",
+      "/api/ledger/v2/l1",
+      "/api/ledger/v2/l1?x=1",
+      "/api/ledger/v2/l1/",
+      "/api/ledger/v2/l1/accounts/a",
+      "/api/ledger/v2/l1/accounts/a?pageSize=2",
+      "/api/ledger/v2/l1-x/accounts",
+      "/api/ledger/v2/l10",
+      "/api/ledger/v2/l10/accounts/a",
+      "/api/ledger/v2/l1.0",
+      "/api/ledger/v2/l2/accounts/a",
+      "/api/ledger/l1",
+      "/api/ledger/l1/transactions",
+      "/api/ledger/l10",
+      "/api/payments",
+      "/api/payments/v3/payments",
+      "/api/paymentsx/v1",
+      "/api/wallets/wallets/w1",
+      "/apix",
+      "/versions",
+  };
+  const std::vector<std::string> writes = {
+      "/api/ledger/v2/l1/transactions",
+      "/api/ledger/v2/l1",
+      "/api/ledger/v2/l10/metadata",
+      "/api/ledger/l1/transactions?async=true",
+      "/api/payments/v3/payments/p1/adjustments",
+      "/api/wallets/wallets/w1/debit",
+      "/api/ledger/v2",
+      "/versions",
+  };
+  for (const std::string& write : writes) {
+    ResponseCache cache(ResponseCacheOptions{}, &clock_);
+    auto key = [](const std::string& path) {
+      return ResponseCache::MakeKey("", "m", Get(path));
+    };
+    for (const std::string& path : paths) {
+      ASSERT_EQ(cache.LookupOrJoinShared(key(path), path, nullptr).kind,
+                Kind::kLeader);
+      cache.Complete(key(path), MakeHttpResponse(200, path), absl::Minutes(1));
+    }
+    const std::string scope = ResponseCache::WriteScope(write);
+    cache.InvalidateForWrite(write);
+    int kept = 0;
+    for (const std::string& path : paths) {
+      std::string bare = path.substr(0, path.find('?'));
+      auto lookup = cache.LookupOrJoinShared(key(path), path, nullptr);
+      if (lookup.kind == Kind::kLeader) cache.Abandon(key(path));
+      EXPECT_EQ(lookup.kind == Kind::kHit, !affected(bare, scope))
+          << "write " << write << " (scope " << scope << "), cached " << path;
+      kept += lookup.kind == Kind::kHit;
+    }
+    EXPECT_EQ(cache.entries(), kept) << write;
+  }
+}
+
+// An invalidation visits the entries it drops, not the whole cache; evictions keep the index
+// in step.
+TEST_F(ResponseCacheTest, InvalidationVisitsOnlyTheAffectedEntries) {
+  ResponseCache cache(ResponseCacheOptions{64 << 20, 1000}, &clock_);
+  auto fill = [&](const std::string& path) {
+    std::string key = ResponseCache::MakeKey("", "m", Get(path));
+    ASSERT_EQ(cache.LookupOrJoinShared(key, path, nullptr).kind, Kind::kLeader);
+    cache.Complete(key, MakeHttpResponse(200, "x"), absl::Minutes(1));
+  };
+  for (int ledger = 0; ledger < 100; ++ledger) {
+    for (int account = 0; account < 10; ++account) {
+      fill(absl::StrCat("/api/ledger/v2/l", ledger, "/accounts/a", account));
+    }
+  }
+  ASSERT_EQ(cache.entries(), 1000);
+  cache.InvalidateForWrite("/api/ledger/v2/l7/transactions");
+  EXPECT_EQ(cache.entries(), 990);
+  EXPECT_EQ(cache.invalidation_visits(), 10);
+
+  // 10 free places, then each new entry evicts the least recently used: l0's 10 accounts, then
+  // 5 of l1's.
+  for (int i = 0; i < 25; ++i) fill(absl::StrCat("/api/ledger/v2/new/x", i));
+  EXPECT_EQ(cache.entries(), 1000);
+  cache.InvalidateForWrite("/api/ledger/v2/l0/transactions");
+  EXPECT_EQ(cache.invalidation_visits(), 10);  // l0 was evicted: nothing left.
+  cache.InvalidateForWrite("/api/ledger/v2/l1/transactions");
+  EXPECT_EQ(cache.invalidation_visits(), 15);  // The 5 of l1 not evicted.
+  EXPECT_EQ(cache.entries(), 995);
+  cache.InvalidateForWrite("/versions");  // Everything.
+  EXPECT_EQ(cache.entries(), 0);
+  EXPECT_EQ(cache.bytes(), 0);
+  fill("/api/ledger/v2/l1/accounts/a0");
+  EXPECT_EQ(cache.entries(), 1);
 }
 
 }  // namespace
