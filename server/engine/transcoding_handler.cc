@@ -137,54 +137,63 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
   const RoutePlan* plan_ptr = &plan;
   Clock* clock = clock_;
   const ApiDescriptors* descriptors = descriptors_;
-  caller_->Call(
-      plan.spec, *std::move(http), ctx,
-      [plan_ptr, clock, descriptors, start,
-       done = std::move(done)](CallOutcome outcome) {
-        const Route& route = *plan_ptr->route;
-        CallResult result;
-        int http_status = 0;
-        if (!outcome.response.ok()) {
-          result.status = outcome.response.status();
-        } else {
-          const HttpResponse& response = *outcome.response;
-          http_status = response.status;
-          if (IsSuccess(route, response.status)) {
-            // One arena per reply: no per-field malloc, and the tree is freed in a few blocks.
-            google::protobuf::Arena arena(
-                ArenaOptionsFor(response.body.size()));
-            google::protobuf::Message* reply =
-                plan_ptr->response_prototype->New(&arena);
-            result.status = DecodeResponse(route, response, reply);
-            // Partial: proto3 has no required fields, the full check would only walk the tree.
-            if (result.status.ok() &&
-                !reply->SerializePartialToString(&result.response)) {
-              result.status =
-                  absl::InternalError("response does not serialize");
-            }
-          } else {
-            result.status = MapHttpError(route, response, *descriptors);
-          }
+  // Builds the reply from the upstream's answer; on the call's gRPC thread when it has one.
+  auto reply = [plan_ptr, clock, descriptors, start,
+                done = std::move(done)](CallOutcome outcome) {
+    const Route& route = *plan_ptr->route;
+    CallResult result;
+    int http_status = 0;
+    if (!outcome.response.ok()) {
+      result.status = outcome.response.status();
+    } else {
+      const HttpResponse& response = *outcome.response;
+      http_status = response.status;
+      if (IsSuccess(route, response.status)) {
+        // One arena per reply: no per-field malloc, and the tree is freed in a few blocks.
+        google::protobuf::Arena arena(ArenaOptionsFor(response.body.size()));
+        google::protobuf::Message* reply =
+            plan_ptr->response_prototype->New(&arena);
+        result.status = DecodeResponse(route, response, reply);
+        // Partial: proto3 has no required fields, the full check would only walk the tree.
+        if (result.status.ok() &&
+            !reply->SerializePartialToString(&result.response)) {
+          result.status = absl::InternalError("response does not serialize");
         }
-        result.trailing_metadata.emplace_back("formance-attempts",
-                                              absl::StrCat(outcome.attempts));
-        if (!outcome.idempotency_key.empty()) {
-          result.trailing_metadata.emplace_back("formance-idempotency-key",
-                                                outcome.idempotency_key);
-        }
-        if (outcome.cache_hit)
-          result.trailing_metadata.emplace_back("formance-cache", "hit");
-        if (http_status != 0) {  // Success or error alike.
-          result.trailing_metadata.emplace_back(kHttpStatusTrailer,
-                                                absl::StrCat(http_status));
-        }
-        double ms = absl::ToDoubleMilliseconds(clock->Now() - start);
-        spdlog::info(
-            "call {} http={} code={} attempts={}{} {:.1f}ms", route.grpc_method,
-            http_status, absl::StatusCodeToString(result.status.code()),
-            outcome.attempts, outcome.cache_hit ? " cache=hit" : "", ms);
-        done(std::move(result));
-      });
+      } else {
+        result.status = MapHttpError(route, response, *descriptors);
+      }
+    }
+    result.trailing_metadata.emplace_back("formance-attempts",
+                                          absl::StrCat(outcome.attempts));
+    if (!outcome.idempotency_key.empty()) {
+      result.trailing_metadata.emplace_back("formance-idempotency-key",
+                                            outcome.idempotency_key);
+    }
+    if (outcome.cache_hit)
+      result.trailing_metadata.emplace_back("formance-cache", "hit");
+    if (http_status != 0) {  // Success or error alike.
+      result.trailing_metadata.emplace_back(kHttpStatusTrailer,
+                                            absl::StrCat(http_status));
+    }
+    double ms = absl::ToDoubleMilliseconds(clock->Now() - start);
+    spdlog::info("call {} http={} code={} attempts={}{} {:.1f}ms",
+                 route.grpc_method, http_status,
+                 absl::StatusCodeToString(result.status.code()),
+                 outcome.attempts, outcome.cache_hit ? " cache=hit" : "", ms);
+    done(std::move(result));
+  };
+  caller_->Call(plan.spec, *std::move(http), ctx,
+                [resume = call.resume,
+                 reply = std::move(reply)](CallOutcome outcome) mutable {
+                  if (!resume) {
+                    reply(std::move(outcome));
+                    return;
+                  }
+                  resume([reply = std::move(reply),
+                          outcome = std::move(outcome)]() mutable {
+                    reply(std::move(outcome));
+                  });
+                });
 }
 
 }  // namespace fgw

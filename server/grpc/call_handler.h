@@ -1,7 +1,11 @@
 // UnaryCallHandler: what the generic gRPC service hands every unary call to. The gRPC layer
 // owns the reactor, metadata and status encoding; the handler owns the meaning of the call.
 //
-// Contract: HandleUnary() must not block; `done` runs exactly once, from any thread. A
+// Contract: HandleUnary() must not block; `done` runs exactly once, from any thread.
+// IncomingCall::resume (when set) moves work back onto the thread that serves the call's gRPC
+// events: a handler whose answer arrives on another thread (the upstream's I/O threads)
+// resumes there to build the reply, so those threads only do I/O and the reply is written
+// from inside gRPC's own event loop. A
 // non-OK status may carry details (server/util/status_details.h) that the gRPC layer sends
 // as grpc-status-details-bin. Trailers (formance-http-status included) are the handler's,
 // in CallResult::trailing_metadata, on success and error alike.
@@ -13,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/util/cancellation.h"
@@ -27,6 +32,10 @@ struct IncomingCall {
   std::string peer;
   Cancellation* cancellation =
       nullptr;  // Fires when the caller cancels; owned by the gRPC layer.
+  // Runs `fn` on the call's gRPC thread, soon (inline when called there). Only while the
+  // handler holds `done` and has not called it; at most one outstanding at a time. Null when
+  // the caller has no such thread (tests): run `fn` inline then.
+  std::function<void(absl::AnyInvocable<void()>)> resume;
 };
 
 struct CallResult {

@@ -4,10 +4,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/config/listen_address.h"
+#include "server/grpc/unary_reactor.h"
 #include "spdlog/spdlog.h"
 
 namespace fgw {
@@ -26,8 +26,16 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
                              const ReflectionSource* reflection,
                              UnaryCallHandler* handler)
     : service_names_(std::move(service_names)),
+      handler_(handler),
       reflection_(reflection, service_names_),
-      generic_(handler, &reflection_) {}
+      health_(service_names_),
+      reactors_(
+          [this](const std::string& method) -> std::unique_ptr<CallReactor> {
+            if (method == kReflectionMethod) return reflection_.NewReactor();
+            if (method == kHealthCheckMethod) return health_.NewCheckReactor();
+            if (method == kHealthWatchMethod) return health_.NewWatchReactor();
+            return std::make_unique<UnaryReactor>(handler_);
+          }) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const ServerOptions& options, UnaryCallHandler* handler,
@@ -43,18 +51,26 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     return absl::InvalidArgumentError(
         "keepalive time and timeout must be positive");
   }
+  if (options.completion_queues < 1 || options.completion_queues > 64) {
+    return absl::InvalidArgumentError(
+        "completion queue threads must be between 1 and 64");
+  }
 
   std::unique_ptr<GatewayServer> self(
       new GatewayServer(std::move(service_names), reflection, handler));
 
-  // Process-wide switch; read by ServerBuilder::BuildAndStart.
-  grpc::EnableDefaultHealthCheckService(true);
+  // Health is served by our own reactors: gRPC's default service is a callback service,
+  // and any callback service starts extra polling threads.
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::ServerBuilder builder;
   int selected_port = 0;
   const std::string uri = listen->ToGrpcUri();
   builder.AddListeningPort(uri, grpc::InsecureServerCredentials(),
                            &selected_port);
-  builder.RegisterCallbackGenericService(&self->generic_);
+  builder.RegisterAsyncGenericService(&self->generic_);
+  for (int i = 0; i < options.completion_queues; ++i) {
+    self->queues_.push_back(builder.AddCompletionQueue());
+  }
   builder.SetMaxReceiveMessageSize(ClampToInt(options.max_message_bytes));
   builder.SetMaxSendMessageSize(ClampToInt(options.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -74,6 +90,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   if (self->server_ == nullptr ||
       (listen->kind == ListenAddress::Kind::kTcp && selected_port == 0)) {
     if (self->server_ != nullptr) self->server_->Shutdown();
+    self->StopQueues();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen,
                      " (address in use, not permitted, or no such interface)"));
@@ -85,6 +102,16 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     self->address_ = bound.ToGrpcUri();
   } else {
     self->address_ = uri;
+  }
+  // Enough listening slots per queue that a burst of new calls does not wait for the
+  // queue's thread to post the next one.
+  constexpr int kSlotsPerQueue = 16;
+  for (auto& queue : self->queues_) {
+    for (int i = 0; i < kSlotsPerQueue; ++i) {
+      ServerCall::Listen(&self->generic_, queue.get(), &self->reactors_,
+                         self->calls_.get());
+    }
+    self->queue_threads_.emplace_back(ServeCompletionQueue, queue.get());
   }
   self->SetServing(true);
   spdlog::info("grpc: listening on {} ({} services)", self->address_,
@@ -101,11 +128,7 @@ void GatewayServer::SetServing(bool serving) {
     absl::MutexLock lock(&mu_);
     if (shutdown_started_) return;
   }
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus(serving);
-  for (const std::string& name : service_names_)
-    health->SetServingStatus(name, serving);
+  health_.SetServing(serving);
 }
 
 void GatewayServer::Shutdown(absl::Duration grace) {
@@ -119,14 +142,37 @@ void GatewayServer::Shutdown(absl::Duration grace) {
     shutdown_started_ = true;
   }
   spdlog::info("grpc: shutting down (grace {})", absl::FormatDuration(grace));
-  if (grpc::HealthCheckServiceInterface* health =
-          server_->GetHealthCheckService()) {
-    health->Shutdown();  // Every status NOT_SERVING; later updates ignored.
-  }
+  health_.Shutdown();  // Every status NOT_SERVING; watches end.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  StopQueues();
   absl::MutexLock lock(&mu_);
   shutdown_done_ = true;
+}
+
+void GatewayServer::StopQueues() {
+  // Calls still alive hold operations on the queues (a handler's `done` may still be on its
+  // way from the upstream's threads); shutting a queue down under them would abort.
+  if (!calls_->WaitForNone(absl::Seconds(30))) {
+    // A handler broke its contract (never answered). Leave its call, the queues and their
+    // threads running rather than free what they use: the process is on its way out.
+    spdlog::error("grpc: calls still alive 30 s after shutdown; leaving them");
+    for (auto& thread : queue_threads_) thread.detach();
+    queue_threads_.clear();
+    for (auto& queue : queues_) queue.release();
+    queues_.clear();
+    calls_.release();
+    return;
+  }
+  for (auto& queue : queues_) queue->Shutdown();
+  for (auto& thread : queue_threads_) thread.join();
+  queue_threads_.clear();
+  for (auto& queue : queues_) {
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue->Next(&tag, &ok)) {
+    }
+  }
 }
 
 void GatewayServer::Wait() {

@@ -1,11 +1,13 @@
-// GatewayServer: the running gRPC server. One CallbackGenericService (GenericService) serves
-// every Formance method and the reflection stream; gRPC's default health service
-// (grpc.health.v1.Health, registered, so it takes precedence over the generic service)
-// reports "" and every listed service SERVING from Start() until Shutdown().
+// GatewayServer: the running gRPC server. One grpc::AsyncGenericService serves every method
+// (ServerCall, server_call.h) on `completion_queues` completion queues, each drained by one
+// thread of its own: the Formance methods (UnaryReactor -> the UnaryCallHandler), server
+// reflection (ReflectionService) and grpc.health.v1.Health (HealthService), which reports ""
+// and every listed service SERVING from Start() until Shutdown(). No other service is
+// registered, so gRPC starts no polling threads besides the queues'.
 //
 // Lifecycle: Start() binds and serves; Shutdown(grace) sets NOT_SERVING, stops accepting,
 // lets in-flight calls finish for up to `grace`, then cancels the rest and returns once every
-// call is done; Wait() blocks until Shutdown() has completed. Shutdown() is idempotent and may
+// call is done, then stops the completion-queue threads; Wait() blocks until Shutdown() has completed. Shutdown() is idempotent and may
 // be called from any thread (not from a gRPC callback). The destructor shuts down with no
 // grace if Shutdown() was not called.
 //
@@ -18,16 +20,19 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "server/grpc/call_handler.h"
-#include "server/grpc/generic_service.h"
+#include "server/grpc/health_service.h"
 #include "server/grpc/reflection_service.h"
+#include "server/grpc/server_call.h"
 
 namespace fgw {
 
@@ -37,6 +42,9 @@ struct ServerOptions {
   int64_t max_message_bytes = 16LL << 20;  // Receive and send limit.
   absl::Duration keepalive_time = absl::Minutes(2);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Threads that poll gRPC and run the calls' steps (request decoding and encoding); the
+  // upstream's I/O threads decode the replies.
+  int completion_queues = 1;
 };
 
 class GatewayServer {
@@ -67,9 +75,18 @@ class GatewayServer {
   GatewayServer(std::vector<std::string> service_names,
                 const ReflectionSource* reflection, UnaryCallHandler* handler);
 
+  // Stops the completion-queue threads once no call is alive; after server_->Shutdown().
+  void StopQueues();
+
   const std::vector<std::string> service_names_;
+  UnaryCallHandler* const handler_;
   ReflectionService reflection_;
-  GenericService generic_;
+  HealthService health_;
+  const ReactorFactory reactors_;
+  grpc::AsyncGenericService generic_;
+  std::unique_ptr<CallTracker> calls_ = std::make_unique<CallTracker>();
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::vector<std::thread> queue_threads_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;

@@ -16,44 +16,26 @@ namespace rpb = ::grpc::reflection::v1alpha;
 
 // Serves one ServerReflectionInfo stream: read a request, write its answer, repeat. Only one
 // operation is outstanding at a time, so the reactions never run concurrently.
-class ReflectionReactor final : public grpc::ServerGenericBidiReactor {
+// Answers each request as it arrives; the writes queue in order on the call.
+class ReflectionReactor final : public CallReactor {
  public:
   explicit ReflectionReactor(const ReflectionService* service)
-      : service_(service) {
-    StartRead(&in_);
-  }
+      : service_(service) {}
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // Half-close (or cancellation): the stream is over.
-      Finish(grpc::Status::OK);
-      return;
-    }
-    absl::StatusOr<std::string> answer =
-        service_->Answer(ByteBufferToString(in_));
-    in_.Clear();
+  void OnMessage(ServerCall* call, std::string message) override {
+    absl::StatusOr<std::string> answer = service_->Answer(message);
     if (!answer.ok()) {
-      Finish(ToGrpcStatus(answer.status()));
+      call->Finish(ToGrpcStatus(answer.status()));
       return;
     }
-    out_ = StringToByteBuffer(std::move(*answer));
-    StartWrite(&out_);
+    call->Write(*std::move(answer));
   }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                          "reflection stream write failed"));
-      return;
-    }
-    StartRead(&in_);
+  void OnHalfClose(ServerCall* call) override {
+    call->Finish(grpc::Status::OK);
   }
-
-  void OnDone() override { delete this; }
 
  private:
   const ReflectionService* const service_;
-  grpc::ByteBuffer in_;
-  grpc::ByteBuffer out_;
 };
 
 void SetError(const absl::Status& status,
@@ -109,9 +91,8 @@ ReflectionService::ReflectionService(const ReflectionSource* source,
   }
 }
 
-grpc::ServerGenericBidiReactor* ReflectionService::CreateReactor(
-    grpc::GenericCallbackServerContext* /*ctx*/) const {
-  return new ReflectionReactor(this);
+std::unique_ptr<CallReactor> ReflectionService::NewReactor() const {
+  return std::make_unique<ReflectionReactor>(this);
 }
 
 absl::StatusOr<std::string> ReflectionService::Answer(

@@ -2,9 +2,9 @@
 // speak) served from a descriptor source rather than from registered services: the gateway
 // registers no generated service, so gRPC's own reflection would list nothing.
 //
-// ReflectionService is not a registered service: GenericService routes
-// kReflectionMethod to CreateReactor(). Each stream answers every ServerReflectionRequest with
-// one ServerReflectionResponse, in order, until the client half-closes.
+// The server routes kReflectionMethod to NewReactor() (a reactor of its one generic service,
+// server_call.h). Each stream answers every ServerReflectionRequest with one
+// ServerReflectionResponse, in order, until the client half-closes.
 //   list_services                 the names given at construction, plus grpc.health.v1.Health
 //                                 and grpc.reflection.v1alpha.ServerReflection
 //   file_by_filename,
@@ -19,11 +19,12 @@
 #ifndef FGW_SERVER_GRPC_REFLECTION_SERVICE_H_
 #define FGW_SERVER_GRPC_REFLECTION_SERVICE_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "grpcpp/generic/async_generic_service.h"
+#include "server/grpc/server_call.h"
 
 namespace fgw {
 
@@ -61,9 +62,8 @@ class ReflectionService {
   ReflectionService(const ReflectionSource* source,
                     std::vector<std::string> service_names);
 
-  // A self-deleting reactor serving one ServerReflectionInfo stream.
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* ctx) const;
+  // Serves one ServerReflectionInfo stream.
+  std::unique_ptr<CallReactor> NewReactor() const;
 
   // Answers one request (serialized ServerReflectionRequest -> ServerReflectionResponse);
   // exposed for tests. INVALID_ARGUMENT when the request does not parse.

@@ -4,129 +4,111 @@
 #include <memory>
 #include <utility>
 
-#include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
 #include "server/grpc/status_conversion.h"
-#include "server/util/status_details.h"
 #include "spdlog/spdlog.h"
 
 namespace fgw {
+namespace {
 
-UnaryReactor::UnaryReactor(grpc::GenericCallbackServerContext* ctx,
-                           UnaryCallHandler* handler)
-    : ctx_(ctx), handler_(handler) {
-  StartRead(&read_buffer_);
+void FinishWithStatus(ServerCall* call, const absl::Status& status) {
+  spdlog::debug("grpc: {} from {}: {}", call->context().method(),
+                call->context().peer(), status.ToString());
+  call->Finish(ToGrpcStatus(status));
 }
 
-void UnaryReactor::OnReadDone(bool ok) {
-  if (ok) {
-    if (++messages_read_ == 1) {
-      request_ = ByteBufferToString(read_buffer_);
-      read_buffer_.Clear();
-      StartRead(&read_buffer_);  // Expect the half-close.
-      return;
+}  // namespace
+
+// Shared by every copy of the handler's `done`: keeps the call alive until the handler
+// answers, and finishes it with INTERNAL if the handler drops `done` without calling it.
+struct UnaryReactor::HandlerRef {
+  explicit HandlerRef(ServerCall* call)
+      : hold(std::make_unique<ServerCall::Hold>(call)) {}
+  ~HandlerRef() {
+    if (answered) return;
+    if (hold->call()->Finish(
+            grpc::Status(grpc::StatusCode::INTERNAL, "the call was dropped"))) {
+      spdlog::error("grpc: {}: the handler dropped the call without answering",
+                    hold->call()->context().method());
     }
-    FinishWithStatus(
-        absl::InvalidArgumentError("a unary method takes exactly one request "
-                                   "message; the client sent more"));
-    return;
   }
-  // No more messages: the client half-closed, or the call is cancelled (OnCancel finishes).
-  if (ctx_->IsCancelled()) return;
+  std::atomic<bool> answered{false};
+  // Released by the answer: a copy of `done` kept after it was called holds nothing.
+  std::unique_ptr<ServerCall::Hold> hold;
+};
+
+void UnaryReactor::OnMessage(ServerCall* call, std::string message) {
+  if (++messages_read_ == 1) {
+    request_ = std::move(message);
+    return;  // Expect the half-close.
+  }
+  FinishWithStatus(call,
+                   absl::InvalidArgumentError(
+                       "a unary method takes exactly one request message; the "
+                       "client sent more"));
+}
+
+void UnaryReactor::OnHalfClose(ServerCall* call) {
   if (messages_read_ == 0) {
-    FinishWithStatus(
-        absl::InvalidArgumentError("a unary method takes exactly one request "
-                                   "message; the client sent none"));
+    // Half-closed without a message, or the call died (then finishing does nothing).
+    FinishWithStatus(call,
+                     absl::InvalidArgumentError(
+                         "a unary method takes exactly one request message; "
+                         "the client sent none"));
+  } else if (messages_read_ == 1) {
+    Dispatch(call);
+  }
+}
+
+void UnaryReactor::OnCancel(ServerCall* /*call*/) {
+  // Callbacks registered by the handler may call `done` inline: it is dropped.
+  cancellation_.Cancel();
+}
+
+void UnaryReactor::Dispatch(ServerCall* call) {
+  grpc::GenericServerContext& ctx = call->context();
+  if (handler_ == nullptr) {
+    FinishWithStatus(call, absl::UnimplementedError(
+                               absl::StrCat("unknown method ", ctx.method())));
     return;
   }
-  Dispatch();
-}
-
-void UnaryReactor::Dispatch() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (finishing_) return;  // Cancelled meanwhile.
-  }
-  IncomingCall call;
-  call.method = ctx_->method();
-  const auto deadline = ctx_->deadline();  // time_point::max() when none.
-  call.deadline = deadline == std::chrono::system_clock::time_point::max()
-                      ? absl::InfiniteFuture()
-                      : absl::FromChrono(deadline);
-  call.peer = ctx_->peer();
-  call.cancellation = &cancellation_;
-  for (const auto& [key, value] : ctx_->client_metadata()) {
-    // gRPC delivers metadata keys lower-case already (HTTP/2).
-    call.metadata.emplace_back(std::string(key.data(), key.size()),
-                               std::string(value.data(), value.size()));
-  }
-  // The handler's reference lives as long as any copy of `done`: if the handler drops it
-  // without calling it, the call still finishes (INTERNAL) and the reactor is still freed.
-  struct HandlerRef {
-    explicit HandlerRef(UnaryReactor* r) : reactor(r) {}
-    ~HandlerRef() {
-      if (reactor->ClaimFinish()) {
-        spdlog::error(
-            "grpc: {}: the handler dropped the call without answering",
-            reactor->ctx_->method());
-        reactor->Finish(
-            grpc::Status(grpc::StatusCode::INTERNAL, "the call was dropped"));
-      }
-      reactor->Unref();
-    }
-    UnaryReactor* const reactor;
+  if (cancellation_.IsCancelled()) return;
+  IncomingCall incoming;
+  incoming.method = ctx.method();
+  const auto deadline = ctx.deadline();  // time_point::max() when none.
+  incoming.deadline = deadline == std::chrono::system_clock::time_point::max()
+                          ? absl::InfiniteFuture()
+                          : absl::FromChrono(deadline);
+  incoming.peer = ctx.peer();
+  incoming.cancellation = &cancellation_;
+  incoming.resume = [call](absl::AnyInvocable<void()> fn) {
+    call->Resume(std::move(fn));
   };
-  refs_.fetch_add(1, std::memory_order_relaxed);
-  auto ref = std::make_shared<HandlerRef>(this);
-  handler_->HandleUnary(call, std::move(request_), [ref](CallResult result) {
-    ref->reactor->OnHandlerDone(std::move(result));
-  });
-}
-
-void UnaryReactor::OnHandlerDone(CallResult result) {
-  if (ClaimFinish()) {
-    for (const auto& [key, value] : result.initial_metadata) {
-      ctx_->AddInitialMetadata(key, value);
-    }
-    for (const auto& [key, value] : result.trailing_metadata) {
-      ctx_->AddTrailingMetadata(key, value);
-    }
-    if (result.status.ok()) {
-      response_buffer_ = StringToByteBuffer(std::move(result.response));
-      StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(),
-                          grpc::Status::OK);
-    } else {
-      Finish(ToGrpcStatus(result.status));
-    }
+  incoming.metadata.reserve(ctx.client_metadata().size());
+  for (const auto& [key, value] : ctx.client_metadata()) {
+    // gRPC delivers metadata keys lower-case already (HTTP/2).
+    incoming.metadata.emplace_back(std::string(key.data(), key.size()),
+                                   std::string(value.data(), value.size()));
   }
-}
-
-void UnaryReactor::OnWriteDone(bool /*ok*/) {}
-
-void UnaryReactor::OnCancel() {
-  // Callbacks registered by the handler may call `done` inline: no lock held here.
-  cancellation_.Cancel();
-  if (ClaimFinish())
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
-}
-
-void UnaryReactor::OnDone() { Unref(); }
-
-bool UnaryReactor::ClaimFinish() {
-  absl::MutexLock lock(&mu_);
-  if (finishing_) return false;
-  finishing_ = true;
-  return true;
-}
-
-void UnaryReactor::FinishWithStatus(const absl::Status& status) {
-  if (!ClaimFinish()) return;
-  spdlog::debug("grpc: {} from {}: {}", ctx_->method(), ctx_->peer(),
-                status.ToString());
-  Finish(ToGrpcStatus(status));
-}
-
-void UnaryReactor::Unref() {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  auto ref = std::make_shared<HandlerRef>(call);
+  handler_->HandleUnary(
+      incoming, std::move(request_), [ref](CallResult result) {
+        if (ref->answered.exchange(true)) return;
+        ServerCall* call = ref->hold->call();
+        grpc::GenericServerContext& ctx = call->context();
+        for (const auto& [key, value] : result.initial_metadata) {
+          ctx.AddInitialMetadata(key, value);
+        }
+        for (const auto& [key, value] : result.trailing_metadata) {
+          ctx.AddTrailingMetadata(key, value);
+        }
+        if (result.status.ok()) {
+          call->Finish(grpc::Status::OK, &result.response);
+        } else {
+          call->Finish(ToGrpcStatus(result.status));
+        }
+        ref->hold.reset();
+      });
 }
 
 }  // namespace fgw

@@ -1,0 +1,201 @@
+#include "server/grpc/health_service.h"
+
+#include <utility>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+
+namespace fgw {
+namespace {
+
+using ::google::protobuf::internal::WireFormatLite;
+
+grpc::Status InvalidRequest() {
+  return grpc::Status(
+      grpc::StatusCode::INVALID_ARGUMENT,
+      "request does not parse as grpc.health.v1.HealthCheckRequest");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ParseHealthCheckRequest(const std::string& bytes) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  std::string service;
+  bool ok = true;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag ==
+        WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      ok = WireFormatLite::ReadString(&in, &service);
+    } else {
+      ok = WireFormatLite::SkipField(&in, tag);
+    }
+    if (!ok) break;
+  }
+  if (!ok || !in.ConsumedEntireMessage()) {
+    return absl::InvalidArgumentError("HealthCheckRequest does not parse");
+  }
+  return service;
+}
+
+std::string HealthCheckResponseBytes(HealthService::Status status) {
+  std::string out;
+  if (status != HealthService::kUnknown) {  // proto3: the default is not sent.
+    out.push_back(static_cast<char>(
+        WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_VARINT)));
+    out.push_back(static_cast<char>(status));
+  }
+  return out;
+}
+
+class HealthService::CheckReactor final : public CallReactor {
+ public:
+  explicit CheckReactor(const HealthService* health) : health_(health) {}
+
+  void OnMessage(ServerCall* call, std::string message) override {
+    if (++messages_ == 1) {
+      request_ = std::move(message);
+    } else {
+      call->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "Check takes exactly one request message"));
+    }
+  }
+  void OnHalfClose(ServerCall* call) override {
+    if (messages_ != 1) {
+      call->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "Check takes exactly one request message"));
+      return;
+    }
+    absl::StatusOr<std::string> service = ParseHealthCheckRequest(request_);
+    if (!service.ok()) {
+      call->Finish(InvalidRequest());
+      return;
+    }
+    Status status = health_->StatusOf(*service);
+    if (status == kServiceUnknown) {
+      call->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                "unknown service " + *service));
+      return;
+    }
+    std::string reply = HealthCheckResponseBytes(status);
+    call->Finish(grpc::Status::OK, &reply);
+  }
+
+ private:
+  const HealthService* const health_;
+  std::string request_;
+  int messages_ = 0;
+};
+
+class HealthService::WatchReactor final : public CallReactor {
+ public:
+  explicit WatchReactor(HealthService* health) : health_(health) {}
+
+  void OnMessage(ServerCall* call, std::string message) override {
+    if (++messages_ > 1) {
+      call->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "Watch takes exactly one request message"));
+      return;
+    }
+    absl::StatusOr<std::string> service = ParseHealthCheckRequest(message);
+    if (!service.ok()) {
+      call->Finish(InvalidRequest());
+      return;
+    }
+    health_->AddWatcher(
+        this, Watcher{*service, std::make_shared<ServerCall::Hold>(call)});
+  }
+  void OnHalfClose(ServerCall* call) override {
+    if (messages_ == 0) {
+      call->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "Watch takes exactly one request message"));
+    }
+    // Otherwise the stream goes on until the client cancels.
+  }
+  void OnCancel(ServerCall* /*call*/) override { health_->RemoveWatcher(this); }
+
+ private:
+  HealthService* const health_;
+  int messages_ = 0;
+};
+
+HealthService::HealthService(std::vector<std::string> services)
+    : services_(services.begin(), services.end()) {}
+
+HealthService::~HealthService() { Shutdown(); }
+
+HealthService::Status HealthService::StatusOf(
+    const std::string& service) const {
+  absl::MutexLock lock(&mu_);
+  if (!service.empty() && services_.count(service) == 0) return kServiceUnknown;
+  return serving_ ? kServing : kNotServing;
+}
+
+void HealthService::SetServing(bool serving) {
+  absl::MutexLock lock(&mu_);
+  if (shutdown_ || serving_ == serving) return;
+  serving_ = serving;
+  // ServerCall::Write only queues (it never calls back): safe under the lock, and keeps the
+  // updates of concurrent calls in order.
+  for (auto& [key, watcher] : watchers_) {
+    if (watcher.service.empty() || services_.count(watcher.service) != 0) {
+      watcher.hold->call()->Write(
+          HealthCheckResponseBytes(serving ? kServing : kNotServing));
+    }
+  }
+}
+
+void HealthService::Shutdown() {
+  std::map<const void*, Watcher> ended;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutdown_) return;
+    shutdown_ = true;
+    serving_ = false;
+    ended.swap(watchers_);
+  }
+  for (auto& [key, watcher] : ended) {
+    ServerCall* call = watcher.hold->call();
+    if (watcher.service.empty() || services_.count(watcher.service) != 0) {
+      call->Write(HealthCheckResponseBytes(kNotServing));
+    }
+    call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "the gateway is shutting down"));
+  }
+}
+
+void HealthService::AddWatcher(const void* key, Watcher watcher) {
+  ServerCall* call = watcher.hold->call();
+  absl::MutexLock lock(&mu_);
+  Status status = kServiceUnknown;
+  if (watcher.service.empty() || services_.count(watcher.service) != 0) {
+    status = serving_ ? kServing : kNotServing;
+  }
+  call->Write(HealthCheckResponseBytes(status));
+  if (shutdown_) {
+    call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "the gateway is shutting down"));
+    return;  // `watcher` (and its hold) goes after the lock is released.
+  }
+  watchers_.emplace(key, std::move(watcher));
+}
+
+void HealthService::RemoveWatcher(const void* key) {
+  Watcher removed;
+  absl::MutexLock lock(&mu_);
+  auto it = watchers_.find(key);
+  if (it == watchers_.end()) return;
+  removed = std::move(it->second);
+  watchers_.erase(it);
+}
+
+std::unique_ptr<CallReactor> HealthService::NewCheckReactor() const {
+  return std::make_unique<CheckReactor>(this);
+}
+
+std::unique_ptr<CallReactor> HealthService::NewWatchReactor() {
+  return std::make_unique<WatchReactor>(this);
+}
+
+}  // namespace fgw
