@@ -1,5 +1,5 @@
-// The generic service end to end: a GatewayServer on 127.0.0.1:0, a fake handler, raw-bytes
-// calls through grpc::GenericStub.
+// UnaryReactor end to end: a GatewayServer on 127.0.0.1:0 (ServerCall on its completion
+// queue), a fake handler, raw-bytes calls through grpc::GenericStub.
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -25,7 +25,7 @@ using ::testing::Pair;
 
 constexpr char kMethod[] = "/formance.ledger.v2.LedgerService/GetInfo";
 
-class GenericServiceTest : public ::testing::Test {
+class UnaryReactorTest : public ::testing::Test {
  protected:
   void StartServer(FakeHandler::Fn fn) {
     handler_ = std::make_unique<FakeHandler>(std::move(fn));
@@ -47,7 +47,7 @@ class GenericServiceTest : public ::testing::Test {
   std::unique_ptr<grpc::GenericStub> stub_;
 };
 
-TEST_F(GenericServiceTest, ResponseAndMetadataPassThrough) {
+TEST_F(UnaryReactorTest, ResponseAndMetadataPassThrough) {
   IncomingCall seen;
   std::string seen_request;
   StartServer([&](const IncomingCall& call, std::string request,
@@ -87,7 +87,7 @@ TEST_F(GenericServiceTest, ResponseAndMetadataPassThrough) {
               Contains(Pair("x-trail-bin", std::string("\0\1", 2))));
 }
 
-TEST_F(GenericServiceTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
+TEST_F(UnaryReactorTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
   StartServer([](const IncomingCall&, std::string,
                  std::function<void(CallResult)> done) {
     CallResult result;
@@ -118,7 +118,7 @@ TEST_F(GenericServiceTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
   EXPECT_THAT(result.trailing_metadata, Contains(Pair("x-request-id", "r1")));
 }
 
-TEST_F(GenericServiceTest, PlainErrorHasNoDetailsNorHttpTrailer) {
+TEST_F(UnaryReactorTest, PlainErrorHasNoDetailsNorHttpTrailer) {
   StartServer([](const IncomingCall&, std::string,
                  std::function<void(CallResult)> done) {
     done(CallResult{absl::UnimplementedError("unknown method")});
@@ -129,7 +129,7 @@ TEST_F(GenericServiceTest, PlainErrorHasNoDetailsNorHttpTrailer) {
   EXPECT_EQ(result.trailing_metadata.count("formance-http-status"), 0u);
 }
 
-TEST_F(GenericServiceTest, DeadlineIsVisibleToTheHandler) {
+TEST_F(UnaryReactorTest, DeadlineIsVisibleToTheHandler) {
   absl::Time seen;
   StartServer([&](const IncomingCall& call, std::string,
                   std::function<void(CallResult)> done) {
@@ -144,8 +144,7 @@ TEST_F(GenericServiceTest, DeadlineIsVisibleToTheHandler) {
   EXPECT_LT(absl::AbsDuration(seen - deadline), absl::Seconds(1));
 }
 
-TEST_F(GenericServiceTest,
-       ClientCancellationFiresCancellationAndLateDoneIsSafe) {
+TEST_F(UnaryReactorTest, ClientCancellationFiresCancellationAndLateDoneIsSafe) {
   absl::Notification started, cancelled;
   std::function<void(CallResult)> saved_done;
   StartServer([&](const IncomingCall& call, std::string,
@@ -174,7 +173,35 @@ TEST_F(GenericServiceTest,
   saved_done(std::move(late));
 }
 
-TEST_F(GenericServiceTest, HandlerDroppingDoneFinishesWithInternal) {
+// `resume` called from a foreign thread runs its work on the call's queue thread (the one
+// that ran HandleUnary), and the answer given there reaches the client.
+TEST_F(UnaryReactorTest, ResumeRunsOnTheCallsQueueThread) {
+  std::thread::id handler_thread, resumed_thread, foreign_thread;
+  std::thread foreign;
+  StartServer([&](const IncomingCall& call, std::string request,
+                  std::function<void(CallResult)> done) {
+    handler_thread = std::this_thread::get_id();
+    ASSERT_TRUE(call.resume);
+    foreign = std::thread(
+        [&, resume = call.resume, request, done = std::move(done)]() mutable {
+          foreign_thread = std::this_thread::get_id();
+          resume([&, request, done = std::move(done)]() mutable {
+            resumed_thread = std::this_thread::get_id();
+            CallResult result;
+            result.response = "resumed " + request;
+            done(std::move(result));
+          });
+        });
+  });
+  auto result = RawCall(*stub_, kMethod, "x");
+  foreign.join();
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.response, "resumed x");
+  EXPECT_EQ(resumed_thread, handler_thread);
+  EXPECT_NE(resumed_thread, foreign_thread);
+}
+
+TEST_F(UnaryReactorTest, HandlerDroppingDoneFinishesWithInternal) {
   StartServer([](const IncomingCall&, std::string,
                  std::function<void(CallResult)> done) {
     // Breaks the contract: `done` is destroyed without being called.
@@ -183,7 +210,7 @@ TEST_F(GenericServiceTest, HandlerDroppingDoneFinishesWithInternal) {
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INTERNAL);
 }
 
-TEST_F(GenericServiceTest, DeadlineExpiryFiresCancellation) {
+TEST_F(UnaryReactorTest, DeadlineExpiryFiresCancellation) {
   absl::Notification fired;
   StartServer([&](const IncomingCall& call, std::string,
                   std::function<void(CallResult)> done) {
@@ -202,7 +229,7 @@ TEST_F(GenericServiceTest, DeadlineExpiryFiresCancellation) {
   EXPECT_TRUE(fired.WaitForNotificationWithTimeout(absl::Seconds(10)));
 }
 
-TEST_F(GenericServiceTest, ZeroOrTwoRequestMessagesAreInvalidArgument) {
+TEST_F(UnaryReactorTest, ZeroOrTwoRequestMessagesAreInvalidArgument) {
   std::atomic<int> handled{0};
   StartServer([&](const IncomingCall&, std::string,
                   std::function<void(CallResult)> done) {
@@ -242,7 +269,7 @@ TEST_F(GenericServiceTest, ZeroOrTwoRequestMessagesAreInvalidArgument) {
   EXPECT_EQ(handled, 0);
 }
 
-TEST(GenericServiceNullHandlerTest, UnimplementedWithoutHandler) {
+TEST(UnaryReactorNullHandlerTest, UnimplementedWithoutHandler) {
   ServerOptions options;
   options.listen = "127.0.0.1:0";
   auto server = GatewayServer::Start(options, nullptr, nullptr, {});
@@ -254,7 +281,7 @@ TEST(GenericServiceNullHandlerTest, UnimplementedWithoutHandler) {
 }
 
 // 200 calls in flight at once, answered by ONE worker thread after a delay: no thread per call.
-TEST_F(GenericServiceTest, TwoHundredConcurrentCallsAnsweredFromAnotherThread) {
+TEST_F(UnaryReactorTest, TwoHundredConcurrentCallsAnsweredFromAnotherThread) {
   constexpr int kCalls = 200;
   struct Pending {
     absl::Time ready;
