@@ -34,6 +34,7 @@ ServerOptions ServerOptionsFrom(const GatewayConfig& config) {
   options.max_message_bytes = config.max_message_bytes;
   options.keepalive_time = config.keepalive_time;
   options.keepalive_timeout = config.keepalive_timeout;
+  options.completion_queues = config.grpc_threads;
   return options;
 }
 

@@ -146,6 +146,7 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
                    "grpc.max_message_bytes");
   k.Check(c.shutdown_grace >= absl::ZeroDuration(), "grpc.shutdown_grace",
           "must not be negative");
+  k.Range(c.grpc_threads, 1, 64, "grpc.threads");
   k.Positive(c.keepalive_time, "grpc.keepalive_time");
   k.Positive(c.keepalive_timeout, "grpc.keepalive_timeout");
   return k.Result();

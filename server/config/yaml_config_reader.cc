@@ -245,6 +245,7 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
          {"grpc", [&](const YAML::Node& n, const std::string& p) {
             r.Map(n, p,
                   {{"max_message_bytes", r.Integer(&c.max_message_bytes)},
+                   {"threads", r.Integer(&c.grpc_threads)},
                    {"shutdown_grace", r.Duration(&c.shutdown_grace)},
                    {"keepalive_time", r.Duration(&c.keepalive_time)},
                    {"keepalive_timeout", r.Duration(&c.keepalive_timeout)}});

@@ -107,10 +107,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   // queue's thread to post the next one.
   constexpr int kSlotsPerQueue = 16;
   for (auto& queue : self->queues_) {
-    for (int i = 0; i < kSlotsPerQueue; ++i) {
-      ServerCall::Listen(&self->generic_, queue.get(), &self->reactors_,
-                         self->calls_.get());
-    }
+    auto& call_queue =
+        self->call_queues_.emplace_back(std::make_unique<CallQueue>());
+    call_queue->service = &self->generic_;
+    call_queue->cq = queue.get();
+    call_queue->factory = &self->reactors_;
+    call_queue->tracker = self->calls_.get();
+    for (int i = 0; i < kSlotsPerQueue; ++i)
+      ServerCall::Listen(call_queue.get());
     self->queue_threads_.emplace_back(ServeCompletionQueue, queue.get());
   }
   self->SetServing(true);
@@ -161,6 +165,8 @@ void GatewayServer::StopQueues() {
     queue_threads_.clear();
     for (auto& queue : queues_) queue.release();
     queues_.clear();
+    for (auto& call_queue : call_queues_) call_queue.release();
+    call_queues_.clear();
     calls_.release();
     return;
   }

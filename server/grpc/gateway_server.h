@@ -86,6 +86,7 @@ class GatewayServer {
   grpc::AsyncGenericService generic_;
   std::unique_ptr<CallTracker> calls_ = std::make_unique<CallTracker>();
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::vector<std::unique_ptr<CallQueue>> call_queues_;
   std::vector<std::thread> queue_threads_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -48,20 +48,16 @@ ServerCall::Hold::~Hold() {
   call->Unref();
 }
 
-void ServerCall::Listen(grpc::AsyncGenericService* service,
-                        grpc::ServerCompletionQueue* cq,
-                        const ReactorFactory* factory, CallTracker* tracker) {
-  auto* call = new ServerCall(service, cq, factory, tracker);
+void ServerCall::Listen(CallQueue* queue) {
+  auto* call = new ServerCall(queue);
   // Must precede RequestCall; delivered once the call, if it starts, is over.
   call->ctx_.AsyncNotifyWhenDone(&call->done_);
-  service->RequestCall(&call->ctx_, &call->stream_, cq, cq, &call->requested_);
+  queue->service->RequestCall(&call->ctx_, &call->stream_, queue->cq, queue->cq,
+                              &call->requested_);
 }
 
-ServerCall::ServerCall(grpc::AsyncGenericService* service,
-                       grpc::ServerCompletionQueue* cq,
-                       const ReactorFactory* factory, CallTracker* tracker)
-    : service_(service), cq_(cq), factory_(factory), tracker_(tracker) {
-  tracker_->Add();
+ServerCall::ServerCall(CallQueue* queue) : queue_(queue) {
+  queue_->tracker->Add();
 }
 
 ServerCall::~ServerCall() = default;
@@ -76,9 +72,9 @@ void ServerCall::OnRequested(bool ok) {
     EndOp();
     return;
   }
-  Listen(service_, cq_, factory_, tracker_);
+  Listen(queue_);
   StartOp();  // The done event, now that the call started.
-  reactor_ = (*factory_)(ctx_.method());
+  reactor_ = (*queue_->factory)(ctx_.method());
   StartRead();
   EndOp();
 }
@@ -176,16 +172,20 @@ void ServerCall::OnDone(bool /*ok*/) {
 void ServerCall::OnFinished(bool /*ok*/) { EndOp(); }
 
 void ServerCall::Resume(absl::AnyInvocable<void()> fn) {
-  if (current_queue == cq_) {
+  if (current_queue == queue_->cq ||
+      queue_->pending_resumes.load(std::memory_order_relaxed) >=
+          CallQueue::kMaxPendingResumes) {
     fn();
     return;
   }
+  queue_->pending_resumes.fetch_add(1, std::memory_order_relaxed);
   resumed_fn_ = std::move(fn);
   StartOp();
-  alarm_.Set(cq_, gpr_inf_past(GPR_CLOCK_MONOTONIC), &resumed_);
+  alarm_.Set(queue_->cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), &resumed_);
 }
 
 void ServerCall::OnResumed(bool /*ok*/) {
+  queue_->pending_resumes.fetch_sub(1, std::memory_order_relaxed);
   absl::AnyInvocable<void()> fn = std::move(resumed_fn_);
   fn();
   EndOp();
@@ -194,7 +194,7 @@ void ServerCall::OnResumed(bool /*ok*/) {
 void ServerCall::EndOp() {
   if (ops_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   // Nothing can start an operation any more: shutdown may close the queue.
-  tracker_->Remove();
+  queue_->tracker->Remove();
   Unref();
 }
 

@@ -67,6 +67,24 @@ class CallTracker {
 };
 
 class ServerCall;
+class CallReactor;
+
+// Picks the reactor for a method. Must not return null; thread-safe.
+using ReactorFactory =
+    std::function<std::unique_ptr<CallReactor>(const std::string& method)>;
+
+// What the calls of one completion queue share. Everything must outlive every call of the
+// queue: shut the server down, wait for `tracker` to reach none, then shut `cq` down.
+struct CallQueue {
+  grpc::AsyncGenericService* service = nullptr;
+  grpc::ServerCompletionQueue* cq = nullptr;
+  const ReactorFactory* factory = nullptr;
+  CallTracker* tracker = nullptr;
+  // Resume() work waiting for the queue's thread; from kMaxPendingResumes on, the work runs
+  // where it was handed over instead, so a busy queue thread shares the load.
+  std::atomic<int> pending_resumes{0};
+  static constexpr int kMaxPendingResumes = 2;
+};
 
 // The meaning of one call. Hooks run on the call's queue thread, never concurrently.
 class CallReactor {
@@ -80,10 +98,6 @@ class CallReactor {
   // finished: nothing more reaches the client. Not called after a normal finish.
   virtual void OnCancel(ServerCall* /*call*/) {}
 };
-
-// Picks the reactor for a method. Must not return null; thread-safe.
-using ReactorFactory =
-    std::function<std::unique_ptr<CallReactor>(const std::string& method)>;
 
 class ServerCall {
  public:
@@ -100,13 +114,9 @@ class ServerCall {
     ServerCall* const call_;
   };
 
-  // Posts one listening slot on `cq`: when a call arrives there, a new slot is posted first
-  // (so `cq` keeps listening) and `factory` picks its reactor. `service`, `cq`, `factory`
-  // and `tracker` must outlive every call: shut the server down, wait for `tracker` to reach
-  // none, then shut `cq` down.
-  static void Listen(grpc::AsyncGenericService* service,
-                     grpc::ServerCompletionQueue* cq,
-                     const ReactorFactory* factory, CallTracker* tracker);
+  // Posts one listening slot on `queue`: when a call arrives there, a new slot is posted
+  // first (so the queue keeps listening) and the queue's factory picks its reactor.
+  static void Listen(CallQueue* queue);
 
   ServerCall(const ServerCall&) = delete;
   ServerCall& operator=(const ServerCall&) = delete;
@@ -122,8 +132,9 @@ class ServerCall {
   // finished or cancelled.
   bool Finish(grpc::Status status, std::string* last_message = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Runs `fn` on the call's queue thread, soon (inline when called there). Callers off the
-  // queue thread must hold a Hold until `fn` has run; one at a time.
+  // Runs `fn` on the call's queue thread, soon: inline when called there, and also inline
+  // (on the caller's thread) when the queue has kMaxPendingResumes resumes waiting already.
+  // Callers off the queue thread must hold a Hold until `fn` has run; one at a time.
   void Resume(absl::AnyInvocable<void()> fn);
 
  private:
@@ -139,9 +150,7 @@ class ServerCall {
     void (ServerCall::*const fn_)(bool);
   };
 
-  ServerCall(grpc::AsyncGenericService* service,
-             grpc::ServerCompletionQueue* cq, const ReactorFactory* factory,
-             CallTracker* tracker);
+  explicit ServerCall(CallQueue* queue);
   ~ServerCall();
 
   void OnRequested(bool ok);
@@ -159,10 +168,7 @@ class ServerCall {
   void EndOp();
   void Unref();
 
-  grpc::AsyncGenericService* const service_;
-  grpc::ServerCompletionQueue* const cq_;
-  const ReactorFactory* const factory_;
-  CallTracker* const tracker_;
+  CallQueue* const queue_;
 
   grpc::GenericServerContext ctx_;
   grpc::GenericServerAsyncReaderWriter stream_{&ctx_};

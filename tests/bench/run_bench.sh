@@ -12,7 +12,7 @@
 #   FGW_GATEWAY_BIN       gateway binary (default: $FGW_BUILD_DIR/server/formance-grpc-gateway)
 #   FGW_BENCH_NO_BUILD=1  do not run cmake
 #   FGW_BENCH_DURATION    measured seconds per row (default 3); FGW_BENCH_WARMUP (default 0.5)
-#   FGW_BENCH_IO_THREADS  gateway upstream.io_threads (default 2)
+#   FGW_BENCH_IO_THREADS  gateway upstream.io_threads (default 1, the gateway's default)
 #   FGW_BENCH_LOG_LEVEL   gateway log level (default warn; the gateway's own default is info,
 #                         one line per call to stderr, here a file)
 #   FGW_BENCH_REST_THREADS  cpprestsdk pool of the C++ REST client (default 2)
@@ -31,7 +31,7 @@ BUILD=${FGW_BUILD_DIR:-build}
 GATEWAY=${FGW_GATEWAY_BIN:-$BUILD/server/formance-grpc-gateway}
 DURATION=${FGW_BENCH_DURATION:-3}
 WARMUP=${FGW_BENCH_WARMUP:-0.5}
-IO_THREADS=${FGW_BENCH_IO_THREADS:-2}
+IO_THREADS=${FGW_BENCH_IO_THREADS:-1}
 LOG_LEVEL=${FGW_BENCH_LOG_LEVEL:-warn}
 REST_THREADS=${FGW_BENCH_REST_THREADS:-2}
 CONCS=${FGW_BENCH_CONCURRENCY:-1 16 64}

@@ -93,6 +93,7 @@ log:
   level: debug
 grpc:
   max_message_bytes: 4194304
+  threads: 3
   shutdown_grace: 5s
   keepalive_time: 30s
   keepalive_timeout: 5s
@@ -128,6 +129,7 @@ grpc:
   EXPECT_EQ(config->cache.rules[1].ttl, absl::Seconds(1));  // Default TTL.
   EXPECT_EQ(config->log_level, "debug");
   EXPECT_EQ(config->max_message_bytes, 4194304);
+  EXPECT_EQ(config->grpc_threads, 3);
   EXPECT_EQ(config->shutdown_grace, absl::Seconds(5));
   EXPECT_EQ(config->keepalive_time, absl::Seconds(30));
   EXPECT_EQ(config->keepalive_timeout, absl::Seconds(5));
@@ -289,6 +291,7 @@ TEST_F(ConfigLoaderTest, ValuesAreRangeChecked) {
               HasSubstr("retry.budget_ratio"));
   EXPECT_THAT(ErrorOf("log:\n  level: loud\n"),
               HasSubstr("log.level: expected one of"));
+  EXPECT_THAT(ErrorOf("grpc:\n  threads: 0\n"), HasSubstr("grpc.threads"));
   EXPECT_THAT(ErrorOf("grpc:\n  max_message_bytes: 10\n"),
               HasSubstr("grpc.max_message_bytes"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: GetAccount\n"),
@@ -349,6 +352,8 @@ TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
   EXPECT_TRUE(config->cache.rules.empty());
   EXPECT_EQ(config->log_level, d.log_level);
   EXPECT_EQ(config->max_message_bytes, d.max_message_bytes);
+  EXPECT_EQ(config->grpc_threads, 1);
+  EXPECT_EQ(config->upstream.io_threads, 1);
   EXPECT_EQ(config->shutdown_grace, d.shutdown_grace);
   EXPECT_EQ(config->keepalive_time, d.keepalive_time);
   EXPECT_EQ(config->keepalive_timeout, d.keepalive_timeout);
