@@ -17,6 +17,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
 #include "server/grpc/call_handler.h"
 #include "server/grpc/status_conversion.h"
 
@@ -80,6 +81,69 @@ inline RawResult RawCall(
   result.trailing_metadata = Copy(ctx.GetServerTrailingMetadata());
   return result;
 }
+
+// One streaming call with raw bytes, driven step by step on its own completion queue: every
+// operation waits for its own completion, so a test reads like the exchange it checks.
+class RawStream {
+ public:
+  RawStream(grpc::GenericStub& stub, const std::string& method) {
+    call_ = stub.PrepareCall(&ctx_, method, &cq_);
+    call_->StartCall(Tag(kStart));
+    Step(kStart);
+  }
+  ~RawStream() {
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+  // Each returns whether the operation succeeded.
+  bool Write(const std::string& message) {
+    grpc::ByteBuffer buffer = StringToByteBuffer(message);
+    call_->Write(buffer, Tag(kWrite));
+    return Step(kWrite);
+  }
+  bool WriteLast(const std::string& message) {
+    grpc::ByteBuffer buffer = StringToByteBuffer(message);
+    call_->WriteLast(buffer, grpc::WriteOptions(), Tag(kWrite));
+    return Step(kWrite);
+  }
+  bool WritesDone() {
+    call_->WritesDone(Tag(kWritesDone));
+    return Step(kWritesDone);
+  }
+  // False when the server ended the stream.
+  bool Read(std::string* message) {
+    grpc::ByteBuffer buffer;
+    call_->Read(&buffer, Tag(kRead));
+    if (!Step(kRead)) return false;
+    *message = ByteBufferToString(buffer);
+    return true;
+  }
+  grpc::Status Finish() {
+    grpc::Status status;
+    call_->Finish(&status, Tag(kFinish));
+    Step(kFinish);
+    return status;
+  }
+  void Cancel() { ctx_.TryCancel(); }
+
+ private:
+  enum Op : intptr_t { kStart = 1, kWrite, kWritesDone, kRead, kFinish };
+  static void* Tag(Op op) { return reinterpret_cast<void*>(op); }
+  bool Step(Op expected) {
+    void* tag = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq_.Next(&tag, &ok));
+    EXPECT_EQ(tag, Tag(expected));
+    return ok;
+  }
+
+  grpc::ClientContext ctx_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+};
 
 // google.rpc.Status decoded: code, message and (type_url, value) of each detail.
 struct DecodedRpcStatus {

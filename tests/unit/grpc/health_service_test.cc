@@ -28,53 +28,13 @@ std::string Request(const std::string& service) {
   return std::string("\x0a") + static_cast<char>(service.size()) + service;
 }
 
-// A Watch stream driven step by step on a client completion queue.
-class WatchStream {
+// A Watch stream: the request is sent at once.
+class WatchStream : public testing::RawStream {
  public:
-  WatchStream(grpc::GenericStub* stub, const std::string& service) {
-    call_ = stub->PrepareCall(&ctx_, kHealthWatchMethod, &cq_);
-    call_->StartCall(Tag(1));
-    EXPECT_TRUE(Next(1));
-    grpc::ByteBuffer request = StringToByteBuffer(Request(service));
-    call_->WriteLast(request, grpc::WriteOptions(), Tag(2));
-    EXPECT_TRUE(Next(2));
+  WatchStream(grpc::GenericStub* stub, const std::string& service)
+      : RawStream(*stub, kHealthWatchMethod) {
+    EXPECT_TRUE(WriteLast(Request(service)));
   }
-  ~WatchStream() {
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) {
-    }
-  }
-  // The next status message; false when the stream ended.
-  bool Read(std::string* message) {
-    grpc::ByteBuffer buffer;
-    call_->Read(&buffer, Tag(3));
-    if (!Next(3)) return false;
-    *message = ByteBufferToString(buffer);
-    return true;
-  }
-  grpc::Status Finish() {
-    grpc::Status status;
-    call_->Finish(&status, Tag(4));
-    Next(4);
-    return status;
-  }
-  void Cancel() { ctx_.TryCancel(); }
-
- private:
-  static void* Tag(intptr_t n) { return reinterpret_cast<void*>(n); }
-  bool Next(intptr_t expected) {
-    void* tag = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq_.Next(&tag, &ok));
-    EXPECT_EQ(tag, Tag(expected));
-    return ok;
-  }
-
-  grpc::ClientContext ctx_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
 };
 
 class HealthServiceTest : public ::testing::Test {

@@ -46,54 +46,27 @@ std::unique_ptr<google::protobuf::DescriptorPool> BuildPool() {
   return pool;
 }
 
-// Drives one ServerReflectionInfo stream with the raw-bytes async API.
+// One ServerReflectionInfo stream: each request answered by one response.
 class ReflectionStream {
  public:
-  ReflectionStream(grpc::GenericStub& stub) {
-    call_ = stub.PrepareCall(&ctx_, kReflectionMethod, &cq_);
-    call_->StartCall(Tag(1));
-    Step(1);
-  }
-  ~ReflectionStream() {
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) {
-    }
-  }
+  explicit ReflectionStream(grpc::GenericStub& stub)
+      : stream_(stub, kReflectionMethod) {}
   rpb::ServerReflectionResponse Ask(
       const rpb::ServerReflectionRequest& request) {
-    grpc::ByteBuffer out = StringToByteBuffer(request.SerializeAsString());
-    call_->Write(out, Tag(2));
-    EXPECT_TRUE(Step(2));
-    grpc::ByteBuffer in;
-    call_->Read(&in, Tag(3));
-    EXPECT_TRUE(Step(3));
+    EXPECT_TRUE(stream_.Write(request.SerializeAsString()));
+    std::string in;
+    EXPECT_TRUE(stream_.Read(&in));
     rpb::ServerReflectionResponse response;
-    EXPECT_TRUE(response.ParseFromString(ByteBufferToString(in)));
+    EXPECT_TRUE(response.ParseFromString(in));
     return response;
   }
   grpc::Status Close() {
-    call_->WritesDone(Tag(4));
-    Step(4);
-    grpc::Status status;
-    call_->Finish(&status, Tag(5));
-    Step(5);
-    return status;
+    stream_.WritesDone();
+    return stream_.Finish();
   }
 
  private:
-  static void* Tag(intptr_t i) { return reinterpret_cast<void*>(i); }
-  bool Step(intptr_t expected) {
-    void* tag;
-    bool ok = false;
-    EXPECT_TRUE(cq_.Next(&tag, &ok));
-    EXPECT_EQ(tag, Tag(expected));
-    return ok;
-  }
-  grpc::ClientContext ctx_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+  testing::RawStream stream_;
 };
 
 std::vector<std::string> FileNames(
