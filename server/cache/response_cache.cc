@@ -192,12 +192,7 @@ void ResponseCache::InvalidateForWrite(absl::string_view path_and_query) {
   ++epoch_;
   if (scope.empty()) {  // Everything.
     invalidation_visits_ += static_cast<int64_t>(entries_.size());
-    for (auto& [key, entry] : entries_)
-      released.push_back(std::move(entry.response));
-    entries_.clear();
-    by_path_.clear();
-    lru_.clear();
-    bytes_ = 0;
+    ClearLocked(&released);
     return;
   }
   // The paths affected (segment-aware; each path is visited once):
@@ -235,8 +230,12 @@ void ResponseCache::Clear() {
   Released released;
   absl::MutexLock lock(&mu_);
   ++epoch_;
+  ClearLocked(&released);
+}
+
+void ResponseCache::ClearLocked(Released* released) {
   for (auto& [key, entry] : entries_)
-    released.push_back(std::move(entry.response));
+    released->push_back(std::move(entry.response));
   entries_.clear();
   by_path_.clear();
   lru_.clear();

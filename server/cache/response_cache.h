@@ -130,6 +130,8 @@ class ResponseCache {
   // Erases an entry; its response goes to `released`, to be freed once the lock is released.
   void EraseLocked(std::unordered_map<std::string, Entry>::iterator it,
                    Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Empties the cache; the responses go to `released`, freed after the lock.
+  void ClearLocked(Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds the keys stored for `path` (if any) to `keys`.
   void CollectPathLocked(absl::string_view path,
                          std::vector<const std::string*>* keys)
