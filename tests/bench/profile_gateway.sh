@@ -48,6 +48,9 @@ NGINX_PID=$!
 sleep 0.5
 printf 'listen: 127.0.0.1:%s\nupstream:\n  url: http://127.0.0.1:%s\n  io_threads: %s\nlog:\n  level: warn\n' \
   "$GW_PORT" "$PORT" "$IO_THREADS" >"$TMP/gw.yaml"
+# Extra top-level YAML, e.g. a cache rule to profile the gateway without the upstream hop:
+#   FGW_PROFILE_EXTRA_YAML=$'cache:\n  rules:\n    - method: formance.ledger.v2.LedgerService/GetAccount\n      ttl: 1h'
+printf '%s\n' "${FGW_PROFILE_EXTRA_YAML:-}" >>"$TMP/gw.yaml"
 "$GATEWAY" --config "$TMP/gw.yaml" 2>"$TMP/gateway.log" &
 GW_PID=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && break; sleep 0.1; done
