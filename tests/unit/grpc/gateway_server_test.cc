@@ -3,8 +3,11 @@
 
 #include <unistd.h>
 
+#include <set>
 #include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/grpc/grpc_test_util.h"
@@ -69,6 +72,69 @@ TEST(GatewayServerTest, RejectsMalformedListenAddress) {
         << bad;
     EXPECT_THAT(server.status().message(), HasSubstr(bad));
   }
+}
+
+TEST(GatewayServerTest, RejectsAQueueCountOutOfRange) {
+  FakeHandler handler = EchoHandler();
+  for (int queues : {0, 65}) {
+    ServerOptions options = LocalOptions();
+    options.completion_queues = queues;
+    auto server = GatewayServer::Start(options, &handler, nullptr, {});
+    ASSERT_FALSE(server.ok()) << queues;
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+// With several completion queues (grpc.threads), calls spread over them and each is answered
+// from its own queue's thread, replies resumed from a foreign thread included.
+TEST(GatewayServerTest, SeveralQueuesServeConcurrentCalls) {
+  constexpr int kCalls = 64;
+  absl::Mutex mu;
+  std::set<std::thread::id> handler_threads;
+  std::vector<std::thread> answerers;
+  FakeHandler handler([&](const IncomingCall& call, std::string request,
+                          std::function<void(CallResult)> done) {
+    absl::MutexLock lock(&mu);
+    handler_threads.insert(std::this_thread::get_id());
+    answerers.emplace_back(
+        [resume = call.resume, request, done = std::move(done)]() mutable {
+          resume([request, done = std::move(done)]() mutable {
+            CallResult r;
+            r.response = "re:" + request;
+            done(std::move(r));
+          });
+        });
+  });
+  ServerOptions options = LocalOptions();
+  options.completion_queues = 3;
+  auto server = GatewayServer::Start(options, &handler, nullptr, {kService});
+  ASSERT_TRUE(server.ok()) << server.status();
+  // One channel per call, so the calls come on separate connections.
+  std::vector<std::thread> clients;
+  std::vector<testing::RawResult> results(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    clients.emplace_back([&, i] {
+      grpc::ChannelArguments args;
+      args.SetInt("fgw.test.channel",
+                  i);  // Distinct args: no shared subchannel.
+      grpc::GenericStub stub(grpc::CreateCustomChannel(
+          (*server)->address(), grpc::InsecureChannelCredentials(), args));
+      results[i] = RawCall(stub, kMethod, std::to_string(i));
+    });
+  }
+  for (auto& t : clients) t.join();
+  {
+    absl::MutexLock lock(&mu);
+    for (auto& t : answerers) t.join();
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(results[i].status.ok()) << results[i].status.error_message();
+    EXPECT_EQ(results[i].response, "re:" + std::to_string(i));
+  }
+  absl::MutexLock lock(&mu);
+  EXPECT_GE(handler_threads.size(),
+            2u);  // More than one queue thread took calls.
+  EXPECT_LE(handler_threads.size(), 3u);
 }
 
 TEST(GatewayServerTest, AddressInUseIsUnavailable) {
