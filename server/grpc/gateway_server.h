@@ -5,11 +5,12 @@
 // and every listed service SERVING from Start() until Shutdown(). No other service is
 // registered, so gRPC starts no polling threads besides the queues'.
 //
-// Lifecycle: Start() binds and serves; Shutdown(grace) sets NOT_SERVING, stops accepting,
-// lets in-flight calls finish for up to `grace`, then cancels the rest and returns once every
-// call is done, then stops the completion-queue threads; Wait() blocks until Shutdown() has completed. Shutdown() is idempotent and may
-// be called from any thread (not from a gRPC callback). The destructor shuts down with no
-// grace if Shutdown() was not called.
+// Lifecycle: Start() binds and serves; Shutdown(grace) sets NOT_SERVING, ends health Watch
+// streams, stops accepting, lets in-flight calls finish for up to `grace`, then cancels the
+// rest, waits until every call is done and stops the completion-queue threads; Wait() blocks
+// until Shutdown() has completed. Shutdown() is idempotent and may be called from any thread
+// except a completion-queue thread (from a handler, say: it would wait for itself). The
+// destructor shuts down with no grace if Shutdown() was not called.
 //
 // Errors from Start(): INVALID_ARGUMENT for a malformed listen address or option,
 // UNAVAILABLE when the address cannot be bound (in use, not permitted). SO_REUSEPORT is off,
