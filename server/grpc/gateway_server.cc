@@ -32,7 +32,9 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
       reactors_(
           [this](const std::string& method) -> std::unique_ptr<CallReactor> {
             if (method == kReflectionMethod) return reflection_.NewReactor();
-            if (method == kHealthCheckMethod) return health_.NewCheckReactor();
+            if (method == kHealthCheckMethod) {
+              return std::make_unique<UnaryReactor>(&health_);
+            }
             if (method == kHealthWatchMethod) return health_.NewWatchReactor();
             return std::make_unique<UnaryReactor>(handler_);
           }) {}

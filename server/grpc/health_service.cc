@@ -10,11 +10,8 @@ namespace {
 
 using ::google::protobuf::internal::WireFormatLite;
 
-grpc::Status InvalidRequest() {
-  return grpc::Status(
-      grpc::StatusCode::INVALID_ARGUMENT,
-      "request does not parse as grpc.health.v1.HealthCheckRequest");
-}
+constexpr char kInvalidRequest[] =
+    "request does not parse as grpc.health.v1.HealthCheckRequest";
 
 }  // namespace
 
@@ -49,45 +46,6 @@ std::string HealthCheckResponseBytes(HealthService::Status status) {
   return out;
 }
 
-class HealthService::CheckReactor final : public CallReactor {
- public:
-  explicit CheckReactor(const HealthService* health) : health_(health) {}
-
-  void OnMessage(ServerCall* call, std::string message) override {
-    if (++messages_ == 1) {
-      request_ = std::move(message);
-    } else {
-      call->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                "Check takes exactly one request message"));
-    }
-  }
-  void OnHalfClose(ServerCall* call) override {
-    if (messages_ != 1) {
-      call->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                "Check takes exactly one request message"));
-      return;
-    }
-    absl::StatusOr<std::string> service = ParseHealthCheckRequest(request_);
-    if (!service.ok()) {
-      call->Finish(InvalidRequest());
-      return;
-    }
-    Status status = health_->StatusOf(*service);
-    if (status == kServiceUnknown) {
-      call->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                "unknown service " + *service));
-      return;
-    }
-    std::string reply = HealthCheckResponseBytes(status);
-    call->Finish(grpc::Status::OK, &reply);
-  }
-
- private:
-  const HealthService* const health_;
-  std::string request_;
-  int messages_ = 0;
-};
-
 class HealthService::WatchReactor final : public CallReactor {
  public:
   explicit WatchReactor(HealthService* health) : health_(health) {}
@@ -100,7 +58,8 @@ class HealthService::WatchReactor final : public CallReactor {
     }
     absl::StatusOr<std::string> service = ParseHealthCheckRequest(message);
     if (!service.ok()) {
-      call->Finish(InvalidRequest());
+      call->Finish(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kInvalidRequest));
       return;
     }
     health_->AddWatcher(
@@ -190,8 +149,19 @@ void HealthService::RemoveWatcher(const void* key) {
   watchers_.erase(it);
 }
 
-std::unique_ptr<CallReactor> HealthService::NewCheckReactor() const {
-  return std::make_unique<CheckReactor>(this);
+void HealthService::HandleUnary(const IncomingCall& /*call*/,
+                                std::string request,
+                                std::function<void(CallResult)> done) {
+  CallResult result;
+  absl::StatusOr<std::string> service = ParseHealthCheckRequest(request);
+  if (!service.ok()) {
+    result.status = absl::InvalidArgumentError(kInvalidRequest);
+  } else if (Status status = StatusOf(*service); status == kServiceUnknown) {
+    result.status = absl::NotFoundError("unknown service " + *service);
+  } else {
+    result.response = HealthCheckResponseBytes(status);
+  }
+  done(std::move(result));
 }
 
 std::unique_ptr<CallReactor> HealthService::NewWatchReactor() {

@@ -2,7 +2,8 @@
 // served as reactors of the daemon's one generic service (server_call.h), so the server
 // starts no polling threads of its own for it.
 //
-//   Check   SERVING / NOT_SERVING for a known service; NOT_FOUND for an unknown one.
+//   Check   SERVING / NOT_SERVING for a known service; NOT_FOUND for an unknown one. A unary
+//           call: the server serves it with a UnaryReactor over this UnaryCallHandler.
 //   Watch   the current status at once (SERVICE_UNKNOWN for an unknown service), then each
 //           change; ends when the client cancels, or with UNAVAILABLE after Shutdown().
 // A request that does not parse as HealthCheckRequest finishes with INVALID_ARGUMENT.
@@ -24,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/grpc/call_handler.h"
 #include "server/grpc/server_call.h"
 
 namespace fgw {
@@ -31,7 +33,7 @@ namespace fgw {
 inline constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
 inline constexpr char kHealthWatchMethod[] = "/grpc.health.v1.Health/Watch";
 
-class HealthService {
+class HealthService final : public UnaryCallHandler {
  public:
   // grpc.health.v1.HealthCheckResponse.ServingStatus.
   enum Status {
@@ -42,18 +44,19 @@ class HealthService {
   };
 
   explicit HealthService(std::vector<std::string> services);
-  ~HealthService();
+  ~HealthService() override;
 
   void SetServing(bool serving) ABSL_LOCKS_EXCLUDED(mu_);
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
   // The status Watch reports for `service`.
   Status StatusOf(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
 
-  std::unique_ptr<CallReactor> NewCheckReactor() const;
+  // Check (never blocks; answers inline).
+  void HandleUnary(const IncomingCall& call, std::string request,
+                   std::function<void(CallResult)> done) override;
   std::unique_ptr<CallReactor> NewWatchReactor();
 
  private:
-  class CheckReactor;
   class WatchReactor;
   struct Watcher {
     std::string service;
