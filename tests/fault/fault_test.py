@@ -44,14 +44,9 @@ SERVICE = "formance.ledger.v2.LedgerService"
 NOT_APPLIED = {"INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "ALREADY_EXISTS", "ABORTED",
                "PERMISSION_DENIED", "UNAUTHENTICATED", "UNIMPLEMENTED"}
 AMOUNT_BASE = 10 ** 30  # every call moves AMOUNT_BASE + call id: unique, traceable, beyond 2^64
-FAILURES = []
 
 
-def check(cond, message):
-    if not cond:
-        FAILURES.append(message)
-        print("FAIL: " + message, flush=True)
-    return cond
+check = sysutil.check
 
 
 # ---- plumbing --------------------------------------------------------------------------------
@@ -426,13 +421,7 @@ def main():
         scenario_not_retried(args, api)
     if args.only in (None, "load"):
         scenario_load(args, api)
-    if FAILURES:
-        print("FAILED: %d check(s)" % len(FAILURES))
-        for f in FAILURES[:50]:
-            print("  - " + f)
-        return 1
-    print("PASSED")
-    return 0
+    return sysutil.report(50)
 
 
 if __name__ == "__main__":

@@ -39,16 +39,11 @@ import sysutil  # noqa: E402
 
 SERVICE = "formance.ledger.v2.LedgerService"
 TOKEN_PATH = "/api/auth/oauth/token"
-FAILURES = []
 NOTES = []
 LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT[\d:.]+Z (trace|debug|info|warning|error|critical) ", re.M)
 
 
-def check(cond, message):
-    if not cond:
-        FAILURES.append(message)
-        print("FAIL: " + message, flush=True)
-    return cond
+check = sysutil.check
 
 
 def form_encode(s):
@@ -477,13 +472,7 @@ def main():
     check(grpc_core > 0, "no grpc-core lines at trace: gRPC core logs are not routed")
     for n in NOTES:
         print("NOTE: " + n)
-    if FAILURES:
-        print("FAILED: %d check(s)" % len(FAILURES))
-        for f in FAILURES[:40]:
-            print("  - " + f)
-        return 1
-    print("PASSED")
-    return 0
+    return sysutil.report(40)
 
 
 if __name__ == "__main__":

@@ -29,14 +29,9 @@ import sysutil  # noqa: E402
 import grpc  # noqa: E402
 
 SERVICE = "formance.ledger.v2.LedgerService"
-FAILURES = []
 
 
-def check(cond, message):
-    if not cond:
-        FAILURES.append(message)
-        print("FAIL: " + message, flush=True)
-    return cond
+check = sysutil.check
 
 
 def raise_nofile():
@@ -197,13 +192,7 @@ def main():
     st = upstream_stats(up, up_out)
     print("   upstream: %d requests, %d connections opened, peak %d open, peak %d requests in flight"
           % (st.get("requests", -1), st.get("connections", -1), st.get("peak_open", -1), st.get("peak_in_flight", -1)))
-    if FAILURES:
-        print("FAILED: %d check(s)" % len(FAILURES))
-        for f in FAILURES[:20]:
-            print("  - " + f)
-        return 1
-    print("PASSED")
-    return 0
+    return sysutil.report(20)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ python3-grpcio and python3-protobuf).
   client was told (code, details, debug string, initial and trailing metadata).
 - Gateway: starts the real binary with stdout+stderr into one file, learns its port from the
   "grpc: listening on HOST:PORT" log line (--listen 127.0.0.1:0), stops it.
+- check()/report(): the failed-check list every test script prints at the end.
 - Every process started here is appended to $FGW_SYS_PIDFILE, which the bash wrapper's trap kills.
 """
 
@@ -18,6 +19,28 @@ import time
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+
+FAILURES = []
+
+
+def check(cond, message):
+    """Records a failed check (and prints it at once); returns `cond`."""
+    if not cond:
+        FAILURES.append(message)
+        print("FAIL: " + message, flush=True)
+    return cond
+
+
+def report(limit=40):
+    """Prints PASSED, or the failed checks (the first `limit`); returns the exit code."""
+    if FAILURES:
+        print("FAILED: %d check(s)" % len(FAILURES))
+        for f in FAILURES[:limit]:
+            print("  - " + f)
+        return 1
+    print("PASSED")
+    return 0
 
 
 def register_pid(pid):
