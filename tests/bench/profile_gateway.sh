@@ -29,23 +29,8 @@ cleanup() {
   sleep 0.2; rm -rf "$TMP"
 }
 trap cleanup EXIT
-python3 "$HERE/make_fixtures.py" "$HERE/fixtures"
-read -r PORT HOP_PORT GW_PORT < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(3)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
-python3 - "$HERE/nginx.conf.template" "$TMP/nginx.conf" <<PY
-import sys
-t = open(sys.argv[1]).read()
-for k, v in {"@PREFIX@": "$TMP", "@PORT@": "$PORT", "@HOP_PORT@": "$HOP_PORT",
-             "@FIXTURES@": "$HERE/fixtures",
-             "@CREATE_TX_JSON@": open("$HERE/fixtures/create_transaction.json").read()}.items():
-    t = t.replace(k, v)
-open(sys.argv[2], "w").write(t)
-PY
-nginx -p "$TMP" -c "$TMP/nginx.conf" -g "daemon off; pid $TMP/nginx.pid;" 2>"$TMP/nginx.stderr" &
-NGINX_PID=$!
-sleep 0.5
+source "$HERE/bench_nginx.sh"
+start_bench_nginx "$HERE" "$TMP" nginx || { echo "nginx did not start" >&2; exit 1; }
 printf 'listen: 127.0.0.1:%s\nupstream:\n  url: http://127.0.0.1:%s\n  io_threads: %s\nlog:\n  level: warn\n' \
   "$GW_PORT" "$PORT" "$IO_THREADS" >"$TMP/gw.yaml"
 # Extra top-level YAML, e.g. a cache rule to profile the gateway without the upstream hop:

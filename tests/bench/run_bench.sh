@@ -82,32 +82,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 "$HERE/make_fixtures.py" "$HERE/fixtures"
-read -r PORT HOP_PORT GW_PORT < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-PY
-)
-python3 - "$HERE/nginx.conf.template" "$TMP/nginx.conf" <<PY
-import sys
-text = open(sys.argv[1]).read()
-for key, value in {"@PREFIX@": "$TMP", "@PORT@": "$PORT", "@HOP_PORT@": "$HOP_PORT",
-                   "@FIXTURES@": "$HERE/fixtures",
-                   "@CREATE_TX_JSON@": open("$HERE/fixtures/create_transaction.json").read()}.items():
-    text = text.replace(key, value)
-open(sys.argv[2], "w").write(text)
-PY
-"$NGINX" -p "$TMP" -c "$TMP/nginx.conf" -g "daemon off; pid $TMP/nginx.pid;" 2>"$TMP/nginx.stderr" &
-NGINX_PID=$!
+source "$HERE/bench_nginx.sh"
+start_bench_nginx "$HERE" "$TMP" "$NGINX" || die "nginx did not start"
 UPSTREAM="http://127.0.0.1:$PORT"
-for _ in $(seq 50); do
-  curl -sf "$UPSTREAM/nginx_status" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf "$UPSTREAM/nginx_status" >/dev/null || die "nginx did not start: $(cat "$TMP/nginx.stderr")"
 NGINX_WORKER=$(ps -o pid= --ppid "$NGINX_PID" | head -1 | tr -d ' ')
 log "nginx on :$PORT (hop :$HOP_PORT), master $NGINX_PID, worker $NGINX_WORKER"
 accepts() { curl -sf "$UPSTREAM/nginx_status" | awk 'NR==3 {print $1}'; }
