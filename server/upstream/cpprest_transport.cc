@@ -10,6 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/upstream/connection_slots.h"
+#include "server/upstream/http_field.h"
 #include "spdlog/spdlog.h"
 // cpprestsdk defines a macro U() that breaks fmt (spdlog) templates unless turned off.
 #define _TURN_OFF_PLATFORM_STRING
@@ -33,10 +35,15 @@ bool IsManagedHeader(absl::string_view name) {
 }
 
 // Why our side cancelled a request, if it did.
-enum class Abort { kNone, kDeadline, kCancelled };
+enum class Abort { kNone, kDeadline, kCancelled, kTooLarge };
+
+// Thrown from the progress handler to make cpprestsdk abort a reply over the size limit.
+struct ResponseTooLarge {};
 
 struct SendState {
   std::atomic<Abort> abort{Abort::kNone};  // The first reason wins.
+  // Set once cpprestsdk reports upload progress: the whole request head is on the socket.
+  std::atomic<bool> head_written{false};
   pplx::cancellation_token_source cts;
   Clock::TimerId timer = 0;
   Cancellation* cancellation = nullptr;
@@ -52,46 +59,33 @@ struct SendState {
   Abort aborted() { return abort.load(std::memory_order_acquire); }
 };
 
-bool LooksNotSent(const std::error_code& ec, absl::string_view what) {
-  if (ec == std::errc::host_unreachable ||
-      ec == std::errc::connection_refused ||
-      ec == std::errc::network_unreachable) {
-    return true;
-  }
-  return absl::StrContains(what, "Failed to connect") ||
-         absl::StrContains(what, "resolv") ||
-         absl::StrContains(what, "Host not found") ||
-         absl::StrContains(what, "handshake") ||
-         absl::StrContains(what, "certificate") ||
-         absl::StrContains(what, "SSL");
-}
-
-// Maps the exception held by a finished task to a transport status.
-absl::Status MapException(std::exception_ptr error, Abort abort) {
+// Maps the exception held by a finished task to a transport status (not yet marked as sent or
+// not: the caller knows whether the request head was written).
+absl::Status MapException(std::exception_ptr error, Abort abort,
+                          int64_t max_response_bytes) {
   if (abort == Abort::kDeadline) {
     return absl::DeadlineExceededError("upstream request deadline exceeded");
   }
   if (abort == Abort::kCancelled)
     return absl::CancelledError("upstream request cancelled");
+  if (abort == Abort::kTooLarge) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "upstream reply is larger than limits.max_response_bytes (",
+        max_response_bytes, " bytes); the request may have been applied"));
+  }
   try {
     std::rethrow_exception(error);
   } catch (const http::http_exception& e) {
-    const std::error_code ec = e.error_code();
-    if (ec == std::errc::timed_out) {
+    if (e.error_code() == std::errc::timed_out) {
       return absl::DeadlineExceededError("upstream request timed out");
     }
-    std::string what = e.what();
-    if (LooksNotSent(ec, what)) {
-      return MarkNotSent(absl::UnavailableError(
-          absl::StrCat("upstream connection failed: ", what)));
-    }
     return absl::UnavailableError(
-        absl::StrCat("upstream connection lost: ", what));
+        absl::StrCat("upstream connection failed: ", e.what()));
   } catch (const pplx::task_canceled&) {
     return absl::CancelledError("upstream request cancelled");
   } catch (const web::uri_exception& e) {
-    return MarkNotSent(
-        absl::InternalError(absl::StrCat("invalid upstream URI: ", e.what())));
+    return absl::InternalError(
+        absl::StrCat("invalid upstream URI: ", e.what()));
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("upstream transport error: ", e.what()));
@@ -122,11 +116,27 @@ bool InitializeCpprestThreadPool(int threads) {
   return set;
 }
 
+// Holds one connection slot; frees it when the request that holds it is destroyed. The release
+// is posted to cpprestsdk's pool, so the next waiter starts its request outside cpprestsdk's
+// destructor chain.
+struct CpprestTransport::SlotLease {
+  explicit SlotLease(std::shared_ptr<ConnectionSlots> s)
+      : slots(std::move(s)) {}
+  ~SlotLease() {
+    crossplat::threadpool::shared_instance().service().post(
+        [s = std::move(slots)] { s->Release(); });
+  }
+  std::shared_ptr<ConnectionSlots> slots;
+};
+
 struct CpprestTransport::Impl {
+  Impl(int max_connections, Clock* clock)
+      : slots(std::make_shared<ConnectionSlots>(max_connections, clock)) {}
   web::uri base;
   client::http_client_config config;
   std::shared_ptr<client::http_client>
       client;  // Shared pool for everything safe to resend.
+  std::shared_ptr<ConnectionSlots> slots;
 };
 
 namespace {
@@ -148,6 +158,12 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
   if (options.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("request_timeout must be positive");
   }
+  if (options.limits.max_connections < 1 ||
+      options.limits.max_response_bytes < 1 ||
+      options.limits.max_request_target_bytes < 1 ||
+      options.limits.max_request_header_bytes < 1) {
+    return absl::InvalidArgumentError("upstream limits must be positive");
+  }
   web::uri base;
   try {
     base = web::uri(options.base_url);
@@ -164,6 +180,9 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
   // Client-wide socket timeout: a backstop behind the per-request deadline timer.
   config.set_timeout(ToMillis(options.request_timeout + absl::Seconds(1)));
   config.set_validate_certificates(options.validate_certificates);
+  // A redirect would carry the Authorization header to wherever it points, and turn a write
+  // into a bodiless GET: never follow one.
+  config.set_max_redirects(0);
   if (!options.proxy.empty()) {
     try {
       config.set_proxy(web::web_proxy(web::uri(options.proxy)));
@@ -190,7 +209,7 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
         });
   }
   InitializeCpprestThreadPool(options.io_threads);
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(options.limits.max_connections, clock);
   impl->base = base;
   impl->config = config;
   try {
@@ -209,6 +228,10 @@ CpprestTransport::CpprestTransport(TransportOptions options, Clock* clock,
 
 CpprestTransport::~CpprestTransport() = default;
 
+int CpprestTransport::connections_in_use() { return impl_->slots->in_use(); }
+
+int CpprestTransport::connections_waiting() { return impl_->slots->waiting(); }
+
 void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
                             Callback done) {
   const absl::Time now = clock_->Now();
@@ -224,7 +247,37 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
         absl::DeadlineExceededError("deadline passed before sending")));
     return;
   }
+  if (absl::Status valid = CheckOutgoingRequest(request, options_.limits);
+      !valid.ok()) {
+    done(MarkNotSent(std::move(valid)));
+    return;
+  }
+  Cancellation* cancellation = options.cancellation;
+  std::shared_ptr<ConnectionSlots> slots = impl_->slots;
+  slots->Acquire(
+      deadline, cancellation,
+      [this, slots, request = std::move(request), deadline, cancellation,
+       done = std::move(done)](absl::Status granted) mutable {
+        if (!granted.ok()) {
+          done(MarkNotSent(std::move(granted)));
+          return;
+        }
+        SendOnSlot(std::move(request), deadline, cancellation,
+                   std::make_shared<SlotLease>(std::move(slots)),
+                   std::move(done));
+      });
+}
 
+void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
+                                  Cancellation* cancellation,
+                                  std::shared_ptr<SlotLease> lease,
+                                  Callback done) {
+  const absl::Time now = clock_->Now();
+  if (deadline <= now) {
+    done(MarkNotSent(absl::DeadlineExceededError(
+        "deadline passed waiting for an upstream connection")));
+    return;
+  }
   http::http_request message{http::method(request.method)};
   try {
     message.set_request_uri(web::uri(request.path_and_query));
@@ -257,7 +310,8 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
       http_client =
           std::make_shared<client::http_client>(impl_->base, impl_->config);
     } catch (...) {
-      done(MarkNotSent(MapException(std::current_exception(), Abort::kNone)));
+      done(MarkNotSent(MapException(std::current_exception(), Abort::kNone,
+                                    options_.limits.max_response_bytes)));
       return;
     }
     headers.add(http::header_names::connection, "close");
@@ -267,13 +321,28 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
   message.set_response_stream(concurrency::streams::ostream(body_buffer));
 
   auto state = std::make_shared<SendState>();
-  state->cancellation = options.cancellation;
+  state->cancellation = cancellation;
+  const int64_t max_response_bytes = options_.limits.max_response_bytes;
+  // The handler lives in the request, which cpprestsdk destroys after the connection went back
+  // to its pool (or was closed): the lease it holds frees the connection slot then.
+  message.set_progress_handler([state, lease, max_response_bytes](
+                                   http::message_direction::direction direction,
+                                   utility::size64_t bytes) {
+    if (direction == http::message_direction::upload) {
+      state->head_written.store(true, std::memory_order_release);
+    } else if (bytes > static_cast<uint64_t>(max_response_bytes)) {
+      Abort expected = Abort::kNone;
+      state->abort.compare_exchange_strong(expected, Abort::kTooLarge);
+      throw ResponseTooLarge();
+    }
+  });
+  lease.reset();
   if (deadline != absl::InfiniteFuture()) {
     state->timer = clock_->RunAfter(
         deadline - now, [state] { state->AbortWith(Abort::kDeadline); });
   }
-  if (options.cancellation != nullptr) {
-    state->cancel_handle = options.cancellation->OnCancel(
+  if (cancellation != nullptr) {
+    state->cancel_handle = cancellation->OnCancel(
         [state] { state->AbortWith(Abort::kCancelled); });
   }
 
@@ -286,17 +355,37 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
     }
     done(std::move(result));
   };
+  // Every failure goes through here: not sent unless the request head reached the socket.
+  auto fail = [state, max_response_bytes](std::exception_ptr error) {
+    absl::Status status =
+        MapException(error, state->aborted(), max_response_bytes);
+    if (!state->head_written.load(std::memory_order_acquire)) {
+      status = MarkNotSent(std::move(status));
+    }
+    return status;
+  };
 
   try {
     http_client->request(message, state->cts.get_token())
-        .then([](http::http_response response) {
+        .then([state, max_response_bytes](http::http_response response) {
+          // Refuse a declared length over the limit before its body is read.
+          utility::size64_t length = 0;
+          if (response.headers().match(http::header_names::content_length,
+                                       length) &&
+              length > static_cast<uint64_t>(max_response_bytes)) {
+            state->AbortWith(Abort::kTooLarge);
+          }
           return response.content_ready();
         })
-        .then([state, body_buffer, finish,
+        .then([state, body_buffer, finish, fail,
                http_client](pplx::task<http::http_response> task) mutable {
           absl::StatusOr<HttpResponse> result;
           try {
             http::http_response response = task.get();
+            if (state->aborted() == Abort::kTooLarge) {
+              // The body was complete before the abort took effect: refuse it all the same.
+              throw ResponseTooLarge();
+            }
             HttpResponse out;
             out.status = response.status_code();
             out.headers.reserve(response.headers().size());
@@ -305,12 +394,12 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
             out.body = std::move(body_buffer.collection());
             result = std::move(out);
           } catch (...) {
-            result = MapException(std::current_exception(), state->aborted());
+            result = fail(std::current_exception());
           }
           finish(std::move(result));
         });
   } catch (...) {
-    finish(MapException(std::current_exception(), state->aborted()));
+    finish(fail(std::current_exception()));
   }
 }
 

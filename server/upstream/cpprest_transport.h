@@ -8,10 +8,26 @@
 // - Deadline: each Send() is bounded by min(options.deadline, now + request_timeout), enforced by
 //   a Clock timer that cancels the request (DEADLINE_EXCEEDED). SendOptions::cancellation aborts
 //   it too (CANCELLED).
-// - Every cpprestsdk/pplx exception is caught here and mapped (transport.h codes): connect
-//   refused, host not found, TLS handshake failure -> UNAVAILABLE marked not-sent; a reset or EOF
-//   after sending -> UNAVAILABLE (may have reached the server); a timeout -> DEADLINE_EXCEEDED;
-//   anything else -> INTERNAL. Messages never contain header values or bodies.
+// - Nothing leaves unchecked: CheckOutgoingRequest (http_field.h) runs first, so a request
+//   whose target or headers are not valid HTTP, or exceed options.limits, is refused with
+//   INVALID_ARGUMENT and no byte is sent.
+// - Redirects are never followed (cpprestsdk would follow 10, Authorization included): a 3xx
+//   comes back as the response it is, for the error mapper to refuse.
+// - Connections: at most options.limits.max_connections requests are on the wire at once
+//   (ConnectionSlots); a request waits for a slot until its deadline (DEADLINE_EXCEEDED) or
+//   cancellation (CANCELLED), both marked not sent.
+// - Reply size: a response whose Content-Length, or whose body bytes as they are read, exceed
+//   options.limits.max_response_bytes is aborted with RESOURCE_EXHAUSTED (the connection is
+//   closed). cpprestsdk counts a body per read of up to 64 KiB; a chunked body is counted per
+//   chunk, and cpprestsdk buffers one whole chunk (and the whole header block) before anything
+//   can count it, so those two are bounded only in time, by the request timeout.
+// - "Never sent" is proven, not guessed: cpprestsdk reports upload progress only once the whole
+//   request head is written to the socket. Any failure before that (resolve, connect, TLS
+//   handshake, a connection slot not obtained, a deadline or cancellation while connecting) is
+//   marked not sent (MarkNotSent); any failure after it may have reached the server.
+// - Every cpprestsdk/pplx exception is caught here and mapped (transport.h codes): connection
+//   failures -> UNAVAILABLE; a timeout -> DEADLINE_EXCEEDED; anything else -> INTERNAL.
+//   Messages never contain header values or bodies.
 // - TLS: certificates are verified (system store), plus the PEM CAs of options.ca_file.
 // - cpprestsdk's thread pool is process-wide: the first CpprestTransport sizes it to
 //   options.io_threads (crossplat::threadpool::initialize_with_threads), later ones cannot change
@@ -33,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/upstream/transport.h"
+#include "server/upstream/upstream_limits.h"
 #include "server/util/clock.h"
 
 namespace fgw {
@@ -50,7 +67,8 @@ struct TransportOptions {
   std::string proxy;  // "http://proxy:3128"; empty: direct.
   std::string user_agent = std::string("formance-grpc-gateway/") + FGW_VERSION;
   int io_threads =
-      2;  // Process-wide cpprestsdk pool size (first transport wins).
+      1;  // Process-wide cpprestsdk pool size (first transport wins).
+  UpstreamLimits limits;
   bool validate_certificates = true;  // Only tests may turn this off.
   // See above: plain writes never ride a reused connection. Turning it off trades the
   // at-most-once guarantee for a saved connection setup.
@@ -58,7 +76,7 @@ struct TransportOptions {
 };
 
 // The UpstreamConfig fields map one to one: base_url = url, request_timeout, connect_timeout,
-// ca_file, proxy, io_threads.
+// ca_file, proxy, io_threads; limits is GatewayConfig::limits.upstream.
 class CpprestTransport : public Transport {
  public:
   // Validates the URLs and the CA file. `clock` (not owned; RealClock() by default) runs the
@@ -71,11 +89,19 @@ class CpprestTransport : public Transport {
             Callback done) override;
 
   const TransportOptions& options() const { return options_; }
+  // Requests holding a connection slot, and requests waiting for one.
+  int connections_in_use();
+  int connections_waiting();
 
  private:
   struct Impl;
+  struct SlotLease;
   CpprestTransport(TransportOptions options, Clock* clock,
                    std::unique_ptr<Impl> impl);
+  // Sends `request` while `lease` holds a connection slot.
+  void SendOnSlot(HttpRequest request, absl::Time deadline,
+                  Cancellation* cancellation, std::shared_ptr<SlotLease> lease,
+                  Callback done);
 
   const TransportOptions options_;
   Clock* const clock_;

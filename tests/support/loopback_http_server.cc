@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -197,6 +198,11 @@ int LoopbackHttpServer::connections_accepted() {
   return connections_;
 }
 
+int LoopbackHttpServer::max_open_connections() {
+  absl::MutexLock lock(&mu_);
+  return max_open_;
+}
+
 void LoopbackHttpServer::set_handler(Handler handler) {
   absl::MutexLock lock(&mu_);
   handler_ = std::move(handler);
@@ -218,6 +224,7 @@ void LoopbackHttpServer::AcceptLoop() {
     }
     int connection = ++connections_;
     open_fds_.push_back(fd);
+    max_open_ = std::max(max_open_, static_cast<int>(open_fds_.size()));
     workers_.emplace_back([this, fd, connection] { Serve(fd, connection); });
   }
 }
@@ -257,14 +264,30 @@ void LoopbackHttpServer::Serve(int fd, int connection) {
       if (absl::EqualsIgnoreCase(name, "Content-Length")) has_length = true;
       absl::StrAppend(&head, name, ": ", value, "\r\n");
     }
-    if (!has_length)
+    if (reply.chunk_size > 0) {
+      absl::StrAppend(&head, "Transfer-Encoding: chunked\r\n");
+    } else if (!has_length) {
       absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n");
+    }
     if (reply.fault == Reply::Fault::kCloseMidResponse) {
       SendAll(fd, head.substr(0, head.size() / 2));
       break;
     }
     absl::StrAppend(&head, "\r\n");
-    if (!SendAll(fd, head) || !SendAll(fd, reply.body)) break;
+    if (!SendAll(fd, head)) break;
+    if (reply.chunk_size > 0) {
+      bool sent = true;
+      for (size_t at = 0; sent && at < reply.body.size();
+           at += reply.chunk_size) {
+        absl::string_view chunk =
+            absl::string_view(reply.body).substr(at, reply.chunk_size);
+        sent = SendAll(fd, absl::StrCat(absl::Hex(chunk.size()), "\r\n")) &&
+               SendAll(fd, chunk) && SendAll(fd, "\r\n");
+      }
+      if (!sent || !SendAll(fd, "0\r\n\r\n")) break;
+    } else if (!SendAll(fd, reply.body)) {
+      break;
+    }
     if (absl::EqualsIgnoreCase(request.header("Connection"), "close")) break;
   }
   {

@@ -7,8 +7,8 @@
 // - Each request is answered by the Handler's Reply: status, headers, body, an optional delay
 //   before answering, or a fault (close without answering, send half a response then close,
 //   reset the connection).
-// - Content-Length is added to every reply (unless the handler set one); the server never
-//   compresses and never chunks.
+// - Content-Length is added to every reply (unless the handler set one, or asked for a chunked
+//   body with Reply::chunk_size); the server never compresses.
 //
 // Thread safety: every public method may be called from any thread. The handler runs on the
 // connection's thread, concurrently for different connections.
@@ -56,6 +56,8 @@ struct Reply {
   std::string body;
   absl::Duration delay = absl::ZeroDuration();  // Before answering (real time).
   Fault fault = Fault::kNone;
+  // > 0: the body is sent with Transfer-Encoding: chunked, in chunks of this many bytes.
+  size_t chunk_size = 0;
 };
 
 class LoopbackHttpServer {
@@ -73,6 +75,8 @@ class LoopbackHttpServer {
   std::string base_url() const;  // "http://127.0.0.1:<port>"
   std::vector<RecordedRequest> requests();
   int connections_accepted();
+  // The most connections that were open at the same time.
+  int max_open_connections();
   // Replaces the handler for requests that arrive from now on.
   void set_handler(Handler handler);
 
@@ -93,6 +97,7 @@ class LoopbackHttpServer {
   std::vector<RecordedRequest> requests_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
+  int max_open_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
 };

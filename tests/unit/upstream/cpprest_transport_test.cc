@@ -387,6 +387,203 @@ TEST(CpprestTransportTest, RejectsBadOptions) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// --- Hostile input and bounds (issue 9) ---
+
+TEST(CpprestTransportTest, RedirectIsReturnedNeverFollowed) {
+  auto elsewhere = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    return Reply{200, {}, "stolen"};
+  });
+  auto server = LoopbackHttpServer::Start([&](const RecordedRequest&) {
+    Reply reply;
+    reply.status = 302;
+    reply.headers = {{"Location", elsewhere->base_url() + "/collect"}};
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  HttpRequest post = Get("/api/ledger/v2/main/transactions");
+  post.method = "POST";
+  post.headers = {{"Authorization", "Bearer secret-token"},
+                  {"Idempotency-Key", "k1"}};
+  post.body = "{}";
+  auto result = SendAndWait(*transport, post);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, 302);
+  EXPECT_EQ(server->requests().size(), 1u);
+  EXPECT_EQ(elsewhere->requests().size(), 0u);
+  EXPECT_EQ(elsewhere->connections_accepted(), 0);
+}
+
+TEST(CpprestTransportTest, InvalidHeaderValueIsRefusedAndNothingIsSent) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    return Reply{200, {}, "{}"};
+  });
+  auto transport = MakeTransport(server->base_url());
+  for (const std::string& value :
+       {std::string("x\r\nDELETE /api/auth/clients/c HTTP/1.1\r\nHost: h"),
+        std::string("caf\xc3\xa9"), std::string("a\0b", 3),
+        std::string("tab\there"), std::string(" leading")}) {
+    HttpRequest request = Get("/api/payments/v3/connectors/capabilities");
+    request.headers = {{"If-None-Match", value}};
+    auto result = SendAndWait(*transport, request);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(result.status().message(), HasSubstr("If-None-Match"));
+    EXPECT_FALSE(RequestMayHaveReachedServer(result.status()));
+  }
+  HttpRequest bad_name = Get("/x");
+  bad_name.headers = {{"X-A\r\nX-B", "v"}};
+  EXPECT_EQ(SendAndWait(*transport, bad_name).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(server->connections_accepted(), 0);
+  EXPECT_TRUE(server->requests().empty());
+}
+
+TEST(CpprestTransportTest, InvalidOrOversizedTargetIsRefusedAndNothingIsSent) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    return Reply{200, {}, "{}"};
+  });
+  TransportOptions options;
+  options.limits.max_request_target_bytes = 64;
+  options.limits.max_request_header_bytes = 128;
+  auto transport = MakeTransport(server->base_url(), options);
+  for (const std::string& target :
+       {std::string("/api/ledger/v2/main/accounts/.."),
+        std::string("/api/ledger/v2/main/accounts/%2e%2E/x"),
+        std::string("/a b"), std::string("/a\r\nb"), std::string("/a%zz"),
+        std::string("/") + std::string(64, 'a'), std::string("no-slash")}) {
+    auto result = SendAndWait(*transport, Get(target));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << target;
+    EXPECT_FALSE(RequestMayHaveReachedServer(result.status()));
+  }
+  HttpRequest big = Get("/x");
+  big.headers = {{"X-Big", std::string(200, 'v')}};
+  auto result = SendAndWait(*transport, big);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("max_request_header_bytes"));
+  EXPECT_EQ(server->connections_accepted(), 0);
+}
+
+TEST(CpprestTransportTest, ReplyOverTheLimitIsResourceExhausted) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest& r) {
+    Reply reply;
+    reply.body = std::string(r.target == "/small" ? 1000 : 300000, 'x');
+    if (r.target == "/chunked") reply.chunk_size = 4096;
+    if (r.target == "/declared") {
+      reply.headers = {{"Content-Length", "1000000000"}};
+      reply.body = "short";
+    }
+    return reply;
+  });
+  TransportOptions options;
+  options.limits.max_response_bytes = 100000;
+  auto transport = MakeTransport(server->base_url(), options);
+  for (const char* path : {"/big", "/chunked", "/declared"}) {
+    auto result = SendAndWait(*transport, Get(path));
+    ASSERT_FALSE(result.ok()) << path;
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted)
+        << path << ": " << result.status();
+    EXPECT_THAT(result.status().message(), HasSubstr("max_response_bytes"));
+    EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
+  }
+  auto small = SendAndWait(*transport, Get("/small"));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->body.size(), 1000u);
+}
+
+TEST(CpprestTransportTest, ChunkedReplyUnderTheLimitArrivesWhole) {
+  std::string body;
+  for (int i = 0; i < 5000; ++i) absl::StrAppend(&body, i, ",");
+  auto server = LoopbackHttpServer::Start([&](const RecordedRequest&) {
+    Reply reply;
+    reply.body = body;
+    reply.chunk_size = 1000;
+    return reply;
+  });
+  auto transport = MakeTransport(server->base_url());
+  auto result = SendAndWait(*transport, Get("/c"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->body, body);
+}
+
+TEST(CpprestTransportTest, OpenConnectionsNeverExceedTheLimit) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply{200, {}, "ok"};
+    reply.delay = absl::Milliseconds(50);
+    return reply;
+  });
+  TransportOptions options;
+  options.limits.max_connections = 3;
+  auto transport = MakeTransport(server->base_url(), options);
+  constexpr int kCalls = 30;
+  absl::Mutex mu;
+  int ok = 0, answered = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    transport->Send(Get(absl::StrCat("/n/", i)), {},
+                    [&](absl::StatusOr<HttpResponse> r) {
+                      absl::MutexLock lock(&mu);
+                      ++answered;
+                      ok += r.ok();
+                    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    auto all = [&] { return answered == kCalls; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(20)));
+  }
+  EXPECT_EQ(ok, kCalls);
+  EXPECT_LE(server->max_open_connections(), 3);
+  EXPECT_EQ(server->requests().size(), static_cast<size_t>(kCalls));
+}
+
+TEST(CpprestTransportTest, WaitingForAConnectionEndsAtTheDeadlineNotSent) {
+  absl::Notification arrived;
+  auto server = LoopbackHttpServer::Start([&](const RecordedRequest& r) {
+    Reply reply{200, {}, "ok"};
+    if (r.target == "/slow") {
+      arrived.Notify();
+      reply.delay = absl::Seconds(2);
+    }
+    return reply;
+  });
+  TransportOptions options;
+  options.limits.max_connections = 1;
+  auto transport = MakeTransport(server->base_url(), options);
+  absl::Notification first_done;
+  transport->Send(Get("/slow"), {},
+                  [&](absl::StatusOr<HttpResponse>) { first_done.Notify(); });
+  ASSERT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  SendOptions waiting;
+  waiting.deadline = absl::Now() + absl::Milliseconds(200);
+  auto result = SendAndWait(*transport, Get("/second"), waiting);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("max_upstream_connections"));
+  EXPECT_FALSE(RequestMayHaveReachedServer(result.status()));
+
+  Cancellation cancellation;
+  SendOptions cancelled;
+  cancelled.cancellation = &cancellation;
+  absl::Notification cancel_done;
+  absl::StatusOr<HttpResponse> cancel_result;
+  transport->Send(Get("/third"), cancelled,
+                  [&](absl::StatusOr<HttpResponse> r) {
+                    cancel_result = std::move(r);
+                    cancel_done.Notify();
+                  });
+  EXPECT_EQ(transport->connections_waiting(), 1);
+  cancellation.Cancel();
+  ASSERT_TRUE(cancel_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(cancel_result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_FALSE(RequestMayHaveReachedServer(cancel_result.status()));
+
+  ASSERT_TRUE(first_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(server->requests().size(), 1u);  // Neither waiter sent anything.
+  // The slot comes back once the first request is done with its connection.
+  auto after = SendAndWait(*transport, Get("/after"));
+  EXPECT_TRUE(after.ok()) << after.status();
+}
+
 // --- HTTPS with a private CA, against `openssl s_server` ---
 
 class TlsServer {
