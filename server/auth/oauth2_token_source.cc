@@ -1,6 +1,7 @@
 #include "server/auth/oauth2_token_source.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <utility>
 
@@ -20,6 +21,10 @@ namespace fgw {
 namespace {
 
 constexpr absl::Duration kMaxExpirySafety = absl::Seconds(5);
+// Hard floors under OAuth2Options::min_token_lifetime and failure_backoff.
+constexpr absl::Duration kLeastTokenLifetime = absl::Seconds(1);
+constexpr absl::Duration kLeastFailureBackoff = absl::Milliseconds(10);
+constexpr size_t kMaxAccessTokenBytes = 8192;
 
 // application/x-www-form-urlencoded as WHATWG URLSearchParams writes it (what the SDK sends).
 std::string FormEncode(absl::string_view s) {
@@ -61,13 +66,31 @@ std::string SafeErrorCode(const std::string& body) {
   return "non-standard error code";
 }
 
-// RFC 6750 b64token characters plus the rest of visible ASCII: nothing that could break a header.
-bool IsHeaderSafe(absl::string_view token) {
-  if (token.empty()) return false;
-  for (char c : token) {
-    if (c < 0x21 || c > 0x7e) return false;
+// Why `token` cannot be sent as "Authorization: Bearer <token>", or "" when it can: it must be
+// an RFC 6750 b64token (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="), which is
+// also a valid RFC 9110 field value, of at most kMaxAccessTokenBytes. Never describes the token.
+absl::string_view AccessTokenProblem(absl::string_view token) {
+  if (token.empty()) return "it is empty";
+  if (token.size() > kMaxAccessTokenBytes)
+    return "it is longer than 8192 bytes";
+  size_t i = 0;
+  for (; i < token.size(); ++i) {
+    const char c = token[i];
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+        c != '.' && c != '_' && c != '~' && c != '+' && c != '/') {
+      break;
+    }
   }
-  return true;
+  if (i == 0 && token[0] != '=') {
+    return "it holds a character outside the RFC 6750 b64token set";
+  }
+  if (i == 0) return "it is not an RFC 6750 b64token (it starts with '=')";
+  for (; i < token.size(); ++i) {
+    if (token[i] != '=') {
+      return "it holds a character outside the RFC 6750 b64token set";
+    }
+  }
+  return "";
 }
 
 // Splits "scheme://authority/path" into origin and path ("/" when absent). False if not a URL.
@@ -123,6 +146,11 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
   Core(OAuth2Options options, CredentialsSource* credentials,
        Transport* transport, Clock* clock)
       : options_(std::move(options)),
+        min_lifetime_(
+            std::max(options_.min_token_lifetime, kLeastTokenLifetime)),
+        first_backoff_(
+            std::max(options_.failure_backoff, kLeastFailureBackoff)),
+        max_backoff_(std::max(options_.max_failure_backoff, first_backoff_)),
         credentials_(credentials),
         transport_(transport),
         clock_(clock) {}
@@ -153,6 +181,13 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
     absl::Time refresh_at;
     absl::Time usable_until;
   };
+  // The last token request of a scope set failed: none is sent for it before `retry_at`.
+  struct Failure {
+    absl::Status status;     // Code and reason of the last failure.
+    absl::Duration backoff;  // retry_at - time of the last failure.
+    absl::Time retry_at;
+    int64_t in_a_row = 0;  // Failed requests since the last success.
+  };
   struct Waiter {
     Callback done;
     Clock::TimerId timer = 0;
@@ -180,6 +215,12 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
   // Whether a call for `key` served `token` should start a background refresh.
   bool RefreshDueLocked(const std::string& key, const Token& token,
                         absl::Time now) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The failure `key` is backing off from at `now`, or nullptr.
+  const Failure* BackingOffLocked(const std::string& key, absl::Time now)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // What callers get for `failure` at `now`: its code, its reason and when the token endpoint
+  // is asked again.
+  static absl::Status FailureStatus(const Failure& failure, absl::Time now);
   std::shared_ptr<Fetch> NewFetchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // GetToken() when the cache alone cannot answer: reads the credentials, may start a fetch.
   void GetTokenSlow(const std::vector<std::string>& scopes, absl::Time deadline,
@@ -197,6 +238,10 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
       const absl::StatusOr<HttpResponse>& result, absl::Time now);
 
   const OAuth2Options options_;
+  // options_ with the hard floors applied.
+  const absl::Duration min_lifetime_;
+  const absl::Duration first_backoff_;
+  const absl::Duration max_backoff_;
   CredentialsSource* const credentials_;  // Used only from GetToken().
   Transport* const transport_;            // Used only from GetToken().
   Clock* const clock_;
@@ -216,7 +261,8 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
   std::map<std::string, std::shared_ptr<Fetch>> fetches_ ABSL_GUARDED_BY(mu_);
   // Every fetch started and not finished (rotation included), for Shutdown().
   absl::flat_hash_set<std::shared_ptr<Fetch>> in_flight_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, absl::Time> last_failure_ ABSL_GUARDED_BY(mu_);
+  // By scope key; erased on success and on credentials rotation.
+  std::map<std::string, Failure> failures_ ABSL_GUARDED_BY(mu_);
   int64_t token_requests_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -262,9 +308,31 @@ bool OAuth2TokenSource::Core::RefreshDueLocked(const std::string& key,
                                                absl::Time now) {
   if (shut_down_ || now < token.refresh_at) return false;
   if (fetches_.find(key) != fetches_.end()) return false;  // Already running.
-  auto failed = last_failure_.find(key);
-  return failed == last_failure_.end() ||
-         now - failed->second >= options_.failure_backoff;
+  return BackingOffLocked(key, now) == nullptr;
+}
+
+const OAuth2TokenSource::Core::Failure*
+OAuth2TokenSource::Core::BackingOffLocked(const std::string& key,
+                                          absl::Time now) {
+  auto failed = failures_.find(key);
+  if (failed == failures_.end() || now >= failed->second.retry_at)
+    return nullptr;
+  return &failed->second;
+}
+
+absl::Status OAuth2TokenSource::Core::FailureStatus(const Failure& failure,
+                                                    absl::Time now) {
+  absl::Duration wait =
+      absl::Ceil(std::max(failure.retry_at - now, absl::ZeroDuration()),
+                 absl::Milliseconds(1));
+  return absl::Status(
+      failure.status.code(),
+      absl::StrCat("no access token: ", failure.status.message(),
+                   "; the token endpoint is asked again in ",
+                   absl::FormatDuration(wait), " (", failure.in_a_row,
+                   failure.in_a_row == 1 ? " failed request"
+                                         : " failed requests in a row",
+                   ")"));
 }
 
 std::shared_ptr<OAuth2TokenSource::Core::Fetch>
@@ -336,7 +404,7 @@ void OAuth2TokenSource::Core::GetTokenSlow(
       identity_ = absl::StrCat(credentials->client_id, "#", generation_);
       tokens_.clear();
       fetches_.clear();
-      last_failure_.clear();
+      failures_.clear();
     }
     credentials_recheck_at_ = now + options_.credentials_recheck;
     const Token* token = FindLocked(*scope_key, now);
@@ -352,13 +420,17 @@ void OAuth2TokenSource::Core::GetTokenSlow(
       answered = true;
       answer = absl::UnavailableError(
           "no access token: the token source is shut down");
+    } else if (auto running = fetches_.find(key); running != fetches_.end()) {
+      fetch = running->second;
+    } else if (const Failure* failure = BackingOffLocked(key, now)) {
+      answered = true;
+      answer = FailureStatus(*failure, now);
     } else {
-      std::shared_ptr<Fetch>& slot = fetches_[key];
-      if (slot == nullptr) {
-        slot = NewFetchLocked();
-        start_fetch = true;
-      }
-      fetch = slot;
+      fetch = NewFetchLocked();
+      fetches_[key] = fetch;
+      start_fetch = true;
+    }
+    if (!answered) {
       waiter_id = fetch->next_waiter++;
       fetch->waiters[waiter_id].done = std::move(done);
     }
@@ -441,32 +513,47 @@ void OAuth2TokenSource::Core::FinishFetch(
   const std::string& key = scopes->key;
   const absl::Time now = clock_->Now();
   absl::StatusOr<Token> token = ParseTokenResponse(scopes, result, now);
+  // What the waiters get when the request failed.
+  absl::Status error;
   std::map<uint64_t, Waiter> waiters;
   {
     absl::MutexLock lock(&mu_);
     auto it = fetches_.find(key);
     if (it != fetches_.end() && it->second == fetch) fetches_.erase(it);
+    const bool current = fetch->generation == generation_ && !shut_down_;
     if (token.ok()) {
-      if (fetch->generation == generation_ && !shut_down_) {
+      if (current) {
         tokens_[key] = *token;
-        last_failure_.erase(key);
+        failures_.erase(key);
       }
+    } else if (current) {
+      auto [failed, first] = failures_.try_emplace(key);
+      Failure& failure = failed->second;
+      failure.backoff =
+          first ? first_backoff_ : std::min(failure.backoff * 2, max_backoff_);
+      failure.retry_at = now + failure.backoff;
+      failure.status = token.status();
+      ++failure.in_a_row;
+      error = FailureStatus(failure, now);
     } else {
-      last_failure_[key] = now;
+      // Fetched with credentials since replaced: the next call asks with the new ones.
+      error = absl::Status(
+          token.status().code(),
+          absl::StrCat("no access token: ", token.status().message()));
     }
     // Empty when Shutdown() ran meanwhile (it answered them).
     waiters.swap(fetch->waiters);
   }
   if (!token.ok()) {
     spdlog::warn("access token request for scopes [{}] failed: {}", key,
-                 token.status().ToString());
+                 error.ToString());
   }
   for (auto& [id, waiter] : waiters) {
     if (waiter.timer != 0) clock_->Cancel(waiter.timer);
     if (token.ok()) {
       waiter.done(token->access_token);
     } else {
-      waiter.done(token.status());
+      waiter.done(error);
     }
   }
 }
@@ -541,19 +628,30 @@ OAuth2TokenSource::Core::ParseTokenResponse(
         "token endpoint answered with a body that is not a JSON object");
   }
   auto access = doc.FindMember("access_token");
-  if (access == doc.MemberEnd() || !access->value.IsString() ||
-      !IsHeaderSafe(absl::string_view(access->value.GetString(),
-                                      access->value.GetStringLength()))) {
-    return absl::UnavailableError("token response has no valid access_token");
+  if (access == doc.MemberEnd() || !access->value.IsString()) {
+    return absl::UnavailableError(
+        "token endpoint answered without an access_token string");
+  }
+  const absl::string_view access_token(access->value.GetString(),
+                                       access->value.GetStringLength());
+  if (absl::string_view problem = AccessTokenProblem(access_token);
+      !problem.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "token endpoint answered an unusable access_token: ", problem));
   }
   auto type = doc.FindMember("token_type");
-  if (type == doc.MemberEnd() || !type->value.IsString() ||
-      type->value.GetStringLength() == 0) {
-    return absl::UnavailableError("token response has no token_type");
+  if (type == doc.MemberEnd() || !type->value.IsString()) {
+    return absl::UnavailableError(
+        "token endpoint answered without a token_type");
+  }
+  if (!absl::EqualsIgnoreCase(absl::string_view(type->value.GetString(),
+                                                type->value.GetStringLength()),
+                              "Bearer")) {
+    return absl::UnavailableError(
+        "token endpoint answered a token_type other than Bearer");
   }
   Token token;
-  token.access_token.assign(access->value.GetString(),
-                            access->value.GetStringLength());
+  token.access_token = std::string(access_token);
   token.scopes = std::move(scopes);
   token.refresh_at = absl::InfiniteFuture();
   token.usable_until = absl::InfiniteFuture();
@@ -564,10 +662,26 @@ OAuth2TokenSource::Core::ParseTokenResponse(
       seconds = expires->value.GetDouble();
     } else if (!expires->value.IsString() ||
                !absl::SimpleAtod(expires->value.GetString(), &seconds)) {
-      return absl::UnavailableError("token response has an invalid expires_in");
+      return absl::UnavailableError(
+          "token endpoint answered an invalid expires_in");
     }
-    absl::Duration lifetime = absl::Seconds(std::max(0.0, seconds));
-    absl::Duration ahead = std::min(options_.refresh_ahead, lifetime / 2);
+    if (!std::isfinite(seconds)) {
+      return absl::UnavailableError(
+          "token endpoint answered an invalid expires_in");
+    }
+    absl::Duration lifetime = absl::Seconds(seconds);
+    if (lifetime < min_lifetime_) {
+      spdlog::warn(
+          "access token for scopes [{}] declares a lifetime of {}, below the "
+          "minimum: it is used for {}",
+          token.scopes->key, absl::FormatDuration(lifetime),
+          absl::FormatDuration(min_lifetime_));
+      lifetime = min_lifetime_;
+    }
+    // 0 <= ahead <= lifetime / 2, so refresh_at >= now + lifetime / 2 and
+    // usable_until >= now + 3/4 lifetime: never an empty window.
+    const absl::Duration ahead =
+        std::clamp(options_.refresh_ahead, absl::ZeroDuration(), lifetime / 2);
     token.refresh_at = now + lifetime - ahead;
     token.usable_until = now + lifetime - std::min(kMaxExpirySafety, ahead / 2);
   }
