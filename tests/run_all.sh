@@ -36,6 +36,7 @@ suite proto bash tests/proto/run_proto_tests.sh
 [[ -d tests/node ]] && suite node-grpc-js node --test tests/node/
 [[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
+suite hostile bash tests/hostile/run_hostile_test.sh
 
 echo
 ((failed)) && echo "failed suites: ${failures[*]}"
