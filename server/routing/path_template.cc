@@ -84,7 +84,8 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view path) {
 
 absl::StatusOr<std::string> PathTemplate::Expand(
     const std::function<std::optional<std::string>(absl::string_view var)>&
-        lookup) const {
+        lookup,
+    size_t max_bytes) const {
   if (literals_.empty()) return text_;  // Default-constructed.
   std::string out;
   out.reserve(text_.size() + 16 * variables_.size());
@@ -95,9 +96,24 @@ absl::StatusOr<std::string> PathTemplate::Expand(
       return absl::InvalidArgumentError(absl::StrCat(
           "field '", variables_[i], "' is required (path parameter)"));
     }
+    if (*value == "." || *value == "..") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field '", variables_[i],
+                       "' (path parameter) may not be '.' or '..'"));
+    }
+    if (out.size() + value->size() > max_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field '", variables_[i], "' (path parameter) makes the request URL ",
+          "longer than limits.max_request_target_bytes (", max_bytes, ")"));
+    }
     AppendPathSegmentEncoded(*value, &out);
   }
   out.append(literals_.back());
+  if (out.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request URL is longer than limits.max_request_target_bytes (",
+        max_bytes, ")"));
+  }
   return out;
 }
 

@@ -27,12 +27,18 @@ class PathTemplate {
   static absl::StatusOr<PathTemplate> Parse(absl::string_view path);
 
   // Returns the path with each variable replaced by lookup(var), percent-encoded as one path
-  // segment (see AppendPathSegmentEncoded: ':' kept, '/' and spaces encoded).
-  // INVALID_ARGUMENT "field '<var>' is required (path parameter)" when lookup returns nullopt
-  // or an empty string.
+  // segment (see AppendPathSegmentEncoded: ':' kept, '/' and spaces encoded), so a value can
+  // never add a segment. INVALID_ARGUMENT:
+  // - "field '<var>' is required (path parameter)" when lookup returns nullopt or "";
+  // - "field '<var>' (path parameter) may not be '.' or '..'" : such a segment is a dot
+  //   segment, which any normalising proxy or server resolves to another route, so it is
+  //   refused rather than sent (no Formance identifier is "." or "..");
+  // - "... over limits.max_request_target_bytes" once the path would exceed `max_bytes`
+  //   (checked before each value is encoded, so a huge value costs no encoding).
   absl::StatusOr<std::string> Expand(
       const std::function<std::optional<std::string>(absl::string_view var)>&
-          lookup) const;
+          lookup,
+      size_t max_bytes = static_cast<size_t>(-1)) const;
 
   // The variable names in order of appearance.
   const std::vector<std::string>& variables() const { return variables_; }

@@ -16,6 +16,7 @@
 #include "server/transcoding/message_json_encoder.h"
 #include "server/transcoding/query_encoder.h"
 #include "server/transcoding/scalar_text.h"
+#include "server/upstream/http_field.h"
 
 namespace fgw {
 namespace {
@@ -71,16 +72,60 @@ const RequestPlan& GetPlan(const Route& route) {
   return *plans->emplace(route.method, std::move(plan)).first->second;
 }
 
+// Bytes of the text of a string or bytes field (all elements when repeated); 0 otherwise.
+size_t TextBytes(const google::protobuf::Message& m, const FieldDescriptor* f) {
+  if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return 0;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::string scratch;
+  if (!f->is_repeated()) return r->GetStringReference(m, f, &scratch).size();
+  size_t total = 0;
+  for (int i = 0; i < r->FieldSize(m, f); ++i) {
+    total += r->GetRepeatedStringReference(m, f, i, &scratch).size();
+  }
+  return total;
+}
+
+// Refuses, before anything is encoded, a request whose URL or header fields hold more text
+// than the limits allow in total (encoding only makes text longer).
+absl::Status CheckTextBudget(const google::protobuf::Message& request,
+                             const RequestPlan& plan,
+                             const UpstreamLimits& limits) {
+  size_t target = 0;
+  for (const auto& [name, fp] : plan.path)
+    target += TextBytes(request, fp->field);
+  for (const FieldPlan* fp : plan.query)
+    target += TextBytes(request, fp->field);
+  if (target > static_cast<size_t>(limits.max_request_target_bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("path and query fields hold ", target,
+                     " bytes, over limits.max_request_target_bytes (",
+                     limits.max_request_target_bytes, ")"));
+  }
+  size_t headers = 0;
+  for (const FieldPlan* fp : plan.headers)
+    headers += TextBytes(request, fp->field);
+  if (headers > static_cast<size_t>(limits.max_request_header_bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("header fields hold ", headers,
+                     " bytes, over limits.max_request_header_bytes (",
+                     limits.max_request_header_bytes, ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<HttpRequest> EncodeRequest(
-    const Route& route, const google::protobuf::Message& request) {
+    const Route& route, const google::protobuf::Message& request,
+    const UpstreamLimits& limits) {
   if (request.GetDescriptor() != route.method->input_type()) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a ", route.method->input_type()->full_name(),
                      ", got a ", request.GetDescriptor()->full_name()));
   }
   const RequestPlan& plan = GetPlan(route);
+  if (absl::Status s = CheckTextBudget(request, plan, limits); !s.ok())
+    return s;
   HttpRequest out;
   out.method = route.http_method;
 
@@ -101,7 +146,8 @@ absl::StatusOr<HttpRequest> EncodeRequest(
           return std::nullopt;
         }
         return *std::move(text);
-      });
+      },
+      static_cast<size_t>(limits.max_request_target_bytes));
   if (!field_error.ok()) return field_error;
   if (!path.ok()) return path.status();
   out.path_and_query = *std::move(path);
@@ -115,6 +161,13 @@ absl::StatusOr<HttpRequest> EncodeRequest(
     out.path_and_query.push_back('?');
     out.path_and_query.append(query);
   }
+  if (out.path_and_query.size() >
+      static_cast<size_t>(limits.max_request_target_bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the request URL is ", out.path_and_query.size(),
+                     " bytes, over limits.max_request_target_bytes (",
+                     limits.max_request_target_bytes, ")"));
+  }
 
   const google::protobuf::Reflection* r = request.GetReflection();
   for (const FieldPlan* fp : plan.headers) {
@@ -122,6 +175,11 @@ absl::StatusOr<HttpRequest> EncodeRequest(
     absl::StatusOr<std::string> text = ScalarText(request, fp->field, -1, *fp);
     if (!text.ok()) return text.status();
     if (text->empty()) continue;
+    absl::Status valid = CheckFieldValue(
+        absl::StrCat("field '", fp->field->name(), "' (header ", fp->wire_name,
+                     ")"),
+        *text, static_cast<size_t>(limits.max_request_header_bytes));
+    if (!valid.ok()) return valid;
     out.headers.emplace_back(fp->wire_name, *std::move(text));
   }
 

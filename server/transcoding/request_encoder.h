@@ -12,7 +12,13 @@
 //   MethodRules.request_content_type; a `bytes` body field is sent raw (Content-Type
 //   request_content_type, default application/octet-stream);
 // - Accept: MethodRules.accept, default application/json.
-// Errors are INVALID_ARGUMENT naming the field (see message_json_encoder.h).
+// Errors are INVALID_ARGUMENT naming the field (see message_json_encoder.h), and:
+// - a header field whose text is not a valid HTTP header value (http_field.h: visible ASCII and
+//   inner spaces, no CR/LF/NUL/non-ASCII) or is longer than limits.max_request_header_bytes:
+//   "field '<name>' (header <Wire-Name>) must be a valid HTTP header value ...";
+// - a path field equal to "." or ".." (path_template.h);
+// - a request URL longer than limits.max_request_target_bytes, refused before the oversized
+//   value is percent-encoded (the text of path, query and header fields is measured first).
 //
 // Thread safety: concurrent calls are safe (per-method plans are cached under a mutex).
 #ifndef FGW_SERVER_TRANSCODING_REQUEST_ENCODER_H_
@@ -22,11 +28,13 @@
 #include "google/protobuf/message.h"
 #include "server/routing/route_table.h"
 #include "server/upstream/http_message.h"
+#include "server/upstream/upstream_limits.h"
 
 namespace fgw {
 
 absl::StatusOr<HttpRequest> EncodeRequest(
-    const Route& route, const google::protobuf::Message& request);
+    const Route& route, const google::protobuf::Message& request,
+    const UpstreamLimits& limits = UpstreamLimits());
 
 }  // namespace fgw
 

@@ -2,6 +2,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "formance/gateway/v1/options.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "proto/embedded_descriptors.h"
@@ -10,6 +13,7 @@
 #include "server/transcoding/error_mapper.h"
 #include "server/transcoding/request_encoder.h"
 #include "server/transcoding/response_decoder.h"
+#include "server/upstream/http_field.h"
 
 namespace fgw {
 namespace {
@@ -84,6 +88,159 @@ TEST_F(FormanceApiTest, EveryOperationHasARoute) {
       EXPECT_EQ(request->method, route.http_method);
     }
   }
+}
+
+// Sets every path parameter of `route` to a valid value ("1" for text, the first named
+// value for an enum, 1 for a number or text); returns the string-typed ones.
+std::vector<const google::protobuf::FieldDescriptor*> FillPath(
+    const Route& route, google::protobuf::Message* m) {
+  using google::protobuf::FieldDescriptor;
+  std::vector<const FieldDescriptor*> text_fields;
+  const google::protobuf::Reflection* r = m->GetReflection();
+  for (const std::string& var : route.path.variables()) {
+    const FieldDescriptor* f = m->GetDescriptor()->FindFieldByName(var);
+    if (f == nullptr) {
+      ADD_FAILURE() << route.grpc_method << ": no field " << var;
+      continue;
+    }
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        r->SetString(m, f, "1");  // Also valid where the text is a number.
+        text_fields.push_back(f);
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        r->SetEnumValue(
+            m, f,
+            f->enum_type()->value(f->enum_type()->value_count() - 1)->number());
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        r->SetInt32(m, f, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        r->SetInt64(m, f, 1);
+        break;
+      default:
+        ADD_FAILURE() << route.grpc_method << ": path field " << var
+                      << " of an unexpected type";
+    }
+  }
+  return text_fields;
+}
+
+// Issue 9: a path parameter can never form a dot segment or add a segment, for every path
+// parameter of every operation.
+TEST_F(FormanceApiTest, NoPathParameterCanFormADotSegmentOrChangeTheRoute) {
+  int checked = 0;
+  for (const Route& route : routes_->routes()) {
+    std::unique_ptr<google::protobuf::Message> m(
+        api_->Prototype(route.method->input_type())->New());
+    std::vector<const google::protobuf::FieldDescriptor*> text =
+        FillPath(route, m.get());
+    auto base = EncodeRequest(route, *m);
+    if (!base.ok())
+      continue;  // Fails for a required non-path field: covered elsewhere.
+    const absl::string_view base_path =
+        absl::string_view(base->path_and_query)
+            .substr(0, base->path_and_query.find('?'));
+    const size_t segments =
+        std::vector<absl::string_view>(absl::StrSplit(base_path, '/')).size();
+    for (const auto* f : text) {
+      for (const char* dots : {".", ".."}) {
+        m->GetReflection()->SetString(m.get(), f, dots);
+        auto r = EncodeRequest(route, *m);
+        ASSERT_FALSE(r.ok())
+            << route.grpc_method << " " << f->name() << "=" << dots << " -> "
+            << (r.ok() ? r->path_and_query : "");
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_TRUE(absl::StrContains(r.status().message(), f->name()))
+            << r.status();
+        ++checked;
+      }
+      m->GetReflection()->SetString(m.get(), f, "seg");
+      if (!EncodeRequest(route, *m).ok()) {  // Text that must be a number.
+        m->GetReflection()->SetString(m.get(), f, "1");
+        continue;
+      }
+      for (const char* hostile :
+           {"a/../b", "%2e%2E", "../x", "a?b#c", "x y/z"}) {
+        m->GetReflection()->SetString(m.get(), f, hostile);
+        auto r = EncodeRequest(route, *m);
+        ASSERT_TRUE(r.ok())
+            << route.grpc_method << " " << f->name() << ": " << r.status();
+        const absl::string_view path =
+            absl::string_view(r->path_and_query)
+                .substr(0, r->path_and_query.find('?'));
+        EXPECT_EQ(
+            std::vector<absl::string_view>(absl::StrSplit(path, '/')).size(),
+            segments)
+            << route.grpc_method << ": " << r->path_and_query;
+        EXPECT_TRUE(CheckOutgoingRequest(*r, UpstreamLimits()).ok())
+            << route.grpc_method << ": " << r->path_and_query;
+        ++checked;
+      }
+      m->GetReflection()->SetString(m.get(), f, "1");
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
+// Issue 9: no header field of any operation lets a CR/LF, NUL or non-ASCII byte through.
+TEST_F(FormanceApiTest, EveryHeaderFieldRefusesBytesThatAreNotAHeaderValue) {
+  int checked = 0;
+  for (const Route& route : routes_->routes()) {
+    std::unique_ptr<google::protobuf::Message> m(
+        api_->Prototype(route.method->input_type())->New());
+    FillPath(route, m.get());
+    const google::protobuf::Descriptor* d = m->GetDescriptor();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const auto* f = d->field(i);
+      const auto& rules =
+          f->options().GetExtension(formance::gateway::v1::field);
+      if (rules.location() != formance::gateway::v1::FIELD_LOCATION_HEADER ||
+          f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_STRING ||
+          f->is_repeated()) {
+        continue;
+      }
+      for (const std::string& bad :
+           {std::string("a\r\nX-Evil: 1"), std::string("a\0b", 3),
+            std::string("caf\xc3\xa9"), std::string(20000, 'k')}) {
+        m->GetReflection()->SetString(m.get(), f, bad);
+        auto r = EncodeRequest(route, *m);
+        ASSERT_FALSE(r.ok()) << route.grpc_method << " " << f->name();
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_TRUE(
+            absl::StrContains(r.status().message(), rules.wire_name()) ||
+            absl::StrContains(r.status().message(), "header fields hold"))
+            << r.status();
+        ++checked;
+      }
+      m->GetReflection()->ClearField(m.get(), f);
+    }
+  }
+  EXPECT_GT(checked, 40);
+}
+
+TEST_F(FormanceApiTest, AHugePathParameterIsRefusedBeforeItIsEncoded) {
+  const Route& route = RouteOf("/formance.ledger.v2.LedgerService/GetAccount");
+  auto m = Input(route, "ledger: 'main'");
+  m->GetReflection()->SetString(m.get(),
+                                m->GetDescriptor()->FindFieldByName("address"),
+                                std::string(15 << 20, '/'));
+  auto r = EncodeRequest(route, *m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(
+      absl::StrContains(r.status().message(), "max_request_target_bytes"))
+      << r.status();
+  UpstreamLimits tight;
+  tight.max_request_target_bytes = 40;
+  m->GetReflection()->SetString(m.get(),
+                                m->GetDescriptor()->FindFieldByName("address"),
+                                "////////");  // 8 bytes, 24 once encoded.
+  r = EncodeRequest(route, *m, tight);
+  ASSERT_FALSE(r.ok()) << r->path_and_query;
+  EXPECT_TRUE(
+      absl::StrContains(r.status().message(), "max_request_target_bytes"));
 }
 
 TEST_F(FormanceApiTest, LedgerV2CreateTransactionKeepsEveryDigit) {
