@@ -141,6 +141,21 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
                        "critical, off, got \"",
                        c.log_level, "\""));
 
+  k.Positive(c.auth.failure_backoff, "auth.failure_backoff");
+  k.Check(c.auth.max_failure_backoff >= c.auth.failure_backoff,
+          "auth.max_failure_backoff", "must be >= auth.failure_backoff");
+  k.Check(c.auth.min_token_lifetime >= absl::Seconds(1),
+          "auth.min_token_lifetime", "must be at least 1s");
+  k.Range(c.limits.max_calls_in_flight, 1, 1000000,
+          "limits.max_calls_in_flight");
+  k.Range<int64_t>(c.limits.upstream.max_request_target_bytes, 256, 1 << 20,
+                   "limits.max_request_target_bytes");
+  k.Range<int64_t>(c.limits.upstream.max_request_header_bytes, 1024, 1 << 20,
+                   "limits.max_request_header_bytes");
+  k.Range<int64_t>(c.limits.upstream.max_response_bytes, 1024, 1LL << 31,
+                   "limits.max_response_bytes");
+  k.Range(c.limits.upstream.max_connections, 1, 10000,
+          "limits.max_upstream_connections");
   k.Range<int64_t>(c.max_message_bytes, 1024,
                    std::numeric_limits<int32_t>::max(),
                    "grpc.max_message_bytes");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "server/upstream/upstream_limits.h"
 
 namespace fgw {
 
@@ -42,6 +43,12 @@ struct AuthConfig {
   std::string
       static_token_file;  // Bearer token mode; also FORMANCE_TOKEN_FILE / FORMANCE_TOKEN.
   absl::Duration refresh_ahead = absl::Seconds(60);
+  // A failed token request is not repeated before this (doubling per failure in a row, up to
+  // max_failure_backoff); calls meanwhile get the remembered error at once.
+  absl::Duration failure_backoff = absl::Seconds(1);
+  absl::Duration max_failure_backoff = absl::Seconds(30);
+  // A token declaring a shorter lifetime (expires_in <= 0 included) is used this long.
+  absl::Duration min_token_lifetime = absl::Seconds(10);
 };
 
 struct RetryConfig {
@@ -66,12 +73,21 @@ struct CacheConfig {
   std::vector<CacheRule> rules;  // Empty: nothing is cached.
 };
 
+// Bounds on what one caller or the upstream can make the gateway hold (config key `limits`).
+// The upstream ones and their defaults are UpstreamLimits' (server/upstream/upstream_limits.h).
+struct LimitsConfig {
+  // Formance calls being served at once, gateway-wide; beyond it RESOURCE_EXHAUSTED at once.
+  int max_calls_in_flight = 1024;
+  UpstreamLimits upstream;
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:50051";  // host:port or unix:/path.
   UpstreamConfig upstream;
   AuthConfig auth;
   RetryConfig retry;
   CacheConfig cache;
+  LimitsConfig limits;
   std::string log_level = "info";  // trace, debug, info, warn, error.
   int64_t max_message_bytes = 16LL << 20;
   // Threads serving gRPC (one completion queue each): they read requests, encode them and

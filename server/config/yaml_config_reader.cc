@@ -191,65 +191,83 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
     c.cache.rules = std::move(rules);
   };
 
-  r.Map(root, "",
-        {{"listen", r.String(&c.listen)},
-         {"descriptor_set_file", r.String(&c.descriptor_set_file)},
-         {"upstream",
-          [&](const YAML::Node& n, const std::string& p) {
-            r.Map(n, p,
-                  {{"url", r.String(&c.upstream.url)},
-                   {"request_timeout", r.Duration(&c.upstream.request_timeout)},
-                   {"connect_timeout", r.Duration(&c.upstream.connect_timeout)},
-                   {"ca_file", r.String(&c.upstream.ca_file)},
-                   {"proxy", r.String(&c.upstream.proxy)},
-                   {"io_threads", r.Integer(&c.upstream.io_threads)}});
-          }},
-         {"auth",
-          [&](const YAML::Node& n, const std::string& p) {
-            r.Map(n, p,
-                  {{"mode", mode_field},
-                   {"token_url", r.String(&c.auth.token_url)},
-                   {"client_id", r.String(&c.auth.client_id)},
-                   {"client_id_file", r.String(&c.auth.client_id_file)},
-                   {"client_secret_file", r.String(&c.auth.client_secret_file)},
-                   {"client_secret_env", r.String(&c.auth.client_secret_env)},
-                   {"static_token_file", r.String(&c.auth.static_token_file)},
-                   {"refresh_ahead", r.Duration(&c.auth.refresh_ahead)}},
-                  {{"client_secret", kSecretRefused},
-                   {"secret", kSecretRefused},
-                   {"static_token", kTokenRefused},
-                   {"token", kTokenRefused}});
-          }},
-         {"retry",
-          [&](const YAML::Node& n, const std::string& p) {
-            r.Map(n, p,
-                  {{"max_attempts", r.Integer(&c.retry.max_attempts)},
-                   {"initial_backoff", r.Duration(&c.retry.initial_backoff)},
-                   {"max_backoff", r.Duration(&c.retry.max_backoff)},
-                   {"multiplier", r.Double(&c.retry.multiplier)},
-                   {"budget_ratio", r.Double(&c.retry.budget_ratio)},
-                   {"budget_min_per_second",
-                    r.Integer(&c.retry.budget_min_per_second)}});
-          }},
-         {"cache",
-          [&](const YAML::Node& n, const std::string& p) {
-            r.Map(n, p,
-                  {{"max_bytes", r.Integer(&c.cache.max_bytes)},
-                   {"max_entries", r.Integer(&c.cache.max_entries)},
-                   {"rules", cache_rules}});
-          }},
-         {"log",
-          [&](const YAML::Node& n, const std::string& p) {
-            r.Map(n, p, {{"level", r.String(&c.log_level)}});
-          }},
-         {"grpc", [&](const YAML::Node& n, const std::string& p) {
-            r.Map(n, p,
-                  {{"max_message_bytes", r.Integer(&c.max_message_bytes)},
-                   {"threads", r.Integer(&c.grpc_threads)},
-                   {"shutdown_grace", r.Duration(&c.shutdown_grace)},
-                   {"keepalive_time", r.Duration(&c.keepalive_time)},
-                   {"keepalive_timeout", r.Duration(&c.keepalive_timeout)}});
-          }}});
+  r.Map(
+      root, "",
+      {{"listen", r.String(&c.listen)},
+       {"descriptor_set_file", r.String(&c.descriptor_set_file)},
+       {"upstream",
+        [&](const YAML::Node& n, const std::string& p) {
+          r.Map(n, p,
+                {{"url", r.String(&c.upstream.url)},
+                 {"request_timeout", r.Duration(&c.upstream.request_timeout)},
+                 {"connect_timeout", r.Duration(&c.upstream.connect_timeout)},
+                 {"ca_file", r.String(&c.upstream.ca_file)},
+                 {"proxy", r.String(&c.upstream.proxy)},
+                 {"io_threads", r.Integer(&c.upstream.io_threads)}});
+        }},
+       {"auth",
+        [&](const YAML::Node& n, const std::string& p) {
+          r.Map(
+              n, p,
+              {{"mode", mode_field},
+               {"token_url", r.String(&c.auth.token_url)},
+               {"client_id", r.String(&c.auth.client_id)},
+               {"client_id_file", r.String(&c.auth.client_id_file)},
+               {"client_secret_file", r.String(&c.auth.client_secret_file)},
+               {"client_secret_env", r.String(&c.auth.client_secret_env)},
+               {"static_token_file", r.String(&c.auth.static_token_file)},
+               {"refresh_ahead", r.Duration(&c.auth.refresh_ahead)},
+               {"failure_backoff", r.Duration(&c.auth.failure_backoff)},
+               {"max_failure_backoff", r.Duration(&c.auth.max_failure_backoff)},
+               {"min_token_lifetime", r.Duration(&c.auth.min_token_lifetime)}},
+              {{"client_secret", kSecretRefused},
+               {"secret", kSecretRefused},
+               {"static_token", kTokenRefused},
+               {"token", kTokenRefused}});
+        }},
+       {"retry",
+        [&](const YAML::Node& n, const std::string& p) {
+          r.Map(n, p,
+                {{"max_attempts", r.Integer(&c.retry.max_attempts)},
+                 {"initial_backoff", r.Duration(&c.retry.initial_backoff)},
+                 {"max_backoff", r.Duration(&c.retry.max_backoff)},
+                 {"multiplier", r.Double(&c.retry.multiplier)},
+                 {"budget_ratio", r.Double(&c.retry.budget_ratio)},
+                 {"budget_min_per_second",
+                  r.Integer(&c.retry.budget_min_per_second)}});
+        }},
+       {"cache",
+        [&](const YAML::Node& n, const std::string& p) {
+          r.Map(n, p,
+                {{"max_bytes", r.Integer(&c.cache.max_bytes)},
+                 {"max_entries", r.Integer(&c.cache.max_entries)},
+                 {"rules", cache_rules}});
+        }},
+       {"limits",
+        [&](const YAML::Node& n, const std::string& p) {
+          UpstreamLimits& u = c.limits.upstream;
+          r.Map(n, p,
+                {{"max_calls_in_flight",
+                  r.Integer(&c.limits.max_calls_in_flight)},
+                 {"max_request_target_bytes",
+                  r.Integer(&u.max_request_target_bytes)},
+                 {"max_request_header_bytes",
+                  r.Integer(&u.max_request_header_bytes)},
+                 {"max_response_bytes", r.Integer(&u.max_response_bytes)},
+                 {"max_upstream_connections", r.Integer(&u.max_connections)}});
+        }},
+       {"log",
+        [&](const YAML::Node& n, const std::string& p) {
+          r.Map(n, p, {{"level", r.String(&c.log_level)}});
+        }},
+       {"grpc", [&](const YAML::Node& n, const std::string& p) {
+          r.Map(n, p,
+                {{"max_message_bytes", r.Integer(&c.max_message_bytes)},
+                 {"threads", r.Integer(&c.grpc_threads)},
+                 {"shutdown_grace", r.Duration(&c.shutdown_grace)},
+                 {"keepalive_time", r.Duration(&c.keepalive_time)},
+                 {"keepalive_timeout", r.Duration(&c.keepalive_timeout)}});
+        }}});
   if (!r.errors().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": ", absl::StrJoin(r.errors(), "; ")));

@@ -21,6 +21,7 @@ namespace fgw {
 namespace {
 
 TransportOptions TransportOptionsFrom(const UpstreamConfig& up,
+                                      const UpstreamLimits& limits,
                                       std::string base_url) {
   TransportOptions t;
   t.base_url = std::move(base_url);
@@ -29,6 +30,7 @@ TransportOptions TransportOptionsFrom(const UpstreamConfig& up,
   t.ca_file = up.ca_file;
   t.proxy = up.proxy;
   t.io_threads = up.io_threads;
+  t.limits = limits;
   return t;
 }
 
@@ -67,7 +69,9 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     engine->transport_ = std::move(overrides.transport);
   } else {
     auto transport = CpprestTransport::Create(
-        TransportOptionsFrom(config.upstream, config.upstream.url), clock);
+        TransportOptionsFrom(config.upstream, config.limits.upstream,
+                             config.upstream.url),
+        clock);
     if (!transport.ok()) return transport.status();
     engine->transport_ = *std::move(transport);
   }
@@ -96,7 +100,9 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
         token_transport = overrides.token_transport;
       } else if (endpoint->origin != config.upstream.url) {
         auto t = CpprestTransport::Create(
-            TransportOptionsFrom(config.upstream, endpoint->origin), clock);
+            TransportOptionsFrom(config.upstream, config.limits.upstream,
+                                 endpoint->origin),
+            clock);
         if (!t.ok()) return t.status();
         engine->token_transport_ = *std::move(t);
         token_transport = engine->token_transport_.get();
@@ -104,6 +110,9 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
       OAuth2Options oauth;
       oauth.token_path = endpoint->path;
       oauth.refresh_ahead = config.auth.refresh_ahead;
+      oauth.failure_backoff = config.auth.failure_backoff;
+      oauth.max_failure_backoff = config.auth.max_failure_backoff;
+      oauth.min_token_lifetime = config.auth.min_token_lifetime;
       engine->tokens_ = std::make_unique<OAuth2TokenSource>(
           oauth, engine->credentials_.get(), token_transport, clock);
       break;
@@ -131,7 +140,7 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
       engine->descriptors_.get(), engine->routes_.get(), engine->caller_.get(),
-      clock, config.cache);
+      clock, config.cache, config.limits);
   engine->reflection_ =
       std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
   spdlog::info("route table loaded: {} operations in {} services",

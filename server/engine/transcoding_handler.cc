@@ -11,6 +11,7 @@
 #include "server/transcoding/error_mapper.h"
 #include "server/transcoding/request_encoder.h"
 #include "server/transcoding/response_decoder.h"
+#include "server/upstream/http_field.h"
 #include "server/util/status_details.h"
 #include "spdlog/spdlog.h"
 
@@ -56,8 +57,13 @@ absl::Duration CacheTtlFor(const CacheConfig& config,
 TranscodingHandler::TranscodingHandler(const ApiDescriptors* descriptors,
                                        const RouteTable* routes,
                                        UpstreamCaller* caller, Clock* clock,
-                                       const CacheConfig& cache_config)
-    : descriptors_(descriptors), caller_(caller), clock_(clock) {
+                                       const CacheConfig& cache_config,
+                                       const LimitsConfig& limits)
+    : descriptors_(descriptors),
+      caller_(caller),
+      clock_(clock),
+      limits_(limits.upstream),
+      in_flight_(limits.max_calls_in_flight) {
   for (const Route& route : routes->routes()) {
     RoutePlan plan;
     plan.route = &route;
@@ -79,6 +85,19 @@ TranscodingHandler::TranscodingHandler(const ApiDescriptors* descriptors,
 void TranscodingHandler::HandleUnary(const IncomingCall& call,
                                      std::string request,
                                      std::function<void(CallResult)> done) {
+  absl::StatusOr<CallsInFlight::Ticket> ticket = in_flight_.Admit();
+  if (!ticket.ok()) {
+    CallResult result;
+    result.status = ticket.status();
+    done(std::move(result));
+    return;
+  }
+  // The place is held until the answer is given.
+  done = [ticket = std::make_shared<CallsInFlight::Ticket>(*std::move(ticket)),
+          done = std::move(done)](CallResult result) mutable {
+    done(std::move(result));
+    ticket.reset();
+  };
   auto it = plans_.find(call.method);
   if (it == plans_.end()) {
     CallResult result;
@@ -100,7 +119,7 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
     done(std::move(result));
     return;
   }
-  absl::StatusOr<HttpRequest> http = EncodeRequest(route, *message);
+  absl::StatusOr<HttpRequest> http = EncodeRequest(route, *message, limits_);
   if (!http.ok()) {
     CallResult result;
     result.status = http.status();
@@ -111,6 +130,15 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
       FindHeader(http->headers, kIdempotencyKeyHeader) == nullptr) {
     if (const std::string* key = FindMetadata(call, "idempotency-key");
         key != nullptr && !key->empty()) {
+      absl::Status valid = CheckFieldValue(
+          "the idempotency-key metadata", *key,
+          static_cast<size_t>(limits_.max_request_header_bytes));
+      if (!valid.ok()) {
+        CallResult result;
+        result.status = std::move(valid);
+        done(std::move(result));
+        return;
+      }
       SetHeader(http->headers, kIdempotencyKeyHeader, *key);
     }
   }

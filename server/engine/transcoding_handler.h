@@ -10,8 +10,11 @@
 // came back), formance-attempts, formance-idempotency-key (when one was sent), and
 // formance-cache: hit on a cache hit.
 //
-// Errors: UNIMPLEMENTED for a method that is not a route, INVALID_ARGUMENT for a request that
-// does not parse or cannot be encoded, the error mapper's code for a non-success HTTP status,
+// Errors: RESOURCE_EXHAUSTED at once when limits.max_calls_in_flight calls are being served
+// (CallsInFlight), UNIMPLEMENTED for a method that is not a route, INVALID_ARGUMENT for a
+// request that does not parse or cannot be encoded (a header field or the idempotency-key
+// metadata that is not a valid HTTP header value, a '.'/'..' path parameter, a URL or headers
+// over limits: see request_encoder.h; nothing is sent then), the error mapper's code for a non-success HTTP status,
 // the pipeline's status for transport, token and deadline failures.
 //
 // Thread safety: HandleUnary may be called concurrently; everything it holds is immutable or
@@ -24,6 +27,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "server/admission/calls_in_flight.h"
 #include "server/config/gateway_config.h"
 #include "server/grpc/call_handler.h"
 #include "server/proxy/upstream_caller.h"
@@ -38,7 +42,8 @@ class TranscodingHandler : public UnaryCallHandler {
   // Not owned; all must outlive the handler.
   TranscodingHandler(const ApiDescriptors* descriptors,
                      const RouteTable* routes, UpstreamCaller* caller,
-                     Clock* clock, const CacheConfig& cache_config);
+                     Clock* clock, const CacheConfig& cache_config,
+                     const LimitsConfig& limits = LimitsConfig());
 
   void HandleUnary(const IncomingCall& call, std::string request,
                    std::function<void(CallResult)> done) override;
@@ -54,6 +59,8 @@ class TranscodingHandler : public UnaryCallHandler {
   const ApiDescriptors* descriptors_;
   UpstreamCaller* caller_;
   Clock* clock_;
+  const UpstreamLimits limits_;
+  CallsInFlight in_flight_;
   absl::flat_hash_map<std::string, RoutePlan>
       plans_;  // Keyed by gRPC method; immutable.
 };

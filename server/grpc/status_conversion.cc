@@ -13,9 +13,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // absl and gRPC share the canonical code numbering (0..16).
   auto code = static_cast<grpc::StatusCode>(static_cast<int>(status.code()));
-  std::string details = SerializeRpcStatusDetails(status);
-  if (details.empty()) return grpc::Status(code, std::string(status.message()));
-  return grpc::Status(code, std::string(status.message()), std::move(details));
+  std::string message = TruncateUtf8(status.message(), kMaxStatusMessageBytes);
+  std::string details = SerializeBoundedRpcStatusDetails(status);
+  if (details.empty()) return grpc::Status(code, std::move(message));
+  return grpc::Status(code, std::move(message), std::move(details));
 }
 
 std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {

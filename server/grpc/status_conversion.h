@@ -16,7 +16,10 @@
 
 namespace fgw {
 
-// Same code and message; binary details = SerializeRpcStatusDetails(status) when non-empty.
+// Same code; the message cut to kMaxStatusMessageBytes; binary details =
+// SerializeBoundedRpcStatusDetails(status) when non-empty. Whatever the status holds (an
+// upstream's 20 KB errorCode, a huge declared error body), the result fits in the trailers
+// every gRPC client accepts, so the caller always gets the real code.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 std::string ByteBufferToString(const grpc::ByteBuffer& buffer);

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/grpc/outgoing_metadata.h"
 #include "server/grpc/status_conversion.h"
 #include "spdlog/spdlog.h"
 
@@ -96,10 +97,13 @@ void UnaryReactor::Dispatch(ServerCall* call) {
         if (ref->answered.exchange(true)) return;
         ServerCall* call = ref->hold->call();
         grpc::GenericServerContext& ctx = call->context();
-        for (const auto& [key, value] : result.initial_metadata) {
+        // Checked first: gRPC core aborts the process on an invalid key or value.
+        for (auto& [key, value] :
+             SafeMetadata(std::move(result.initial_metadata), "initial")) {
           ctx.AddInitialMetadata(key, value);
         }
-        for (const auto& [key, value] : result.trailing_metadata) {
+        for (auto& [key, value] :
+             SafeMetadata(std::move(result.trailing_metadata), "trailing")) {
           ctx.AddTrailingMetadata(key, value);
         }
         if (result.status.ok()) {

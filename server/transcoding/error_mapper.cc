@@ -16,6 +16,8 @@ namespace {
 
 constexpr size_t kMaxMessage = 512;
 constexpr size_t kMaxDetails = 1024;
+constexpr size_t kMaxErrorCode = 128;
+constexpr size_t kMaxLocation = 256;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -54,15 +56,6 @@ const char* ReasonPhrase(int status) {
     default:
       return "";
   }
-}
-
-// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string Truncate(absl::string_view text, size_t max) {
-  if (text.size() <= max) return std::string(text);
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
-    --end;
-  return absl::StrCat(text.substr(0, end), "...");
 }
 
 // Compact JSON of a node (for a non-string `details`).
@@ -141,6 +134,13 @@ absl::StatusCode HttpStatusToCode(int http_status,
       return absl::StatusCode::kResourceExhausted;
     case 499:
       return absl::StatusCode::kCancelled;
+    case 300:
+    case 301:
+    case 302:
+    case 303:
+    case 307:
+    case 308:
+      return absl::StatusCode::kFailedPrecondition;
     case 500:
       return absl::StatusCode::kInternal;
     case 501:
@@ -152,7 +152,7 @@ absl::StatusCode HttpStatusToCode(int http_status,
     default:
       break;
   }
-  if (http_status >= 400 && http_status < 500)
+  if (http_status >= 300 && http_status < 500)
     return absl::StatusCode::kFailedPrecondition;
   if (http_status >= 500 && http_status < 600)
     return absl::StatusCode::kInternal;
@@ -170,28 +170,41 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
     const JsonNode& root = doc->root();
     if (const JsonNode* n = root.Find("errorCode");
         n != nullptr && n->type == JsonNode::kString) {
-      error_code = std::string(n->text);
+      error_code = TruncateUtf8(n->text, kMaxErrorCode);
     }
     if (const JsonNode* n = root.Find("errorMessage");
         n != nullptr && n->type == JsonNode::kString) {
-      error_message = Truncate(n->text, kMaxMessage);
+      error_message = TruncateUtf8(n->text, kMaxMessage);
     }
     if (const JsonNode* n = root.Find("details");
         n != nullptr && !n->is_null()) {
       if (n->type == JsonNode::kString) {
-        details = Truncate(n->text, kMaxDetails);
+        details = TruncateUtf8(n->text, kMaxDetails);
       } else {
         std::string json;
         JsonStringSink sink(&json);
         rapidjson::Writer<JsonStringSink> w(sink);
         WriteNode(*n, w);
-        details = Truncate(json, kMaxDetails);
+        details = TruncateUtf8(json, kMaxDetails);
       }
     }
   }
 
   std::string message = absl::StrCat(route.module, " ", response.status);
-  if (!error_code.empty() && !error_message.empty()) {
+  if (response.status >= 300 && response.status < 400) {
+    // Redirects are never followed: the token would go along, and a write would turn into a
+    // bodiless GET. A redirect means upstream.url points at the wrong place.
+    absl::StrAppend(&message,
+                    " redirect: the gateway never follows redirects; check "
+                    "upstream.url");
+    if (const std::string* location =
+            FindHeader(response.headers, "Location")) {
+      absl::StrAppend(
+          &message, " (Location: ", TruncateUtf8(*location, kMaxLocation), ")");
+    }
+    error_code.clear();
+    error_message.clear();
+  } else if (!error_code.empty() && !error_message.empty()) {
     absl::StrAppend(&message, ": ", error_code, ": ", error_message);
   } else if (!error_code.empty() || !error_message.empty()) {
     absl::StrAppend(&message, ": ", error_code, error_message);
@@ -203,8 +216,9 @@ absl::Status MapHttpError(const Route& route, const HttpResponse& response,
       message);
 
   ErrorInfo info;
-  info.reason =
-      error_code.empty() ? absl::StrCat("HTTP_", response.status) : error_code;
+  info.reason = error_code.empty() || response.status < 400
+                    ? absl::StrCat("HTTP_", response.status)
+                    : error_code;
   info.domain = route.module;
   info.metadata["http_status"] = absl::StrCat(response.status);
   if (!route.rules.operation_id().empty()) {

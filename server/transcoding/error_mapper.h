@@ -16,19 +16,22 @@
 //   | 412, 428                  | FAILED_PRECONDITION  |                                        |
 //   | 429                       | RESOURCE_EXHAUSTED   |                                        |
 //   | 499                       | CANCELLED            |                                        |
+//   | 3xx (redirects)           | FAILED_PRECONDITION  | never followed: "check upstream.url"   |
 //   | other 4xx                 | FAILED_PRECONDITION  |                                        |
 //   | 500                       | INTERNAL             |                                        |
 //   | 501                       | UNIMPLEMENTED        |                                        |
 //   | 502, 503, 504             | UNAVAILABLE          | 504 too: the gateway's own deadline    |
 //   |                           |                      |   gives DEADLINE_EXCEEDED elsewhere    |
 //   | other 5xx                 | INTERNAL             |                                        |
-//   | anything else (1xx, 3xx)  | UNKNOWN              | not declared as success                |
+//   | anything else (1xx)       | UNKNOWN              | not declared as success                |
 //
 // Message: "<module> <http status>: <errorCode>: <errorMessage>" when the body is a Formance
 // error object (`errorCode`, `errorMessage`, optional `details`); "<module> <http status>:
 // <errorMessage>" or "<module> <http status>: <errorCode>" when only one is present; else
-// "<module> <http status> <reason phrase>". The raw body is never copied into the message.
-// errorMessage is cut to 512 bytes.
+// "<module> <http status> <reason phrase>"; for a 3xx "<module> 302 redirect: the gateway never
+// follows redirects; check upstream.url (Location: ...)". The raw body is never copied into the
+// message. errorCode is cut to 128 bytes, errorMessage to 512, Location to 256; gRPC's status
+// conversion bounds the whole message and the details again (status_details.h).
 // Details: google.rpc.ErrorInfo {reason: errorCode or "HTTP_<status>", domain: route.module,
 // metadata: http_status, operation_id (when known), details (a string, or compact JSON of a
 // non-string value, cut to 1 KiB)}; the HTTP status payload (WithHttpStatus); and when

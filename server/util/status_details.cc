@@ -1,11 +1,15 @@
 #include "server/util/status_details.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -132,6 +136,99 @@ std::string SerializeRpcStatusDetails(const absl::Status& status) {
   PutVarint(1, static_cast<uint64_t>(status.code()), &out);
   PutString(2, status.message(), &out);
   return out + details;
+}
+
+std::string TruncateUtf8(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return absl::StrCat(text.substr(0, end), "...");
+}
+
+namespace {
+
+std::string AnyOf(absl::string_view type_url, absl::string_view value) {
+  std::string any;
+  PutString(1, type_url, &any);
+  PutString(2, value, &any);
+  std::string entry;
+  PutString(3, any, &entry);
+  return entry;
+}
+
+}  // namespace
+
+std::string SerializeBoundedRpcStatusDetails(const absl::Status& status,
+                                             size_t max_bytes) {
+  std::string head;
+  PutVarint(1, static_cast<uint64_t>(status.code()), &head);
+  PutString(2, TruncateUtf8(status.message(), kMaxStatusMessageBytes), &head);
+
+  std::optional<ErrorInfo> info;
+  std::vector<std::pair<std::string, std::string>> others;
+  status.ForEachPayload(
+      [&](absl::string_view type_url, const absl::Cord& value) {
+        if (!absl::StartsWith(type_url, kTypeUrlPrefix)) return;
+        if (type_url == kErrorInfoTypeUrl) {
+          info = ParseErrorInfo(std::string(value));
+          if (!info.has_value())
+            info = ErrorInfo{"MALFORMED_ERROR_INFO", "", {}};
+        } else {
+          others.emplace_back(std::string(type_url), std::string(value));
+        }
+      });
+  if (!info.has_value() && others.empty()) return "";
+
+  // Other details in a stable order, each kept while it fits beside the ErrorInfo.
+  std::sort(others.begin(), others.end());
+  constexpr size_t kMaxReason = 128, kMaxValue = 256, kInfoReserve = 1024;
+  std::string kept;
+  std::string omitted;
+  const size_t budget = max_bytes > head.size() + kInfoReserve
+                            ? max_bytes - head.size() - kInfoReserve
+                            : 0;
+  for (const auto& [type_url, value] : others) {
+    std::string entry = AnyOf(type_url, value);
+    if (kept.size() + entry.size() <= budget) {
+      kept += entry;
+    } else {
+      absl::StrAppend(&omitted, omitted.empty() ? "" : ", ",
+                      absl::StripPrefix(type_url, kTypeUrlPrefix), " (",
+                      value.size(), " bytes)");
+    }
+  }
+  std::string out = head;
+  if (info.has_value() || !omitted.empty()) {
+    ErrorInfo bounded;
+    if (info.has_value()) {
+      bounded.reason = TruncateUtf8(info->reason, kMaxReason);
+      bounded.domain = TruncateUtf8(info->domain, kMaxReason);
+    } else {
+      bounded.reason = "DETAILS_OMITTED";
+    }
+    if (!omitted.empty()) {
+      bounded.metadata["omitted_details"] = TruncateUtf8(omitted, kMaxValue);
+    }
+    size_t info_budget = max_bytes > head.size() + kept.size()
+                             ? max_bytes - head.size() - kept.size()
+                             : 0;
+    size_t used = AnyOf(kErrorInfoTypeUrl, SerializeErrorInfo(bounded)).size();
+    if (info.has_value()) {
+      for (const auto& [key, value] : info->metadata) {
+        const std::string k = TruncateUtf8(key, kMaxReason);
+        const std::string v = TruncateUtf8(value, kMaxValue);
+        const size_t cost = k.size() + v.size() + 12;
+        if (bounded.metadata.count(k) || used + cost > info_budget) continue;
+        bounded.metadata[k] = v;
+        used += cost;
+      }
+    }
+    std::string entry = AnyOf(kErrorInfoTypeUrl, SerializeErrorInfo(bounded));
+    if (out.size() + entry.size() <= max_bytes) out += entry;
+  }
+  return out + kept;
 }
 
 }  // namespace fgw

@@ -49,6 +49,24 @@ std::optional<int> GetHttpStatus(const absl::Status& status);
 // Returns "" when the status carries no detail.
 std::string SerializeRpcStatusDetails(const absl::Status& status);
 
+// Bounds for what a status may put in gRPC trailers. gRPC C++ and Python clients refuse
+// trailers over 8 KiB (grpc.max_metadata_size), and then report RESOURCE_EXHAUSTED instead of
+// the real code: message (percent-encoded, up to 3x) plus details (base64, 4/3x) stay well
+// under that.
+inline constexpr size_t kMaxStatusMessageBytes = 512;
+inline constexpr size_t kMaxStatusDetailsBytes = 3072;
+
+// `text` cut to at most `max` bytes without splitting a UTF-8 sequence, "..." appended when
+// cut (the result is then at most max + 3 bytes).
+std::string TruncateUtf8(absl::string_view text, size_t max);
+
+// As SerializeRpcStatusDetails, with the message cut to kMaxStatusMessageBytes and the result
+// at most `max_bytes`: the ErrorInfo detail goes first, with its reason cut to 128 bytes and its
+// metadata values to 256 (entries that do not fit are dropped); any other detail that does not
+// fit is left out and named in ErrorInfo metadata "omitted_details" ("<type> (<n> bytes)").
+std::string SerializeBoundedRpcStatusDetails(
+    const absl::Status& status, size_t max_bytes = kMaxStatusDetailsBytes);
+
 }  // namespace fgw
 
 #endif  // FGW_SERVER_UTIL_STATUS_DETAILS_H_

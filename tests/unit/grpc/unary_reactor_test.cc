@@ -5,6 +5,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
@@ -116,6 +117,58 @@ TEST_F(UnaryReactorTest, ErrorBecomesGrpcStatusWithDetailsAndHttpTrailer) {
   EXPECT_THAT(result.trailing_metadata,
               Contains(Pair("formance-http-status", "404")));
   EXPECT_THAT(result.trailing_metadata, Contains(Pair("x-request-id", "r1")));
+}
+
+// Issue 9: gRPC core aborts the process on metadata it considers invalid. Whatever the handler
+// puts in its metadata or status, the call ends with the handler's code and the server lives.
+TEST_F(UnaryReactorTest, HostileMetadataAndHugeStatusNeverAbortAndKeepTheCode) {
+  StartServer([](const IncomingCall&, std::string,
+                 std::function<void(CallResult)> done) {
+    CallResult result;
+    ErrorInfo info{std::string(20000, 'E'), "ledger", {}};
+    for (int i = 0; i < 200; ++i) {
+      info.metadata[absl::StrCat("k", i)] = std::string(500, 'v');
+    }
+    result.status = WithDetail(
+        WithErrorInfo(absl::InvalidArgumentError(std::string(20000, 'm')),
+                      info),
+        "formance.ledger.v2.V2BulkResponse", std::string(50000, 'b'));
+    result.initial_metadata = {{"x-init\r\n", "bad key"}, {"x-ok", "fine"}};
+    result.trailing_metadata = {
+        {"formance-idempotency-key", "caf\xc3\xa9"},
+        {"formance-nul", std::string("a\0b", 3)},
+        {"formance-lf", "a\nb"},
+        {"Upper-Case", "v"},
+        {"grpc-status", "0"},
+        {"formance-long", std::string(5000, 'x')},
+        {"formance-attempts", "1"},
+    };
+    done(std::move(result));
+  });
+  auto result = RawCall(*stub_, kMethod, "");
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LE(result.status.error_message().size(), kMaxStatusMessageBytes + 3);
+  EXPECT_LE(result.status.error_details().size(), kMaxStatusDetailsBytes);
+  DecodedRpcStatus decoded;
+  ASSERT_TRUE(
+      testing::DecodeRpcStatus(result.status.error_details(), &decoded));
+  ASSERT_FALSE(decoded.details.empty());
+  EXPECT_EQ(decoded.details[0].first, kErrorInfoTypeUrl);
+  auto parsed = ParseErrorInfo(decoded.details[0].second);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_LE(parsed->reason.size(), 131u);
+  EXPECT_EQ(parsed->domain, "ledger");
+  EXPECT_THAT(parsed->metadata.at("omitted_details"),
+              HasSubstr("formance.ledger.v2.V2BulkResponse (50000 bytes)"));
+  EXPECT_THAT(result.trailing_metadata,
+              Contains(Pair("formance-attempts", "1")));
+  EXPECT_EQ(result.trailing_metadata.count("formance-idempotency-key"), 0u);
+  EXPECT_EQ(result.trailing_metadata.count("formance-nul"), 0u);
+  EXPECT_EQ(result.trailing_metadata.count("formance-long"), 0u);
+  EXPECT_THAT(result.initial_metadata, Contains(Pair("x-ok", "fine")));
+  // Still serving.
+  auto again = RawCall(*stub_, kMethod, "");
+  EXPECT_EQ(again.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(UnaryReactorTest, PlainErrorHasNoDetailsNorHttpTrailer) {

@@ -62,7 +62,9 @@ TEST(ErrorMapperTest, StatusTable) {
       {503, "GetLedger", "", absl::StatusCode::kUnavailable},
       {504, "GetLedger", "", absl::StatusCode::kUnavailable},
       {507, "GetLedger", "", absl::StatusCode::kInternal},
-      {302, "GetLedger", "", absl::StatusCode::kUnknown},
+      {302, "GetLedger", "", absl::StatusCode::kFailedPrecondition},
+      {307, "CreateTransaction", "", absl::StatusCode::kFailedPrecondition},
+      {101, "GetLedger", "", absl::StatusCode::kUnknown},
   };
   for (const Case& c : cases) {
     std::string body = *c.error_code == '\0'
@@ -74,6 +76,31 @@ TEST(ErrorMapperTest, StatusTable) {
         << c.http << " " << c.method << " " << c.error_code;
     EXPECT_EQ(GetHttpStatus(s), c.http);
   }
+}
+
+TEST(ErrorMapperTest, RedirectIsRefusedNamingTheLocation) {
+  absl::Status s = MapHttpError(
+      TestRoute("CreateTransaction"),
+      HttpResponse{302, {{"Location", "http://127.0.0.2:9/collect"}}, "moved"},
+      TestApi());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("never follows redirects"),
+            absl::string_view::npos)
+      << s;
+  EXPECT_NE(s.message().find("Location: http://127.0.0.2:9/collect"),
+            absl::string_view::npos)
+      << s;
+  EXPECT_EQ(InfoOf(s)->reason, "HTTP_302");
+}
+
+TEST(ErrorMapperTest, HugeErrorCodeIsCutNotPassedOn) {
+  const std::string code(20000, 'X');
+  absl::Status s =
+      Map("GetLedger", 400,
+          R"({"errorCode":")" + code + R"(","errorMessage":"bad"})");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(s.message().size(), 300u);
+  EXPECT_LE(InfoOf(s)->reason.size(), 131u);
 }
 
 TEST(ErrorMapperTest, FormanceErrorBody) {

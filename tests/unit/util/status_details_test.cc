@@ -1,5 +1,6 @@
 #include "server/util/status_details.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace fgw {
@@ -45,6 +46,47 @@ TEST(StatusDetailsTest, NoDetailsGivesEmptyString) {
   EXPECT_EQ(
       SerializeRpcStatusDetails(WithHttpStatus(absl::InternalError("x"), 500)),
       "");
+}
+
+TEST(StatusDetailsTest, TruncateUtf8NeverSplitsASequence) {
+  EXPECT_EQ(TruncateUtf8("abc", 3), "abc");
+  EXPECT_EQ(TruncateUtf8("abcd", 3), "abc...");
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9", 2), "a...");  // Not "a\xc3".
+  EXPECT_EQ(TruncateUtf8("", 0), "");
+}
+
+TEST(StatusDetailsTest, BoundedDetailsKeepErrorInfoFirstAndNameWhatWasLeftOut) {
+  ErrorInfo info{"INSUFFICIENT_FUND", "ledger", {{"http_status", "400"}}};
+  absl::Status small =
+      WithDetail(WithErrorInfo(absl::InvalidArgumentError("m"), info),
+                 "formance.ledger.v2.V2BulkResponse", "abc");
+  // Within the budget: the same bytes as the unbounded form, whatever the order.
+  EXPECT_EQ(SerializeBoundedRpcStatusDetails(small).size(),
+            SerializeRpcStatusDetails(small).size());
+
+  absl::Status big = WithDetail(
+      WithErrorInfo(absl::InvalidArgumentError(std::string(5000, 'm')), info),
+      "formance.ledger.v2.V2BulkResponse", std::string(10000, 'b'));
+  std::string bytes = SerializeBoundedRpcStatusDetails(big, 2000);
+  EXPECT_LE(bytes.size(), 2000u);
+  EXPECT_NE(bytes.find("INSUFFICIENT_FUND"), std::string::npos);
+  EXPECT_NE(bytes.find("omitted_details"), std::string::npos);
+  EXPECT_NE(bytes.find("V2BulkResponse (10000 bytes)"), std::string::npos);
+  EXPECT_EQ(bytes.find(std::string(100, 'b')), std::string::npos);
+}
+
+TEST(StatusDetailsTest, BoundedDetailsCutAHostileErrorInfo) {
+  ErrorInfo info{std::string(50000, 'R'), std::string(300, 'd'), {}};
+  for (int i = 0; i < 100; ++i) {
+    info.metadata[absl::StrCat("key", i)] = std::string(1000, 'v');
+  }
+  absl::Status s = WithErrorInfo(absl::InvalidArgumentError("x"), info);
+  std::string bytes = SerializeBoundedRpcStatusDetails(s);
+  EXPECT_LE(bytes.size(), kMaxStatusDetailsBytes);
+  EXPECT_NE(bytes.find(std::string(128, 'R')), std::string::npos);
+  EXPECT_EQ(bytes.find(std::string(129, 'R')), std::string::npos);
+  EXPECT_NE(bytes.find("key0"),
+            std::string::npos);  // Some metadata still fits.
 }
 
 }  // namespace
