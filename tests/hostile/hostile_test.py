@@ -13,11 +13,14 @@ $FGW_SYS_PIDFILE on exit). Sections:
      nothing (no token) reaches the second server, a write is never OK
   4  memory: 15 MB path parameter (once, four at once), oversized header, 200 MB replies with
      Content-Length and chunked; VmHWM < 128 MiB
+  4b probes on a daemon of their own: one 200 MB chunk (RESOURCE_EXHAUSTED), 64 MB of reply
+     headers (code and peak RSS printed as NOTEs)
   5  connections: limits.max_upstream_connections (300 calls, <= 16 sockets) and
      limits.max_calls_in_flight (200 calls, some RESOURCE_EXHAUSTED, <= 50 upstream at once)
   6  a 400 with a 20 KB errorCode: INVALID_ARGUMENT with a bounded message, trailers parse
   7  token endpoint answering garbage / expires_in 0 / a token with CR LF: <= 3 token requests
      for 50 calls, the right code, no CR/LF token upstream
+  9  outcome honesty: an unkeyed write whose TLS connection fails after it was written: one attempt
   8  the daemon is alive and answers; VmHWM printed
 Behaviour contract: the `limits:` section and the codes above (see tests/hostile/README.md).
 Exit 0 pass, 1 fail.
@@ -32,6 +35,7 @@ import secrets
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -138,8 +142,8 @@ class Daemon:
                 raise
             # The config loader does not know the `limits:` section (yet): the contract says it
             # must. Reported, then run without it so the rest of the section still measures.
-            self.config_note = str(e).splitlines()[-1][:300]
-            check(False, "%s: the daemon refused the `limits:` config: %s" % (self.label, short(str(e), 400)))
+            self.config_note = " ".join(str(e).split())
+            check(False, "%s: the daemon refused the `limits:` config: %s" % (self.label, short(self.config_note, 400)))
             stripped = self.yaml_extra.split("limits:", 1)[0]
             cfg = self._write_config(stripped)
             log = log.replace(".log", "-nolimits.log")
@@ -654,6 +658,44 @@ def section4_memory(d, up):
           % (peak / 1024, ", ".join("%s: %.0f MiB" % (l, kb / 1024) for l, kb in over) or "before section 4"))
 
 
+def section4_probes(args, token):
+    """Replies the brief's contract leaves open, on a daemon of their own (so the main daemon's
+    peak stays the contract's figure): one 200 MB chunk, and 64 MB of response headers. cpprestsdk
+    buffers a whole chunk and a whole header block before the gateway can count them
+    (server/upstream/cpprest_transport.h). Checked: the daemon survives, and a body over
+    max_response_bytes is RESOURCE_EXHAUSTED (as any body); the header block's code and both peak
+    RSS figures are printed as NOTEs (issue 9 asks < 128 MiB "whatever the upstream sends")."""
+    say("== 4b. probes beyond the contract: one 200 MB chunk, 64 MB of response headers")
+    up = ru.Upstream("127.0.0.1", 0, "probe").start()
+    up.script("/api/ledger/v2/onechunk/", "one_chunk", size=ru.BIG_SIZE)
+    up.script("/api/ledger/v2/bighead/", "big_headers", size=64 * MIB)
+    d = Daemon(args, "probe", up, "auth:\n  mode: static_token\n", {"FORMANCE_TOKEN": token}).start()
+    for ledger, label, want in (("onechunk", "200 MB reply as one chunk", "RESOURCE_EXHAUSTED"),
+                                ("bighead", "64 MB of response headers", None)):
+        d.reset_hwm()
+        la = d.api(LEDGER)
+        nb = len(up.big_sends)
+        t0 = time.monotonic()
+        r = la.call("GetAccount", get_account(la, ledger, "users:1"), timeout=40)
+        dt = time.monotonic() - t0
+        time.sleep(0.3)
+        sends = up.big_sends[nb:]
+        hwm = d.hwm_kb() if d.alive() else -1
+        show("GetAccount, " + label, r, "  [%.1fs; upstream wrote %s MB]"
+             % (dt, ["%.1f%s" % (x["sent"] / 1e6, " (cut)" if x["aborted"] else "") for x in sends]))
+        say("   NOTE: peak RSS during '%s': %.1f MiB (issue 9: < 128 MiB whatever the upstream sends; "
+            "not in this suite's contract)", label, hwm / 1024)
+        if want:
+            check(r.code == want, "%s: expected %s (a body over max_response_bytes), got %s (%s)"
+                  % (label, want, r.code, short(r.details, 200)))
+        else:
+            say("   NOTE: '%s' answered %s (no limit of the contract covers response headers)", label, r.code)
+        d.after(label)
+    r = d.call(LEDGER, "GetAccount", get_account(d.api(LEDGER), "hostile", "users:after-probes"))
+    check(r.code == "OK", "after the probes: a normal GetAccount failed: %s (%s)" % (r.code, r.details))
+    return d, up
+
+
 def section6_error_body(d, up):
     say("== 6. a 400 whose errorCode is 20 KB")
     up.script("/api/ledger/v2/err20k/", "error_big", status=400, code_bytes=20 * 1024)
@@ -804,6 +846,47 @@ def section7_token(args):
     return daemons, up
 
 
+def section9_outcome_honesty(args, token):
+    """Issue 9: a write is treated as "never sent" only when the transport proves it, never from
+    the text of an error. An unkeyed write (auth DeleteSecret: DELETE, no Idempotency-Key) whose
+    request was fully written over TLS, then failed with an OpenSSL error, must reach the
+    upstream exactly once (no retry) and never be reported OK."""
+    say("== 9. outcome honesty: an unkeyed write that failed mid-TLS after it was written")
+    cert, key = os.path.join(args.tmp, "tls-cert.pem"), os.path.join(args.tmp, "tls-key.pem")
+    try:
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        ok = p.returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as e:
+        ok, p = False, e
+    if not ok:
+        msg = "outcome honesty: could not make a test certificate with openssl (%s)" % short(str(p), 200)
+        SKIPS.append(msg)
+        say("   SKIP: " + msg)
+        return None, None
+    up = ru.TlsBreakingUpstream(cert, key)
+    # upstream.url is written by Daemon; the TLS server is the upstream and trusts nothing else.
+    fake = type("U", (), {"url": up.url})()
+    d = Daemon(args, "tls", fake, '  ca_file: "%s"\nauth:\n  mode: static_token\n' % cert,
+               {"FORMANCE_TOKEN": token}).start()
+    aa = d.api(AUTH)
+    r = aa.call("DeleteSecret", aa.msg("formance.auth.v1.DeleteSecretRequest", client_id="c", secret_id="s1"),
+                timeout=15)
+    time.sleep(0.5)
+    with up.lock:
+        n, conns, hs = len(up.requests), up.conns, up.handshakes
+        lines = [x[0] for x in up.requests]
+    trailing = dict(r.trailing)
+    show("DeleteSecret, TLS broken after the request", r, "  [upstream: %d request(s) %s, %d connection(s), "
+         "%d handshake(s); formance-attempts %s]" % (n, lines[:2], conns, hs, trailing.get("formance-attempts")))
+    check(n == 1, "outcome honesty: an unkeyed DeleteSecret fully written before a TLS error reached the upstream "
+          "%d time(s), expected exactly 1 (no retry of a write that may have been applied)" % n)
+    check(r.code != "OK", "outcome honesty: a write that failed mid-TLS was reported OK")
+    d.after("DeleteSecret mid-TLS failure")
+    return d, up
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -836,6 +919,11 @@ def main():
             fn()
             say("   (section %d: %.1fs, main daemon peak VmHWM so far %.1f MiB)", n, time.monotonic() - t0,
                 main_d.peak_kb() / 1024)
+    if want(4):
+        t0 = time.monotonic()
+        pd, _ = section4_probes(args, token)
+        others.append(pd)
+        say("   (section 4b: %.1fs)", time.monotonic() - t0)
     if want(5):
         t0 = time.monotonic()
         ds, ups = section5_connections(args, token)
@@ -850,6 +938,13 @@ def main():
         ds, _ = section7_token(args)
         others += ds
         say("   (section 7: %.1fs)", time.monotonic() - t0)
+
+    if want(9):
+        t0 = time.monotonic()
+        td, _ = section9_outcome_honesty(args, token)
+        if td is not None:
+            others.append(td)
+        say("   (section 9: %.1fs)", time.monotonic() - t0)
 
     say("== 8. after everything")
     alive = main_d.alive()

@@ -21,6 +21,8 @@ Standard library only (Debian /usr/bin/python3). Imported by hostile_test.py, or
     redirect     `status` (302 default) with Location: `location`
     big_cl       200 with Content-Length `size` (200 MB default), streamed from a generator
     big_chunked  200, Transfer-Encoding: chunked, `size` bytes in `chunk` (64 KiB) chunks
+    one_chunk    200, chunked, the whole `size` bytes as one chunk (streamed in 64 KiB writes)
+    big_headers  200 with `size` bytes of 8 KiB header lines, then a small body
     error_big    400 {"errorCode": <`code_bytes` x "E">, "errorMessage": ...}
     token        an OAuth2 token endpoint; `token_mode`: normal | garbage | expires0 | crlf
   The big bodies are valid JSON decoding to a small GetAccount reply plus an ignored "pad"
@@ -340,7 +342,7 @@ class _Handler(socketserver.StreamRequestHandler):
             body = b'{"moved":true}'
             self._send(d.get("status", 302), [("Location", d["location"]), ("Content-Type", "application/json")], body)
             return True
-        if mode in ("big_cl", "big_chunked"):
+        if mode in ("big_cl", "big_chunked", "one_chunk", "big_headers"):
             return self._big(mode, d.get("size", BIG_SIZE), d.get("chunk", CHUNK))
         if mode == "error_big":
             n = d.get("code_bytes", 20 * 1024)
@@ -366,6 +368,29 @@ class _Handler(socketserver.StreamRequestHandler):
                     if time.monotonic() - t0 > SEND_TIME_MAX:
                         rec["aborted"] = True
                         return False
+            elif mode == "one_chunk":
+                # The whole body as ONE chunk of `size` bytes (its size line first), streamed.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"%x\r\n" % size)
+                for piece in big_body_pieces(size, chunk):
+                    self.wfile.write(piece)
+                    rec["sent"] += len(piece)
+                    if time.monotonic() - t0 > SEND_TIME_MAX:
+                        rec["aborted"] = True
+                        return False
+                self.wfile.write(b"\r\n0\r\n\r\n")
+            elif mode == "big_headers":
+                # `size` bytes of response header lines (8 KiB each), then a small valid body.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+                line = b"X-Pad: " + b"p" * (8192 - 9) + b"\r\n"
+                for _ in range(max(1, size // len(line))):
+                    self.wfile.write(line)
+                    rec["sent"] += len(line)
+                    if time.monotonic() - t0 > SEND_TIME_MAX:
+                        rec["aborted"] = True
+                        return False
+                body = b'{"data":{"address":"big","metadata":{}}}'
+                self.wfile.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             else:
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
                 for piece in big_body_pieces(size, chunk):
@@ -431,6 +456,117 @@ class _Handler(socketserver.StreamRequestHandler):
             return _json(200, {"server": "recording-upstream", "version": "v2.4.0"})
         return _json(404, {"errorCode": "NOT_FOUND", "errorMessage": "no route for %s %s" % (
             (m or b"?").decode("latin-1"), path[:200])})
+
+
+class TlsBreakingUpstream:
+    """An HTTPS upstream that completes the TLS handshake, reads one whole request (recorded),
+    then writes a bogus TLS record on the raw socket and closes: the client's TLS layer fails with
+    an OpenSSL error ("... (SSL routines)") AFTER every byte of the request was written. A client
+    that guesses "never sent" from the word "SSL" retries, and a write lands twice.
+    Counts TCP connections, completed handshakes and requests."""
+
+    def __init__(self, certfile, keyfile, host="127.0.0.1"):
+        if not host.startswith("127."):
+            raise ValueError("binds 127.0.0.x only")
+        import ssl
+        self.ssl = ssl
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(certfile, keyfile)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.lock = threading.Lock()
+        self.requests = []          # (request line, raw headers, body)
+        self.conns = 0
+        self.handshakes = 0
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True, name="tls-breaker").start()
+
+    @property
+    def port(self):
+        return self.sock.getsockname()[1]
+
+    @property
+    def url(self):
+        return "https://%s:%d" % (self.sock.getsockname()[0], self.port)
+
+    def count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+
+    def _accept(self):
+        for _ in range(100000):
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns += 1
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def _conn(self, c):
+        ssl = self.ssl
+        c.settimeout(10)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = self.ctx.wrap_bio(inc, out, server_side=True)
+
+        def flush():
+            data = out.read()
+            if data:
+                c.sendall(data)
+
+        def feed():
+            d = c.recv(65536)
+            if not d:
+                raise EOFError
+            inc.write(d)
+
+        try:
+            for _ in range(1000):
+                try:
+                    obj.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    flush()
+                    feed()
+            flush()
+            with self.lock:
+                self.handshakes += 1
+            buf = b""
+            for _ in range(100000):
+                if b"\r\n\r\n" in buf:
+                    break
+                try:
+                    buf += obj.read(65536)
+                except ssl.SSLWantReadError:
+                    flush()
+                    feed()
+            head, body = buf.split(b"\r\n\r\n", 1)
+            n = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line.lower().startswith(b"content-length:"):
+                    n = int(line.split(b":", 1)[1])
+            for _ in range(100000):
+                if len(body) >= n:
+                    break
+                try:
+                    body += obj.read(65536)
+                except ssl.SSLWantReadError:
+                    feed()
+            with self.lock:
+                self.requests.append((head.split(b"\r\n", 1)[0], head, body))
+            # A TLS application-data record that cannot decrypt, then close.
+            c.sendall(b"\x17\x03\x03\x00\x20" + secrets.token_bytes(32))
+            time.sleep(0.3)
+        except (OSError, EOFError, ValueError, ssl.SSLError):
+            pass
+        finally:
+            c.close()
 
 
 def main():
