@@ -75,6 +75,15 @@ auth:
   client_secret_file: /run/secrets/formance
   client_secret_env: MY_SECRET
   refresh_ahead: 2m
+  failure_backoff: 2s
+  max_failure_backoff: 1m
+  min_token_lifetime: 20s
+limits:
+  max_calls_in_flight: 300
+  max_request_target_bytes: 4096
+  max_request_header_bytes: 8192
+  max_response_bytes: 2097152
+  max_upstream_connections: 16
 retry:
   max_attempts: 3
   initial_backoff: 50ms
@@ -113,6 +122,14 @@ grpc:
   EXPECT_EQ(config->auth.client_secret_file, "/run/secrets/formance");
   EXPECT_EQ(config->auth.client_secret_env, "MY_SECRET");
   EXPECT_EQ(config->auth.refresh_ahead, absl::Minutes(2));
+  EXPECT_EQ(config->auth.failure_backoff, absl::Seconds(2));
+  EXPECT_EQ(config->auth.max_failure_backoff, absl::Minutes(1));
+  EXPECT_EQ(config->auth.min_token_lifetime, absl::Seconds(20));
+  EXPECT_EQ(config->limits.max_calls_in_flight, 300);
+  EXPECT_EQ(config->limits.upstream.max_request_target_bytes, 4096);
+  EXPECT_EQ(config->limits.upstream.max_request_header_bytes, 8192);
+  EXPECT_EQ(config->limits.upstream.max_response_bytes, 2097152);
+  EXPECT_EQ(config->limits.upstream.max_connections, 16);
   EXPECT_EQ(config->retry.max_attempts, 3);
   EXPECT_EQ(config->retry.initial_backoff, absl::Milliseconds(50));
   EXPECT_EQ(config->retry.max_backoff, absl::Seconds(2));
@@ -294,6 +311,25 @@ TEST_F(ConfigLoaderTest, ValuesAreRangeChecked) {
   EXPECT_THAT(ErrorOf("grpc:\n  threads: 0\n"), HasSubstr("grpc.threads"));
   EXPECT_THAT(ErrorOf("grpc:\n  max_message_bytes: 10\n"),
               HasSubstr("grpc.max_message_bytes"));
+  EXPECT_THAT(ErrorOf("limits:\n  max_calls_in_flight: 0\n"),
+              HasSubstr("limits.max_calls_in_flight"));
+  EXPECT_THAT(ErrorOf("limits:\n  max_request_target_bytes: 10\n"),
+              HasSubstr("limits.max_request_target_bytes"));
+  EXPECT_THAT(ErrorOf("limits:\n  max_request_header_bytes: 10\n"),
+              HasSubstr("limits.max_request_header_bytes"));
+  EXPECT_THAT(ErrorOf("limits:\n  max_response_bytes: 1\n"),
+              HasSubstr("limits.max_response_bytes"));
+  EXPECT_THAT(ErrorOf("limits:\n  max_upstream_connections: 0\n"),
+              HasSubstr("limits.max_upstream_connections"));
+  EXPECT_THAT(ErrorOf("limits:\n  max_connections: 5\n"),
+              HasSubstr("limits.max_connections: unknown key"));
+  EXPECT_THAT(ErrorOf("auth:\n  failure_backoff: 0s\n"),
+              HasSubstr("auth.failure_backoff"));
+  EXPECT_THAT(
+      ErrorOf("auth:\n  failure_backoff: 5s\n  max_failure_backoff: 1s\n"),
+      HasSubstr("auth.max_failure_backoff"));
+  EXPECT_THAT(ErrorOf("auth:\n  min_token_lifetime: 0s\n"),
+              HasSubstr("auth.min_token_lifetime"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: GetAccount\n"),
               HasSubstr("cache.rules[0].method"));
   EXPECT_THAT(ErrorOf("cache:\n  rules:\n    - method: a.B/C\n      ttl: 0s\n"),
@@ -357,6 +393,18 @@ TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
   EXPECT_EQ(config->shutdown_grace, d.shutdown_grace);
   EXPECT_EQ(config->keepalive_time, d.keepalive_time);
   EXPECT_EQ(config->keepalive_timeout, d.keepalive_timeout);
+  EXPECT_EQ(config->auth.failure_backoff, d.auth.failure_backoff);
+  EXPECT_EQ(config->auth.max_failure_backoff, d.auth.max_failure_backoff);
+  EXPECT_EQ(config->auth.min_token_lifetime, d.auth.min_token_lifetime);
+  EXPECT_EQ(config->limits.max_calls_in_flight, d.limits.max_calls_in_flight);
+  EXPECT_EQ(config->limits.upstream.max_request_target_bytes,
+            d.limits.upstream.max_request_target_bytes);
+  EXPECT_EQ(config->limits.upstream.max_request_header_bytes,
+            d.limits.upstream.max_request_header_bytes);
+  EXPECT_EQ(config->limits.upstream.max_response_bytes,
+            d.limits.upstream.max_response_bytes);
+  EXPECT_EQ(config->limits.upstream.max_connections,
+            d.limits.upstream.max_connections);
 }
 
 }  // namespace
