@@ -7,7 +7,7 @@
 // | max_request_target_bytes | 8 KiB   | INVALID_ARGUMENT before anything is sent           |
 // | max_request_header_bytes | 16 KiB  | INVALID_ARGUMENT before anything is sent           |
 // | max_response_bytes       | 8 MiB   | RESOURCE_EXHAUSTED, counted while the body arrives |
-// | max_connections          | 64      | the request waits for a free connection, bounded   |
+// | max_connections          | 256     | the request waits for a free connection, bounded   |
 // |                          |         | by its deadline (DEADLINE_EXCEEDED, never sent)    |
 #ifndef FGW_SERVER_UPSTREAM_UPSTREAM_LIMITS_H_
 #define FGW_SERVER_UPSTREAM_UPSTREAM_LIMITS_H_
@@ -26,7 +26,7 @@ struct UpstreamLimits {
   // Bytes of one response body. A page of 1,000 ledger transactions is about 1 MiB.
   int64_t max_response_bytes = 8 << 20;
   // Connections to the upstream open at once (requests in flight on the wire).
-  int max_connections = 64;
+  int max_connections = 256;
 };
 
 }  // namespace fgw

@@ -185,6 +185,27 @@ def counts():
         return len(AUTH.token_requests), len(AUTH.api_requests), len(AUTH.issued)
 
 
+def recover(rec, label, ledger, within=4.0):
+    """After a failed token request the gateway waits out auth.failure_backoff (1 s by default)
+    before it asks the token endpoint again; calls meanwhile get the remembered error at once.
+    Polls (bounded) until a call is OK, and checks the backoff sent no token request of its own:
+    exactly one new token request, the one that succeeded."""
+    t0, _, _ = counts()
+    start = time.monotonic()
+    r = None
+    while time.monotonic() - start < within:
+        r = get_account(rec, label, ledger, "users:1", ("OK", "UNAVAILABLE", "UNAUTHENTICATED"))
+        if r.code == "OK":
+            break
+        time.sleep(0.2)
+    t1, _, _ = counts()
+    check(r is not None and r.code == "OK",
+          "%s: still failing %.1fs after the token endpoint recovered" % (label, within))
+    check(t1 - t0 == 1, "%s: %d token request(s) while recovering (want 1: none during the backoff)"
+          % (label, t1 - t0))
+    return r
+
+
 def common_calls(rec, ledger, tag):
     """The call mix shared by runs A and B: success, replay after 401, upstream 500, token endpoint
     failures, invalid requests, unknown method."""
@@ -234,7 +255,7 @@ def common_calls(rec, ledger, tag):
             if presented and presented in (r.details or ""):
                 NOTES.append("%s: token endpoint answered 401 {\"error\": <the client secret>}; the gateway "
                              "copied that `error` value into the gRPC message: %r" % (tag, r.details))
-        get_account(rec, "%s GetAccount after token %s (recovers)" % (tag, fault), ledger, "users:1", "OK")
+        recover(rec, "%s GetAccount after token %s (recovers)" % (tag, fault), ledger)
 
     # Requests the gateway rejects itself, and a method it does not serve.
     rec.call(tag + " GetAccount undecodable bytes", "GetAccount", b"\xff\xff\xff\xff", "INVALID_ARGUMENT")

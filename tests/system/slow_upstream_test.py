@@ -145,7 +145,10 @@ def main():
     up, up_out, up_port = start_upstream(args)
     cfg = os.path.join(args.tmp, "gateway.yaml")
     with open(cfg, "w") as f:
-        f.write("auth:\n  mode: none\n")  # everything else: the defaults (upstream.io_threads 2)
+        # Everything else: the defaults (upstream.io_threads 1). The default bound on upstream
+        # connections (256) would queue 1,000 calls in four waves; this test is about holding
+        # 1,000 upstream requests in flight at once, so it allows that many connections.
+        f.write("auth:\n  mode: none\nlimits:\n  max_upstream_connections: %d\n" % args.calls)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORMANCE_", "FGW_", "GRPC_"))}
     log = os.path.join(args.tmp, "gateway.log")
     gw = sysutil.Gateway(args.binary, ["--config", cfg, "--listen", "127.0.0.1:0",
@@ -192,6 +195,9 @@ def main():
     st = upstream_stats(up, up_out)
     print("   upstream: %d requests, %d connections opened, peak %d open, peak %d requests in flight"
           % (st.get("requests", -1), st.get("connections", -1), st.get("peak_open", -1), st.get("peak_in_flight", -1)))
+    check(0 < st.get("peak_open", -1) <= args.calls,
+          "upstream saw %s connections open at once (limits.max_upstream_connections %d)"
+          % (st.get("peak_open"), args.calls))
     return sysutil.report(20)
 
 
