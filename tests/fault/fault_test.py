@@ -372,11 +372,13 @@ def scenario_not_retried(args, api):
     check(code == "OK", "keyed CreateTransaction after 2 drops: %s %s" % (code, details))
     check(len(reqs) == 3 and len(set(keys)) == 1 and keys[0], "attempts %d, keys %s" % (len(reqs), keys))
     check(len(txs["data"]) == 1, "%d transactions after 2 dropped answers" % len(txs["data"]))
-    # cpprestsdk resends once by itself when a reused keep-alive connection dies before the
-    # status line: safe here (same key) but not counted by formance-attempts. So the gateway
-    # reports 2 or 3 attempts for the 3 POSTs, never more attempts than were sent.
-    check(trailers.get("formance-attempts") in ("2", "3"),
-          "formance-attempts %s" % trailers.get("formance-attempts"))
+    # cpprestsdk resends by itself when a reused keep-alive connection dies before the status
+    # line, on the next connection its pool hands out, which may be reused too (so 0, 1 or 2 of
+    # the 3 POSTs are its own): safe here (same key) but not counted by formance-attempts. So
+    # the gateway reports 1 to 3 attempts for the 3 POSTs, never more attempts than were sent.
+    attempts = int(trailers.get("formance-attempts") or 0)
+    check(1 <= attempts <= len(reqs),
+          "formance-attempts %s for %d POSTs" % (trailers.get("formance-attempts"), len(reqs)))
     check(trailers.get("formance-idempotency-key") == keys[0] if keys else False,
           "formance-idempotency-key %s vs upstream %s" % (trailers.get("formance-idempotency-key"), keys))
     if resp is not None:
