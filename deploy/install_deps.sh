@@ -12,7 +12,7 @@ PACKAGES=(
   libcpprest-dev libabsl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
-  python3 python3-yaml python3-grpcio python3-protobuf
+  python3 python3-yaml python3-grpcio python3-protobuf python3-h2
   nodejs npm nginx-light gnuplot-nox iproute2 procps
 )
 
