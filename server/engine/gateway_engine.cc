@@ -4,13 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/embedded_descriptors.h"
+#include "server/admission/calls_in_flight.h"
 #include "server/auth/credentials.h"
 #include "server/auth/oauth2_token_source.h"
 #include "server/auth/static_token_source.h"
 #include "server/cache/response_cache.h"
+#include "server/chain/upstream_chain.h"
+#include "server/engine/method_table.h"
 #include "server/engine/transcoding_handler.h"
 #include "server/grpc/pool_reflection_source.h"
-#include "server/proxy/upstream_caller.h"
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/upstream/cpprest_transport.h"
@@ -126,21 +128,26 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     engine->cache_ = std::make_unique<ResponseCache>(cache, clock);
   }
 
-  UpstreamCaller::Options caller;
-  caller.retry.max_attempts = config.retry.max_attempts;
-  caller.retry.initial_backoff = config.retry.initial_backoff;
-  caller.retry.max_backoff = config.retry.max_backoff;
-  caller.retry.multiplier = config.retry.multiplier;
-  caller.budget.ratio = config.retry.budget_ratio;
-  caller.budget.min_per_second = config.retry.budget_min_per_second;
-  caller.attempt_timeout = config.upstream.request_timeout;
-  engine->caller_ = std::make_unique<UpstreamCaller>(
-      caller, engine->transport_.get(), engine->tokens_.get(),
-      engine->cache_.get(), clock, random);
+  engine->methods_ = MethodTable::Compile(*engine->descriptors_,
+                                          *engine->routes_, config.cache);
+  engine->in_flight_ =
+      std::make_unique<CallsInFlight>(config.limits.max_calls_in_flight);
+
+  UpstreamChain::Options chain;
+  chain.retry.max_attempts = config.retry.max_attempts;
+  chain.retry.initial_backoff = config.retry.initial_backoff;
+  chain.retry.max_backoff = config.retry.max_backoff;
+  chain.retry.multiplier = config.retry.multiplier;
+  chain.budget.ratio = config.retry.budget_ratio;
+  chain.budget.min_per_second = config.retry.budget_min_per_second;
+  chain.attempt_timeout = config.upstream.request_timeout;
+  engine->chain_ = std::make_unique<UpstreamChain>(
+      chain, engine->transport_.get(), engine->tokens_.get(),
+      engine->cache_.get(), engine->in_flight_.get(), clock, random);
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
-      engine->descriptors_.get(), engine->routes_.get(), engine->caller_.get(),
-      clock, config.cache, config.limits);
+      engine->descriptors_.get(), engine->methods_.get(), engine->chain_.get(),
+      clock, config.limits.upstream);
   engine->reflection_ =
       std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
   spdlog::info("route table loaded: {} operations in {} services",

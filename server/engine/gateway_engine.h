@@ -1,7 +1,8 @@
 // GatewayEngine: owns everything behind the gRPC server: the Formance API descriptors, the
-// route table built from their google.api.http rules, the upstream transport, the token source,
-// the response cache and the call pipeline; exposes them as the UnaryCallHandler the generic
-// gRPC service calls and as the ReflectionSource server reflection reads.
+// route table built from their google.api.http rules, the method table compiled from it, the
+// upstream transport, the token source, the response cache, the calls-in-flight limit and the
+// upstream filter chain; exposes them as the UnaryCallHandler the generic gRPC service calls
+// and as the ReflectionSource server reflection reads.
 //
 // Shutdown() stops background work (token refreshes, token requests in flight) so the process
 // can exit in order; it is idempotent and the destructor runs it too.
@@ -30,7 +31,9 @@ class RouteTable;
 class TokenSource;
 class CredentialsSource;
 class ResponseCache;
-class UpstreamCaller;
+class CallsInFlight;
+class MethodTable;
+class UpstreamChain;
 class TranscodingHandler;
 class PoolReflectionSource;
 
@@ -68,7 +71,9 @@ class GatewayEngine {
   std::unique_ptr<CredentialsSource> credentials_;
   std::unique_ptr<TokenSource> tokens_;
   std::unique_ptr<ResponseCache> cache_;
-  std::unique_ptr<UpstreamCaller> caller_;
+  std::unique_ptr<const MethodTable> methods_;
+  std::unique_ptr<CallsInFlight> in_flight_;
+  std::unique_ptr<UpstreamChain> chain_;
   std::unique_ptr<TranscodingHandler> handler_;
   std::unique_ptr<PoolReflectionSource> reflection_;
 };

@@ -1,6 +1,8 @@
 // TranscodingHandler: the UnaryCallHandler that turns one gRPC call into one REST exchange:
-// route lookup -> parse the request -> encode the HTTP request -> upstream pipeline (cache,
-// retries, idempotency key, token, transport) -> decode the response or map the error.
+// method table lookup -> parse the request -> encode the HTTP request (request_encoder.h) ->
+// the upstream chain (upstream_chain.h: admission, cache, retry, credentials, transport) ->
+// decode the response or map the error (in CallResult::build, run where the gRPC layer's
+// thread model says: call_handler.h).
 //
 // Request metadata the caller may set (all optional):
 //   idempotency-key          used as Idempotency-Key when the request field is empty;
@@ -10,12 +12,12 @@
 // came back), formance-attempts, formance-idempotency-key (when one was sent), and
 // formance-cache: hit on a cache hit.
 //
-// Errors: RESOURCE_EXHAUSTED at once when limits.max_calls_in_flight calls are being served
-// (CallsInFlight), UNIMPLEMENTED for a method that is not a route, INVALID_ARGUMENT for a
-// request that does not parse or cannot be encoded (a header field or the idempotency-key
-// metadata that is not a valid HTTP header value, a '.'/'..' path parameter, a URL or headers
-// over limits: see request_encoder.h; nothing is sent then), the error mapper's code for a non-success HTTP status,
-// the pipeline's status for transport, token and deadline failures.
+// Errors: UNIMPLEMENTED for a method that is not in the table, INVALID_ARGUMENT for a request
+// that does not parse or cannot be encoded (a header field or the idempotency-key metadata that
+// is not a valid HTTP header value, a '.'/'..' path parameter, a URL or headers over limits:
+// see request_encoder.h; nothing is sent then), RESOURCE_EXHAUSTED when
+// limits.max_calls_in_flight calls are being served (admission filter), the error mapper's code
+// for a non-success HTTP status, the chain's status for transport, token and deadline failures.
 //
 // Thread safety: HandleUnary may be called concurrently; everything it holds is immutable or
 // thread-safe. Logs one line per call (method, HTTP status, attempts, latency); never bodies,
@@ -23,16 +25,13 @@
 #ifndef FGW_SERVER_ENGINE_TRANSCODING_HANDLER_H_
 #define FGW_SERVER_ENGINE_TRANSCODING_HANDLER_H_
 
-#include <memory>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
-#include "server/admission/calls_in_flight.h"
+#include "server/chain/upstream_chain.h"
 #include "server/config/gateway_config.h"
+#include "server/engine/method_table.h"
 #include "server/grpc/call_handler.h"
-#include "server/proxy/upstream_caller.h"
 #include "server/routing/api_descriptors.h"
-#include "server/routing/route_table.h"
 #include "server/util/clock.h"
 
 namespace fgw {
@@ -41,34 +40,19 @@ class TranscodingHandler : public UnaryCallHandler {
  public:
   // Not owned; all must outlive the handler.
   TranscodingHandler(const ApiDescriptors* descriptors,
-                     const RouteTable* routes, UpstreamCaller* caller,
-                     Clock* clock, const CacheConfig& cache_config,
-                     const LimitsConfig& limits = LimitsConfig());
+                     const MethodTable* methods, UpstreamChain* chain,
+                     Clock* clock, const UpstreamLimits& limits);
 
   void HandleUnary(const IncomingCall& call, std::string request,
                    std::function<void(CallResult)> done) override;
 
  private:
-  struct RoutePlan {
-    const Route* route;
-    const google::protobuf::Message* request_prototype;
-    const google::protobuf::Message* response_prototype;
-    UpstreamCallSpec spec;
-  };
-
-  const ApiDescriptors* descriptors_;
-  UpstreamCaller* caller_;
-  Clock* clock_;
+  const ApiDescriptors* const descriptors_;
+  const MethodTable* const methods_;
+  UpstreamChain* const chain_;
+  Clock* const clock_;
   const UpstreamLimits limits_;
-  CallsInFlight in_flight_;
-  absl::flat_hash_map<std::string, RoutePlan>
-      plans_;  // Keyed by gRPC method; immutable.
 };
-
-// The cache TTL configured for `grpc_method` ("/pkg.Service/Method"), zero when not cached.
-// Rules match "pkg.Service/Method", "pkg.Service/*" or "pkg.*"; the first match wins.
-absl::Duration CacheTtlFor(const CacheConfig& config,
-                           absl::string_view grpc_method);
 
 }  // namespace fgw
 

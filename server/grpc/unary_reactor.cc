@@ -82,9 +82,6 @@ void UnaryReactor::Dispatch(ServerCall* call) {
                           : absl::FromChrono(deadline);
   incoming.peer = ctx.peer();
   incoming.cancellation = &cancellation_;
-  incoming.resume = [call](absl::AnyInvocable<void()> fn) {
-    call->Resume(std::move(fn));
-  };
   incoming.metadata.reserve(ctx.client_metadata().size());
   for (const auto& [key, value] : ctx.client_metadata()) {
     // gRPC delivers metadata keys lower-case already (HTTP/2).
@@ -95,24 +92,39 @@ void UnaryReactor::Dispatch(ServerCall* call) {
   handler_->HandleUnary(
       incoming, std::move(request_), [ref](CallResult result) {
         if (ref->answered.exchange(true)) return;
+        if (!result.build) {
+          Send(ref, std::move(result));
+          return;
+        }
+        // The thread model of call_handler.h, item 4: ServerCall::Resume decides where.
         ServerCall* call = ref->hold->call();
-        grpc::GenericServerContext& ctx = call->context();
-        // Checked first: gRPC core aborts the process on an invalid key or value.
-        for (auto& [key, value] :
-             SafeMetadata(std::move(result.initial_metadata), "initial")) {
-          ctx.AddInitialMetadata(key, value);
-        }
-        for (auto& [key, value] :
-             SafeMetadata(std::move(result.trailing_metadata), "trailing")) {
-          ctx.AddTrailingMetadata(key, value);
-        }
-        if (result.status.ok()) {
-          call->Finish(grpc::Status::OK, &result.response);
-        } else {
-          call->Finish(ToGrpcStatus(result.status));
-        }
-        ref->hold.reset();
+        call->Resume([ref, result = std::move(result)]() mutable {
+          auto build = std::move(result.build);
+          build(result);
+          Send(ref, std::move(result));
+        });
       });
+}
+
+void UnaryReactor::Send(const std::shared_ptr<HandlerRef>& ref,
+                        CallResult result) {
+  ServerCall* call = ref->hold->call();
+  grpc::GenericServerContext& ctx = call->context();
+  // Checked first: gRPC core aborts the process on an invalid key or value.
+  for (auto& [key, value] :
+       SafeMetadata(std::move(result.initial_metadata), "initial")) {
+    ctx.AddInitialMetadata(key, value);
+  }
+  for (auto& [key, value] :
+       SafeMetadata(std::move(result.trailing_metadata), "trailing")) {
+    ctx.AddTrailingMetadata(key, value);
+  }
+  if (result.status.ok()) {
+    call->Finish(grpc::Status::OK, &result.response);
+  } else {
+    call->Finish(ToGrpcStatus(result.status));
+  }
+  ref->hold.reset();
 }
 
 }  // namespace fgw

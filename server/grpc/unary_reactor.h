@@ -4,10 +4,10 @@
 // Protocol: reads exactly one request message and waits for the client's half-close; zero
 // messages, or a second message, finish the call with INVALID_ARGUMENT. Then it calls
 // HandleUnary() with an IncomingCall (method, deadline, lower-case metadata, peer, a
-// Cancellation that fires when the client cancels or the deadline passes, and `resume`, which
-// runs work on the call's queue thread) and, when the handler's `done` runs, sends the
-// initial metadata, the response (or the status converted by ToGrpcStatus) and the trailing
-// metadata, then finishes. With a null handler every call finishes UNIMPLEMENTED.
+// Cancellation that fires when the client cancels or the deadline passes) and, when the
+// handler's `done` runs, runs CallResult::build where call_handler.h's thread model says
+// (ServerCall::Resume), then sends the initial metadata, the response (or the status converted
+// by ToGrpcStatus) and the trailing metadata, and finishes. With a null handler every call finishes UNIMPLEMENTED.
 //
 // Lifetime: every copy of the handler's `done` keeps the call alive (a ServerCall::Hold), so
 // `done` may run on any thread, before or after cancellation, and never touches freed memory;
@@ -16,6 +16,7 @@
 #ifndef FGW_SERVER_GRPC_UNARY_REACTOR_H_
 #define FGW_SERVER_GRPC_UNARY_REACTOR_H_
 
+#include <memory>
 #include <string>
 
 #include "server/grpc/call_handler.h"
@@ -37,6 +38,7 @@ class UnaryReactor final : public CallReactor {
   struct HandlerRef;
 
   void Dispatch(ServerCall* call);
+  static void Send(const std::shared_ptr<HandlerRef>& ref, CallResult result);
 
   UnaryCallHandler* const handler_;
   Cancellation cancellation_;

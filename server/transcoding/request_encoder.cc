@@ -11,7 +11,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "server/transcoding/codec_plan.h"
 #include "server/transcoding/message_json_encoder.h"
 #include "server/transcoding/query_encoder.h"
@@ -23,54 +22,6 @@ namespace {
 
 using google::protobuf::FieldDescriptor;
 namespace gw = formance::gateway::v1;
-
-// Where each request field of one method goes.
-struct RequestPlan {
-  absl::flat_hash_map<std::string, const FieldPlan*> path;  // By variable name.
-  std::vector<const FieldPlan*> query;
-  std::vector<const FieldPlan*> headers;
-  absl::flat_hash_set<const FieldDescriptor*> body_exclude;  // For body "*".
-};
-
-std::unique_ptr<RequestPlan> BuildPlan(const Route& route) {
-  auto plan = std::make_unique<RequestPlan>();
-  const MessagePlan& message = GetMessagePlan(route.method->input_type());
-  const std::vector<std::string>& vars = route.path.variables();
-  for (const FieldPlan& fp : message.fields) {
-    const bool in_path =
-        std::find(vars.begin(), vars.end(), fp.field->name()) != vars.end();
-    if (in_path) {
-      plan->path.emplace(fp.field->name(), &fp);
-    } else if (fp.location == gw::FIELD_LOCATION_HEADER) {
-      plan->headers.push_back(&fp);
-    } else if (fp.field == route.body_field) {
-      continue;
-    } else if (fp.location == gw::FIELD_LOCATION_QUERY) {
-      plan->query.push_back(&fp);
-    } else if (route.body_is_whole_message) {
-      continue;  // A body property.
-    } else if (fp.location != gw::FIELD_LOCATION_PATH) {
-      plan->query.push_back(&fp);
-    }
-    plan->body_exclude.insert(fp.field);
-  }
-  return plan;
-}
-
-const RequestPlan& GetPlan(const Route& route) {
-  static absl::Mutex mu;
-  static auto* plans =
-      new absl::flat_hash_map<const google::protobuf::MethodDescriptor*,
-                              std::unique_ptr<RequestPlan>>();
-  {
-    absl::ReaderMutexLock lock(&mu);
-    auto it = plans->find(route.method);
-    if (it != plans->end()) return *it->second;
-  }
-  std::unique_ptr<RequestPlan> plan = BuildPlan(route);
-  absl::MutexLock lock(&mu);
-  return *plans->emplace(route.method, std::move(plan)).first->second;
-}
 
 // Bytes of the text of a string or bytes field (all elements when repeated); 0 otherwise.
 size_t TextBytes(const google::protobuf::Message& m, const FieldDescriptor* f) {
@@ -87,26 +38,28 @@ size_t TextBytes(const google::protobuf::Message& m, const FieldDescriptor* f) {
 
 // Refuses, before anything is encoded, a request whose URL or header fields hold more text
 // than the limits allow in total (encoding only makes text longer).
-absl::Status CheckTextBudget(const google::protobuf::Message& request,
-                             const RequestPlan& plan,
-                             const UpstreamLimits& limits) {
+absl::Status CheckTextBudget(
+    const google::protobuf::Message& request,
+    const absl::flat_hash_map<std::string, const FieldPlan*>& path,
+    const std::vector<const FieldPlan*>& query,
+    const std::vector<const FieldPlan*>& headers,
+    const UpstreamLimits& limits) {
   size_t target = 0;
-  for (const auto& [name, fp] : plan.path)
-    target += TextBytes(request, fp->field);
-  for (const FieldPlan* fp : plan.query)
-    target += TextBytes(request, fp->field);
+  for (const auto& [name, fp] : path) target += TextBytes(request, fp->field);
+  for (const FieldPlan* fp : query) target += TextBytes(request, fp->field);
   if (target > static_cast<size_t>(limits.max_request_target_bytes)) {
     return absl::InvalidArgumentError(
         absl::StrCat("path and query fields hold ", target,
                      " bytes, over limits.max_request_target_bytes (",
                      limits.max_request_target_bytes, ")"));
   }
-  size_t headers = 0;
-  for (const FieldPlan* fp : plan.headers)
-    headers += TextBytes(request, fp->field);
-  if (headers > static_cast<size_t>(limits.max_request_header_bytes)) {
+  size_t header_bytes = 0;
+  for (const FieldPlan* fp : headers) {
+    header_bytes += TextBytes(request, fp->field);
+  }
+  if (header_bytes > static_cast<size_t>(limits.max_request_header_bytes)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("header fields hold ", headers,
+        absl::StrCat("header fields hold ", header_bytes,
                      " bytes, over limits.max_request_header_bytes (",
                      limits.max_request_header_bytes, ")"));
   }
@@ -115,25 +68,60 @@ absl::Status CheckTextBudget(const google::protobuf::Message& request,
 
 }  // namespace
 
+std::unique_ptr<const RequestPlan> RequestPlan::Compile(const Route& route) {
+  std::unique_ptr<RequestPlan> plan(new RequestPlan());
+  plan->route_ = &route;
+  const MessagePlan& message = GetMessagePlan(route.method->input_type());
+  const std::vector<std::string>& vars = route.path.variables();
+  for (const FieldPlan& fp : message.fields) {
+    const bool in_path =
+        std::find(vars.begin(), vars.end(), fp.field->name()) != vars.end();
+    if (in_path) {
+      plan->path_.emplace(fp.field->name(), &fp);
+    } else if (fp.location == gw::FIELD_LOCATION_HEADER) {
+      plan->headers_.push_back(&fp);
+    } else if (fp.field == route.body_field) {
+      continue;
+    } else if (fp.location == gw::FIELD_LOCATION_QUERY) {
+      plan->query_.push_back(&fp);
+    } else if (route.body_is_whole_message) {
+      continue;  // A body property.
+    } else if (fp.location != gw::FIELD_LOCATION_PATH) {
+      plan->query_.push_back(&fp);
+    }
+    plan->body_exclude_.insert(fp.field);
+  }
+  return plan;
+}
+
 absl::StatusOr<HttpRequest> EncodeRequest(
     const Route& route, const google::protobuf::Message& request,
     const UpstreamLimits& limits) {
+  return EncodeRequest(*RequestPlan::Compile(route), request, limits);
+}
+
+absl::StatusOr<HttpRequest> EncodeRequest(
+    const RequestPlan& plan, const google::protobuf::Message& request,
+    const UpstreamLimits& limits) {
+  const Route& route = *plan.route_;
   if (request.GetDescriptor() != route.method->input_type()) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a ", route.method->input_type()->full_name(),
                      ", got a ", request.GetDescriptor()->full_name()));
   }
-  const RequestPlan& plan = GetPlan(route);
-  if (absl::Status s = CheckTextBudget(request, plan, limits); !s.ok())
+  if (absl::Status s = CheckTextBudget(request, plan.path_, plan.query_,
+                                       plan.headers_, limits);
+      !s.ok()) {
     return s;
+  }
   HttpRequest out;
   out.method = route.http_method;
 
   absl::Status field_error;
   absl::StatusOr<std::string> path = route.path.Expand(
       [&](absl::string_view var) -> std::optional<std::string> {
-        auto it = plan.path.find(var);
-        if (it == plan.path.end()) return std::nullopt;
+        auto it = plan.path_.find(var);
+        if (it == plan.path_.end()) return std::nullopt;
         if (it->second->field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
             request.GetReflection()->GetEnumValue(request, it->second->field) ==
                 0) {
@@ -153,7 +141,7 @@ absl::StatusOr<HttpRequest> EncodeRequest(
   out.path_and_query = *std::move(path);
 
   std::string query;
-  for (const FieldPlan* fp : plan.query) {
+  for (const FieldPlan* fp : plan.query_) {
     absl::Status s = AppendQueryParams(request, *fp, &query);
     if (!s.ok()) return s;
   }
@@ -170,7 +158,7 @@ absl::StatusOr<HttpRequest> EncodeRequest(
   }
 
   const google::protobuf::Reflection* r = request.GetReflection();
-  for (const FieldPlan* fp : plan.headers) {
+  for (const FieldPlan* fp : plan.headers_) {
     if (fp->field->is_repeated() || !r->HasField(request, fp->field)) continue;
     absl::StatusOr<std::string> text = ScalarText(request, fp->field, -1, *fp);
     if (!text.ok()) return text.status();
@@ -197,7 +185,7 @@ absl::StatusOr<HttpRequest> EncodeRequest(
       s = AppendFieldJson(request, route.body_field, &out.body);
     } else {
       JsonEncodeOptions options;
-      options.exclude = &plan.body_exclude;
+      options.exclude = &plan.body_exclude_;
       s = AppendMessageJson(request, &out.body, options);
     }
     if (!s.ok()) return s;

@@ -20,18 +20,55 @@
 // - a request URL longer than limits.max_request_target_bytes, refused before the oversized
 //   value is percent-encoded (the text of path, query and header fields is measured first).
 //
-// Thread safety: concurrent calls are safe (per-method plans are cached under a mutex).
+// RequestPlan: where each request field of one method goes (path, query, header, body), compiled
+// once per method when the method table is built; the call path only reads it.
+//
+// Thread safety: a RequestPlan is immutable; EncodeRequest may be called concurrently.
 #ifndef FGW_SERVER_TRANSCODING_REQUEST_ENCODER_H_
 #define FGW_SERVER_TRANSCODING_REQUEST_ENCODER_H_
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 #include "server/routing/route_table.h"
+#include "server/transcoding/codec_plan.h"
 #include "server/upstream/http_message.h"
 #include "server/upstream/upstream_limits.h"
 
 namespace fgw {
 
+class RequestPlan {
+ public:
+  // `route` (not owned) must outlive the plan.
+  static std::unique_ptr<const RequestPlan> Compile(const Route& route);
+
+  const Route& route() const { return *route_; }
+
+ private:
+  friend absl::StatusOr<HttpRequest> EncodeRequest(
+      const RequestPlan& plan, const google::protobuf::Message& request,
+      const UpstreamLimits& limits);
+  RequestPlan() = default;
+
+  const Route* route_ = nullptr;
+  absl::flat_hash_map<std::string, const FieldPlan*>
+      path_;  // By variable name.
+  std::vector<const FieldPlan*> query_;
+  std::vector<const FieldPlan*> headers_;
+  absl::flat_hash_set<const google::protobuf::FieldDescriptor*>
+      body_exclude_;  // For body "*".
+};
+
+absl::StatusOr<HttpRequest> EncodeRequest(
+    const RequestPlan& plan, const google::protobuf::Message& request,
+    const UpstreamLimits& limits = UpstreamLimits());
+
+// Compiles the route's plan for this one call (tests and tools; the daemon keeps one per method).
 absl::StatusOr<HttpRequest> EncodeRequest(
     const Route& route, const google::protobuf::Message& request,
     const UpstreamLimits& limits = UpstreamLimits());

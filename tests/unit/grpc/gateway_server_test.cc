@@ -85,25 +85,22 @@ TEST(GatewayServerTest, RejectsAQueueCountOutOfRange) {
   }
 }
 
-// With several completion queues (grpc.threads), every call is answered, replies resumed from a
-// foreign thread included, and handlers run only on the queues' threads.
+// With several completion queues (grpc.threads), every call is answered, replies built from an
+// answer given on a foreign thread included, and handlers run only on the queues' threads.
 TEST(GatewayServerTest, SeveralQueuesServeConcurrentCalls) {
   constexpr int kCalls = 64;
   absl::Mutex mu;
   std::set<std::thread::id> handler_threads;
   std::vector<std::thread> answerers;
-  FakeHandler handler([&](const IncomingCall& call, std::string request,
+  FakeHandler handler([&](const IncomingCall&, std::string request,
                           std::function<void(CallResult)> done) {
     absl::MutexLock lock(&mu);
     handler_threads.insert(std::this_thread::get_id());
-    answerers.emplace_back(
-        [resume = call.resume, request, done = std::move(done)]() mutable {
-          resume([request, done = std::move(done)]() mutable {
-            CallResult r;
-            r.response = "re:" + request;
-            done(std::move(r));
-          });
-        });
+    answerers.emplace_back([request, done = std::move(done)]() mutable {
+      CallResult r;
+      r.build = [request](CallResult& out) { out.response = "re:" + request; };
+      done(std::move(r));
+    });
   });
   ServerOptions options = LocalOptions();
   options.completion_queues = 3;

@@ -17,6 +17,12 @@
 namespace fgw {
 namespace {
 
+CallResult ResultWith(absl::Status status) {
+  CallResult result;
+  result.status = std::move(status);
+  return result;
+}
+
 using ::fgw::testing::DecodedRpcStatus;
 using ::fgw::testing::FakeHandler;
 using ::fgw::testing::RawCall;
@@ -174,7 +180,7 @@ TEST_F(UnaryReactorTest, HostileMetadataAndHugeStatusNeverAbortAndKeepTheCode) {
 TEST_F(UnaryReactorTest, PlainErrorHasNoDetailsNorHttpTrailer) {
   StartServer([](const IncomingCall&, std::string,
                  std::function<void(CallResult)> done) {
-    done(CallResult{absl::UnimplementedError("unknown method")});
+    done(ResultWith(absl::UnimplementedError("unknown method")));
   });
   auto result = RawCall(*stub_, "/no.such.Service/Nope", "");
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
@@ -226,37 +232,36 @@ TEST_F(UnaryReactorTest, ClientCancellationFiresCancellationAndLateDoneIsSafe) {
   saved_done(std::move(late));
 }
 
-// `resume` called from a foreign thread runs its work on the call's queue thread (the one
-// that ran HandleUnary), and the answer given there reaches the client.
-TEST_F(UnaryReactorTest, ResumeRunsOnTheCallsQueueThread) {
-  std::thread::id handler_thread, resumed_thread, foreign_thread;
+// An answer given on a foreign thread with CallResult::build has its reply built on the call's
+// queue thread (the one that ran HandleUnary: call_handler.h's thread model, item 4), and the
+// reply built there reaches the client.
+TEST_F(UnaryReactorTest, BuildRunsOnTheCallsQueueThread) {
+  std::thread::id handler_thread, built_thread, foreign_thread;
   std::thread foreign;
-  StartServer([&](const IncomingCall& call, std::string request,
+  StartServer([&](const IncomingCall&, std::string request,
                   std::function<void(CallResult)> done) {
     handler_thread = std::this_thread::get_id();
-    ASSERT_TRUE(call.resume);
-    foreign = std::thread(
-        [&, resume = call.resume, request, done = std::move(done)]() mutable {
-          foreign_thread = std::this_thread::get_id();
-          resume([&, request, done = std::move(done)]() mutable {
-            resumed_thread = std::this_thread::get_id();
-            CallResult result;
-            result.response = "resumed " + request;
-            done(std::move(result));
-          });
-        });
+    foreign = std::thread([&, request, done = std::move(done)]() mutable {
+      foreign_thread = std::this_thread::get_id();
+      CallResult result;
+      result.build = [&, request](CallResult& out) {
+        built_thread = std::this_thread::get_id();
+        out.response = "resumed " + request;
+      };
+      done(std::move(result));
+    });
   });
   auto result = RawCall(*stub_, kMethod, "x");
   foreign.join();
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.response, "resumed x");
-  EXPECT_EQ(resumed_thread, handler_thread);
-  EXPECT_NE(resumed_thread, foreign_thread);
+  EXPECT_EQ(built_thread, handler_thread);
+  EXPECT_NE(built_thread, foreign_thread);
 }
 
 TEST_F(UnaryReactorTest, HandlerDroppingDoneFinishesWithInternal) {
   StartServer([](const IncomingCall&, std::string,
-                 std::function<void(CallResult)> done) {
+                 std::function<void(CallResult)> /*done*/) {
     // Breaks the contract: `done` is destroyed without being called.
   });
   auto result = RawCall(*stub_, kMethod, "x");
@@ -269,7 +274,7 @@ TEST_F(UnaryReactorTest, DeadlineExpiryFiresCancellation) {
                   std::function<void(CallResult)> done) {
     // Answers only when cancelled, from the cancelling thread (inline in OnCancel).
     call.cancellation->OnCancel([&fired, done = std::move(done)] {
-      done(CallResult{absl::CancelledError("aborted")});
+      done(ResultWith(absl::CancelledError("aborted")));
       fired.Notify();
     });
   });

@@ -1,4 +1,6 @@
-#include "server/proxy/upstream_caller.h"
+#include "server/chain/upstream_chain.h"
+
+#include "server/chain/retry_filter.h"
 
 #include <limits>
 #include <memory>
@@ -71,18 +73,16 @@ class MaxRandom : public Random {
   uint64_t Next64() override { return std::numeric_limits<uint64_t>::max(); }
 };
 
-class UpstreamCallerTest : public ::testing::Test {
+class UpstreamChainTest : public ::testing::Test {
  protected:
-  UpstreamCallerTest() : transport_(&clock_) {
-    Rebuild(UpstreamCallerOptions{});
-  }
+  UpstreamChainTest() : transport_(&clock_) { Rebuild(UpstreamChainOptions{}); }
 
-  void Rebuild(UpstreamCallerOptions options, bool with_cache = true) {
+  void Rebuild(UpstreamChainOptions options, bool with_cache = true) {
     caller_.reset();
     cache_ = std::make_unique<ResponseCache>(ResponseCacheOptions{}, &clock_);
-    caller_ = std::make_unique<UpstreamCaller>(
+    caller_ = std::make_unique<UpstreamChain>(
         options, &transport_, &tokens_, with_cache ? cache_.get() : nullptr,
-        &clock_, &random_);
+        /*limit=*/nullptr, &clock_, &random_);
   }
 
   // Starts a call; the outcome lands in the returned slot.
@@ -94,18 +94,27 @@ class UpstreamCallerTest : public ::testing::Test {
     return slot;
   }
 
-  static UpstreamCallSpec ReadSpec() {
-    UpstreamCallSpec spec;
-    spec.method = "formance.ledger.v2.LedgerService/GetAccount";
-    spec.read_only = true;
-    spec.scopes = {"ledger:read"};
-    return spec;
+  // Specs live as long as the calls that use them (the method table's do in the daemon).
+  static const UpstreamCallSpec& ReadSpec() {
+    static const UpstreamCallSpec* spec = [] {
+      auto* spec = new UpstreamCallSpec();
+      spec->method = "formance.ledger.v2.LedgerService/GetAccount";
+      spec->read_only = true;
+      spec->scopes = {"ledger:read"};
+      return spec;
+    }();
+    return *spec;
   }
-  static UpstreamCallSpec WriteSpec(bool idempotent) {
-    UpstreamCallSpec spec;
-    spec.method = "formance.ledger.v2.LedgerService/CreateTransaction";
-    spec.accepts_idempotency_key = idempotent;
-    spec.scopes = {"ledger:write"};
+  static const UpstreamCallSpec& WriteSpec(bool idempotent) {
+    static const UpstreamCallSpec* specs[2] = {MakeWriteSpec(false),
+                                               MakeWriteSpec(true)};
+    return *specs[idempotent ? 1 : 0];
+  }
+  static const UpstreamCallSpec* MakeWriteSpec(bool idempotent) {
+    auto* spec = new UpstreamCallSpec();
+    spec->method = "formance.ledger.v2.LedgerService/CreateTransaction";
+    spec->accepts_idempotency_key = idempotent;
+    spec->scopes = {"ledger:write"};
     return spec;
   }
   static HttpRequest Get(std::string path = "/api/ledger/v2/l1/accounts/a") {
@@ -128,10 +137,10 @@ class UpstreamCallerTest : public ::testing::Test {
   TestTokenSource tokens_;
   MaxRandom random_;
   std::unique_ptr<ResponseCache> cache_;
-  std::unique_ptr<UpstreamCaller> caller_;
+  std::unique_ptr<UpstreamChain> caller_;
 };
 
-TEST_F(UpstreamCallerTest, SuccessAddsBearerTokenOnTheCopyOnly) {
+TEST_F(UpstreamChainTest, SuccessAddsBearerTokenOnTheCopyOnly) {
   transport_.Enqueue(MakeHttpResponse(200, "{}"));
   auto out = Start(ReadSpec(), Get());
   ASSERT_TRUE(out->has_value());
@@ -144,7 +153,7 @@ TEST_F(UpstreamCallerTest, SuccessAddsBearerTokenOnTheCopyOnly) {
             "Bearer tok-1");
 }
 
-TEST_F(UpstreamCallerTest, NoTokenForOperationsWithoutSecurity) {
+TEST_F(UpstreamChainTest, NoTokenForOperationsWithoutSecurity) {
   transport_.Enqueue(MakeHttpResponse(200));
   UpstreamCallSpec spec = ReadSpec();
   spec.needs_token = false;
@@ -155,7 +164,7 @@ TEST_F(UpstreamCallerTest, NoTokenForOperationsWithoutSecurity) {
   EXPECT_EQ(tokens_.gets(), 0);
 }
 
-TEST_F(UpstreamCallerTest, ReadRetriedWithExactBackoffs) {
+TEST_F(UpstreamChainTest, ReadRetriedWithExactBackoffs) {
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(502));
   transport_.Enqueue(MakeHttpResponse(200, "ok"));
@@ -174,10 +183,10 @@ TEST_F(UpstreamCallerTest, ReadRetriedWithExactBackoffs) {
   EXPECT_EQ((*out)->attempts, 3);
 }
 
-TEST_F(UpstreamCallerTest, BackoffWithSeededRandomStaysUnderTheCap) {
+TEST_F(UpstreamChainTest, BackoffWithSeededRandomStaysUnderTheCap) {
   SeededRandom seeded(1234);
-  UpstreamCaller caller(UpstreamCallerOptions{}, &transport_, &tokens_, nullptr,
-                        &clock_, &seeded);
+  UpstreamChain caller(UpstreamChainOptions{}, &transport_, &tokens_, nullptr,
+                       /*limit=*/nullptr, &clock_, &seeded);
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(200));
   std::optional<CallOutcome> out;
@@ -191,7 +200,7 @@ TEST_F(UpstreamCallerTest, BackoffWithSeededRandomStaysUnderTheCap) {
   EXPECT_EQ(out->attempts, 2);
 }
 
-TEST_F(UpstreamCallerTest, ReadRetriedOnConnectionErrors) {
+TEST_F(UpstreamChainTest, ReadRetriedOnConnectionErrors) {
   transport_.Enqueue(
       absl::UnavailableError("reset"));  // May have reached the server: a read.
   transport_.Enqueue(MakeHttpResponse(200));
@@ -202,7 +211,7 @@ TEST_F(UpstreamCallerTest, ReadRetriedOnConnectionErrors) {
   EXPECT_EQ((*out)->attempts, 2);
 }
 
-TEST_F(UpstreamCallerTest, AttemptsAreCappedAndLastResponseReturned) {
+TEST_F(UpstreamChainTest, AttemptsAreCappedAndLastResponseReturned) {
   for (int i = 0; i < 10; ++i)
     transport_.Enqueue(MakeHttpResponse(503, absl::StrCat(i)));
   auto out = Start(ReadSpec(), Get());
@@ -214,20 +223,20 @@ TEST_F(UpstreamCallerTest, AttemptsAreCappedAndLastResponseReturned) {
   EXPECT_EQ(transport_.num_calls(), 4);
 }
 
-TEST_F(UpstreamCallerTest, PerCallMaxAttemptsOverrideIsCapped) {
+TEST_F(UpstreamChainTest, PerCallMaxAttemptsOverrideIsCapped) {
   for (int i = 0; i < 20; ++i) transport_.Enqueue(MakeHttpResponse(503));
   CallContext one;
-  one.max_attempts = 1;
+  one.options.max_attempts = 1;
   auto a = Start(ReadSpec(), Get(), one);
   EXPECT_EQ((*a)->attempts, 1);
   CallContext many;
-  many.max_attempts = 100;
+  many.options.max_attempts = 100;
   auto b = Start(ReadSpec(), Get(), many);
   clock_.Advance(absl::Seconds(60));
   EXPECT_EQ((*b)->attempts, 4);
 }
 
-TEST_F(UpstreamCallerTest, RetryAfterIsRespected) {
+TEST_F(UpstreamChainTest, RetryAfterIsRespected) {
   transport_.Enqueue(MakeHttpResponse(429, "", {{"Retry-After", "2"}}));
   transport_.Enqueue(MakeHttpResponse(200));
   auto out = Start(ReadSpec(), Get());
@@ -238,7 +247,7 @@ TEST_F(UpstreamCallerTest, RetryAfterIsRespected) {
   EXPECT_EQ((*out)->response->status, 200);
 }
 
-TEST_F(UpstreamCallerTest, RetryAfterBeyondTheDeadlineIsNotRetried) {
+TEST_F(UpstreamChainTest, RetryAfterBeyondTheDeadlineIsNotRetried) {
   transport_.Enqueue(MakeHttpResponse(503, "busy", {{"Retry-After", "30"}}));
   CallContext ctx;
   ctx.deadline = clock_.Now() + absl::Seconds(10);
@@ -248,7 +257,7 @@ TEST_F(UpstreamCallerTest, RetryAfterBeyondTheDeadlineIsNotRetried) {
   EXPECT_EQ((*out)->attempts, 1);
 }
 
-TEST_F(UpstreamCallerTest, NoAttemptStartsAfterTheDeadline) {
+TEST_F(UpstreamChainTest, NoAttemptStartsAfterTheDeadline) {
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(503));
   CallContext ctx;
@@ -262,8 +271,8 @@ TEST_F(UpstreamCallerTest, NoAttemptStartsAfterTheDeadline) {
   EXPECT_EQ(clock_.pending_timers(), 0);
 }
 
-TEST_F(UpstreamCallerTest, BudgetExhaustionStopsRetries) {
-  UpstreamCallerOptions options;
+TEST_F(UpstreamChainTest, BudgetExhaustionStopsRetries) {
+  UpstreamChainOptions options;
   options.budget = {0.0, 1,
                     1000};  // One retry per second, nothing from the ratio.
   Rebuild(options);
@@ -275,9 +284,8 @@ TEST_F(UpstreamCallerTest, BudgetExhaustionStopsRetries) {
   EXPECT_EQ((*out)->response->status, 503);
 }
 
-TEST_F(UpstreamCallerTest,
-       AttemptDeadlineIsMinOfCallDeadlineAndAttemptTimeout) {
-  UpstreamCallerOptions options;
+TEST_F(UpstreamChainTest, AttemptDeadlineIsMinOfCallDeadlineAndAttemptTimeout) {
+  UpstreamChainOptions options;
   options.attempt_timeout = absl::Seconds(2);
   Rebuild(options);
   transport_.Enqueue(MakeHttpResponse(200));
@@ -292,7 +300,7 @@ TEST_F(UpstreamCallerTest,
   EXPECT_EQ(options_seen[1].deadline, clock_.Now() + absl::Seconds(1));
 }
 
-TEST_F(UpstreamCallerTest, DeadlineWhileInFlight) {
+TEST_F(UpstreamChainTest, DeadlineWhileInFlight) {
   transport_.set_hold(true);
   CallContext ctx;
   ctx.deadline = clock_.Now() + absl::Seconds(1);
@@ -304,7 +312,7 @@ TEST_F(UpstreamCallerTest, DeadlineWhileInFlight) {
   EXPECT_EQ(transport_.num_calls(), 1);
 }
 
-TEST_F(UpstreamCallerTest, KeyedWriteKeepsTheSameGeneratedKeyAcrossAttempts) {
+TEST_F(UpstreamChainTest, KeyedWriteKeepsTheSameGeneratedKeyAcrossAttempts) {
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(absl::UnavailableError("connection reset"));
   transport_.Enqueue(MakeHttpResponse(201));
@@ -322,7 +330,7 @@ TEST_F(UpstreamCallerTest, KeyedWriteKeepsTheSameGeneratedKeyAcrossAttempts) {
   }
 }
 
-TEST_F(UpstreamCallerTest, CallersKeyIsKept) {
+TEST_F(UpstreamChainTest, CallersKeyIsKept) {
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(201));
   HttpRequest request = Post();
@@ -336,7 +344,7 @@ TEST_F(UpstreamCallerTest, CallersKeyIsKept) {
   }
 }
 
-TEST_F(UpstreamCallerTest, UnkeyedWriteNotRetriedAfter503) {
+TEST_F(UpstreamChainTest, UnkeyedWriteNotRetriedAfter503) {
   transport_.Enqueue(MakeHttpResponse(503));
   transport_.Enqueue(MakeHttpResponse(201));
   auto out = Start(WriteSpec(false), Post());
@@ -348,7 +356,7 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteNotRetriedAfter503) {
   EXPECT_TRUE((*out)->idempotency_key.empty());
 }
 
-TEST_F(UpstreamCallerTest, UnkeyedWriteNotRetriedAfterMaybeSentError) {
+TEST_F(UpstreamChainTest, UnkeyedWriteNotRetriedAfterMaybeSentError) {
   transport_.Enqueue(absl::UnavailableError("connection reset by peer"));
   transport_.Enqueue(MakeHttpResponse(201));
   auto out = Start(WriteSpec(false), Post());
@@ -360,7 +368,7 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteNotRetriedAfterMaybeSentError) {
   EXPECT_EQ(transport_.num_calls(), 1);
 }
 
-TEST_F(UpstreamCallerTest, UnkeyedWriteRetriedAfterNotSentError) {
+TEST_F(UpstreamChainTest, UnkeyedWriteRetriedAfterNotSentError) {
   transport_.Enqueue(MarkNotSent(absl::UnavailableError("connection refused")));
   transport_.Enqueue(MakeHttpResponse(201));
   auto out = Start(WriteSpec(false), Post());
@@ -369,8 +377,8 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteRetriedAfterNotSentError) {
   EXPECT_EQ((*out)->response->status, 201);
 }
 
-TEST_F(UpstreamCallerTest, UnkeyedWriteAttemptTimeoutIsFinal) {
-  UpstreamCallerOptions options;
+TEST_F(UpstreamChainTest, UnkeyedWriteAttemptTimeoutIsFinal) {
+  UpstreamChainOptions options;
   options.attempt_timeout = absl::Seconds(1);
   Rebuild(options);
   transport_.set_hold(true);
@@ -385,7 +393,7 @@ TEST_F(UpstreamCallerTest, UnkeyedWriteAttemptTimeoutIsFinal) {
   EXPECT_EQ(transport_.num_calls(), 1);
 }
 
-TEST_F(UpstreamCallerTest, Unauthorized401RefreshesOnceAndReplaysOnce) {
+TEST_F(UpstreamChainTest, Unauthorized401RefreshesOnceAndReplaysOnce) {
   transport_.Enqueue(MakeHttpResponse(401));
   transport_.Enqueue(MakeHttpResponse(201));
   auto out = Start(WriteSpec(false),
@@ -400,7 +408,7 @@ TEST_F(UpstreamCallerTest, Unauthorized401RefreshesOnceAndReplaysOnce) {
             "Bearer tok-2");
 }
 
-TEST_F(UpstreamCallerTest, Second401IsReturned) {
+TEST_F(UpstreamChainTest, Second401IsReturned) {
   transport_.Enqueue(MakeHttpResponse(401));
   transport_.Enqueue(MakeHttpResponse(401));
   transport_.Enqueue(MakeHttpResponse(200));
@@ -411,7 +419,7 @@ TEST_F(UpstreamCallerTest, Second401IsReturned) {
   EXPECT_EQ(tokens_.invalidated().size(), 1u);
 }
 
-TEST_F(UpstreamCallerTest, TokenErrorEndsTheCall) {
+TEST_F(UpstreamChainTest, TokenErrorEndsTheCall) {
   tokens_.set_error(absl::UnauthenticatedError(
       "token request rejected: HTTP 401 (invalid_client)"));
   auto out = Start(ReadSpec(), Get());
@@ -421,7 +429,7 @@ TEST_F(UpstreamCallerTest, TokenErrorEndsTheCall) {
   EXPECT_EQ(transport_.num_calls(), 0);
 }
 
-TEST_F(UpstreamCallerTest, CancellationDuringBackoff) {
+TEST_F(UpstreamChainTest, CancellationDuringBackoff) {
   transport_.Enqueue(MakeHttpResponse(503));
   Cancellation cancellation;
   CallContext ctx;
@@ -436,7 +444,7 @@ TEST_F(UpstreamCallerTest, CancellationDuringBackoff) {
   EXPECT_EQ(clock_.pending_timers(), 0);
 }
 
-TEST_F(UpstreamCallerTest, CancellationAbortsInFlightAttempt) {
+TEST_F(UpstreamChainTest, CancellationAbortsInFlightAttempt) {
   transport_.set_hold(true);
   Cancellation cancellation;
   CallContext ctx;
@@ -450,7 +458,7 @@ TEST_F(UpstreamCallerTest, CancellationAbortsInFlightAttempt) {
             0);  // The transport saw the cancellation too.
 }
 
-TEST_F(UpstreamCallerTest, AlreadyCancelledNeverCallsUpstream) {
+TEST_F(UpstreamChainTest, AlreadyCancelledNeverCallsUpstream) {
   Cancellation cancellation;
   cancellation.Cancel();
   CallContext ctx;
@@ -460,7 +468,7 @@ TEST_F(UpstreamCallerTest, AlreadyCancelledNeverCallsUpstream) {
   EXPECT_EQ(transport_.num_calls(), 0);
 }
 
-TEST_F(UpstreamCallerTest, CacheHitAndExpiry) {
+TEST_F(UpstreamChainTest, CacheHitAndExpiry) {
   UpstreamCallSpec spec = ReadSpec();
   spec.cache_ttl = absl::Seconds(5);
   transport_.Enqueue(MakeHttpResponse(200, "v1"));
@@ -472,7 +480,7 @@ TEST_F(UpstreamCallerTest, CacheHitAndExpiry) {
   EXPECT_EQ((*second)->response->body, "v1");
   EXPECT_EQ((*second)->attempts, 0);
   CallContext bypass;
-  bypass.bypass_cache = true;
+  bypass.options.bypass_cache = true;
   EXPECT_FALSE((*Start(spec, Get(), bypass))->cache_hit);
   clock_.Advance(absl::Seconds(5));
   transport_.Enqueue(MakeHttpResponse(200, "v3"));
@@ -481,7 +489,7 @@ TEST_F(UpstreamCallerTest, CacheHitAndExpiry) {
   EXPECT_EQ((*third)->response->body, "v3");
 }
 
-TEST_F(UpstreamCallerTest, IdenticalConcurrentReadsShareOneUpstreamCall) {
+TEST_F(UpstreamChainTest, IdenticalConcurrentReadsShareOneUpstreamCall) {
   UpstreamCallSpec spec = ReadSpec();
   spec.cache_ttl = absl::Seconds(5);
   transport_.set_hold(true);
@@ -495,7 +503,7 @@ TEST_F(UpstreamCallerTest, IdenticalConcurrentReadsShareOneUpstreamCall) {
   }
 }
 
-TEST_F(UpstreamCallerTest, FollowersCarryOnWhenTheLeaderIsCancelled) {
+TEST_F(UpstreamChainTest, FollowersCarryOnWhenTheLeaderIsCancelled) {
   UpstreamCallSpec spec = ReadSpec();
   spec.cache_ttl = absl::Seconds(5);
   transport_.set_hold(true);
@@ -512,7 +520,7 @@ TEST_F(UpstreamCallerTest, FollowersCarryOnWhenTheLeaderIsCancelled) {
   EXPECT_EQ((*follower)->response->body, "own");
 }
 
-TEST_F(UpstreamCallerTest, SuccessfulWriteInvalidatesTheCache) {
+TEST_F(UpstreamChainTest, SuccessfulWriteInvalidatesTheCache) {
   UpstreamCallSpec spec = ReadSpec();
   spec.cache_ttl = absl::Minutes(1);
   transport_.Enqueue(MakeHttpResponse(200, "before"));

@@ -1,0 +1,107 @@
+// Exchange: one upstream call as the filters of the chain see it (filter.h). FilterChain::Call
+// creates it; every filter's pending work holds it (shared_ptr), so it outlives them all.
+//
+// What it holds:
+// - the call's immutable facts: its UpstreamCallSpec (from the compiled method table), deadline,
+//   per-call options (CallOptions) and the clock;
+// - cancellation(): fires once when the call is over for the caller (answered, deadline passed,
+//   caller cancelled). A filter with pending work (a timer, a wait, a request on the wire)
+//   registers on it and answers CANCELLED promptly; that answer is ignored.
+// - the outcome record the filters write and the chain reports (CallOutcome): attempts, whether
+//   the cache answered, the idempotency key sent.
+//
+// Thread safety: every method may be called from any thread.
+#ifndef FGW_SERVER_CHAIN_EXCHANGE_H_
+#define FGW_SERVER_CHAIN_EXCHANGE_H_
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/upstream/http_message.h"
+#include "server/util/cancellation.h"
+#include "server/util/clock.h"
+
+namespace fgw {
+
+// What a method needs from the chain, compiled once per method (engine/method_table.h).
+struct UpstreamCallSpec {
+  std::string method;      // Full gRPC method, for cache keys and logs.
+  bool read_only = false;  // GET/HEAD: cacheable, always safe to retry.
+  bool accepts_idempotency_key =
+      false;  // The gateway sends Idempotency-Key and may retry writes.
+  bool needs_token = true;          // False for operations without security.
+  std::vector<std::string> scopes;  // OAuth2 scopes of the operation.
+  absl::Duration cache_ttl =
+      absl::ZeroDuration();  // > 0: cache 2xx responses of this read.
+};
+
+// Per-call settings from the caller's metadata.
+struct CallOptions {
+  std::optional<int> max_attempts;  // Capped by retry.max_attempts.
+  bool bypass_cache = false;
+};
+
+// What the caller hands the chain besides the request.
+struct CallContext {
+  absl::Time deadline = absl::InfiniteFuture();
+  Cancellation* cancellation = nullptr;  // The caller's; may be null.
+  CallOptions options;
+};
+
+struct CallOutcome {
+  // Any HTTP status is OK here; errors are admission, transport, token, deadline, cancel.
+  absl::StatusOr<HttpResponse> response;
+  int attempts = 0;
+  bool cache_hit = false;
+  std::string idempotency_key;  // The key sent, if any.
+};
+
+class Exchange {
+ public:
+  Exchange(const UpstreamCallSpec* spec, absl::Time deadline,
+           CallOptions options, Clock* clock)
+      : spec_(spec), deadline_(deadline), options_(options), clock_(clock) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  const UpstreamCallSpec& spec() const { return *spec_; }
+  absl::Time deadline() const { return deadline_; }
+  const CallOptions& options() const { return options_; }
+  Clock* clock() const { return clock_; }
+  Cancellation& cancellation() { return cancellation_; }
+  bool over() const { return cancellation_.IsCancelled(); }
+
+  void CountAttempt() { attempts_.fetch_add(1, std::memory_order_relaxed); }
+  int attempts() const { return attempts_.load(std::memory_order_relaxed); }
+  void MarkCacheHit() { cache_hit_.store(true, std::memory_order_relaxed); }
+  bool cache_hit() const { return cache_hit_.load(std::memory_order_relaxed); }
+  void set_idempotency_key(std::string key) {
+    absl::MutexLock lock(&mu_);
+    idempotency_key_ = std::move(key);
+  }
+  std::string idempotency_key() {
+    absl::MutexLock lock(&mu_);
+    return idempotency_key_;
+  }
+
+ private:
+  const UpstreamCallSpec* const spec_;  // Immutable; outlives the call.
+  const absl::Time deadline_;
+  const CallOptions options_;
+  Clock* const clock_;
+  Cancellation cancellation_;  // Thread-safe itself.
+  std::atomic<int> attempts_{0};
+  std::atomic<bool> cache_hit_{false};
+  absl::Mutex mu_;
+  std::string idempotency_key_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fgw
+
+#endif  // FGW_SERVER_CHAIN_EXCHANGE_H_

@@ -1,0 +1,59 @@
+// MethodTable: every served Formance method compiled once, when the engine is created, into an
+// immutable MethodEntry the call path only reads: no lazy cache, no lock, no per-call lookup
+// besides the one hash lookup of the method name.
+//
+// A MethodEntry holds the route (google.api.http: HTTP method, path template, body), the
+// request plan (where each field goes: request_encoder.h), the request and response prototypes,
+// and the upstream call spec the filters read (read-only or write, idempotency key, token and
+// scopes, cache TTL from the cache rules).
+//
+// Thread safety: immutable after Compile(). Entries point into the ApiDescriptors and RouteTable
+// they were compiled from, which must outlive the table.
+#ifndef FGW_SERVER_ENGINE_METHOD_TABLE_H_
+#define FGW_SERVER_ENGINE_METHOD_TABLE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "server/chain/exchange.h"
+#include "server/config/gateway_config.h"
+#include "server/routing/api_descriptors.h"
+#include "server/routing/route_table.h"
+#include "server/transcoding/request_encoder.h"
+
+namespace fgw {
+
+struct MethodEntry {
+  const Route* route = nullptr;
+  std::unique_ptr<const RequestPlan> request_plan;
+  const google::protobuf::Message* request_prototype = nullptr;
+  const google::protobuf::Message* response_prototype = nullptr;
+  UpstreamCallSpec spec;
+};
+
+class MethodTable {
+ public:
+  static std::unique_ptr<const MethodTable> Compile(
+      const ApiDescriptors& descriptors, const RouteTable& routes,
+      const CacheConfig& cache);
+
+  // The entry of "/pkg.Service/Method", or nullptr.
+  const MethodEntry* Find(absl::string_view grpc_method) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  MethodTable() = default;
+  absl::flat_hash_map<std::string, MethodEntry> entries_;
+};
+
+// The cache TTL configured for `grpc_method` ("/pkg.Service/Method"), zero when not cached.
+// Rules match "pkg.Service/Method", "pkg.Service/*" or "pkg.*"; the first match wins.
+absl::Duration CacheTtlFor(const CacheConfig& config,
+                           absl::string_view grpc_method);
+
+}  // namespace fgw
+
+#endif  // FGW_SERVER_ENGINE_METHOD_TABLE_H_
