@@ -11,6 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcpprest-dev libabsl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
+  clang-14  # tests/static/run_thread_safety.sh: the -Wthread-safety build
   golang-github-grpc-ecosystem-grpc-gateway-dev
   python3 python3-yaml python3-grpcio python3-protobuf python3-h2
   nodejs npm nginx-light gnuplot-nox iproute2 procps

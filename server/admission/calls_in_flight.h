@@ -45,6 +45,7 @@ class CallsInFlight {
 
  private:
   const int max_;
+  // Atomic, no lock: Admit() is on every call's path.
   std::atomic<int> current_{0};
 };
 

@@ -64,6 +64,7 @@ class GatewayApp {
  private:
   GatewayApp(const GatewayConfig& config, AppBackend backend);
 
+  // Set by Start(), then only read; Stop() runs the shutdown once (stopping_).
   const absl::Duration grace_;
   AppBackend backend_;
   std::unique_ptr<GatewayServer> server_;

@@ -78,6 +78,7 @@ class CredentialsSource {
   absl::StatusOr<Secret> ClientSecret();
 
   const CredentialsOptions options_;
+  // Set by the constructor, then only read (WatchedFile is thread-safe).
   std::unique_ptr<WatchedFile> id_file_;
   std::unique_ptr<WatchedFile> secret_file_;
 

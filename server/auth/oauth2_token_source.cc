@@ -120,7 +120,7 @@ absl::StatusOr<TokenEndpoint> ResolveTokenEndpoint(
     return absl::InvalidArgumentError("invalid upstream url");
   }
   if (token_url.empty()) {
-    endpoint.path = "/api/auth/oauth/token";
+    endpoint.path = OAuth2Options().token_path;
   } else if (token_url[0] == '/') {
     endpoint.path = token_url;
   } else {
@@ -192,10 +192,13 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
     Callback done;
     Clock::TimerId timer = 0;
   };
+  // Created under Core::mu_; `next_waiter` and `waiters` are read and written under it only
+  // (Clang cannot check a nested struct against the enclosing object's mutex); `generation`
+  // is set at creation and then only read.
   struct Fetch {
     uint64_t generation = 0;
     uint64_t next_waiter = 1;
-    std::map<uint64_t, Waiter> waiters;  // Guarded by Core::mu_.
+    std::map<uint64_t, Waiter> waiters;
     // Aborts the token request on Shutdown(). Owned here, and the transport callback holds the
     // Fetch, so it outlives the request whatever happens to the Core.
     Cancellation cancellation;

@@ -6,14 +6,20 @@
 #include "absl/strings/str_cat.h"
 
 namespace fgw {
+namespace {
+
+std::string TokenFilePath(const StaticTokenOptions& options) {
+  if (!options.token_file.empty()) return options.token_file;
+  const char* env = std::getenv("FORMANCE_TOKEN_FILE");
+  return env != nullptr ? env : "";
+}
+
+}  // namespace
 
 StaticTokenSource::StaticTokenSource(StaticTokenOptions options, Clock* clock)
-    : options_(std::move(options)), clock_(clock) {
-  file_path_ = options_.token_file;
-  if (file_path_.empty()) {
-    const char* env = std::getenv("FORMANCE_TOKEN_FILE");
-    if (env != nullptr) file_path_ = env;
-  }
+    : options_(std::move(options)),
+      clock_(clock),
+      file_path_(TokenFilePath(options_)) {
   if (!file_path_.empty()) {
     file_ = std::make_unique<WatchedFile>(file_path_, clock_,
                                           options_.recheck_interval);

@@ -44,7 +44,8 @@ class StaticTokenSource : public TokenSource {
   Clock* const clock_;
   absl::Mutex mu_;
   std::unique_ptr<WatchedFile> file_ ABSL_GUARDED_BY(mu_);
-  std::string file_path_;
+  // options_.token_file, else $FORMANCE_TOKEN_FILE; set by the constructor.
+  const std::string file_path_;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t reloads_ ABSL_GUARDED_BY(mu_) = 0;
 };

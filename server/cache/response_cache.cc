@@ -110,7 +110,7 @@ ResponseCache::Lookup ResponseCache::LookupOrJoin(
 }
 
 std::map<uint64_t, ResponseCache::FollowerCallback>
-ResponseCache::TakeFollowers(const std::string& key, uint64_t* epoch) {
+ResponseCache::TakeFollowersLocked(const std::string& key, uint64_t* epoch) {
   std::map<uint64_t, FollowerCallback> followers;
   auto it = inflight_.find(key);
   if (it == inflight_.end()) return followers;
@@ -129,7 +129,7 @@ void ResponseCache::Complete(const std::string& key, const Result& result,
     auto flight = inflight_.find(key);
     std::string path = flight != inflight_.end() ? flight->second.path : "";
     uint64_t started_epoch = epoch_;
-    followers = TakeFollowers(key, &started_epoch);
+    followers = TakeFollowersLocked(key, &started_epoch);
     const bool cacheable = result.ok() && result->status >= 200 &&
                            result->status < 300 && ttl > absl::ZeroDuration() &&
                            started_epoch == epoch_;
@@ -162,7 +162,7 @@ void ResponseCache::Abandon(const std::string& key) {
   {
     absl::MutexLock lock(&mu_);
     uint64_t epoch;
-    followers = TakeFollowers(key, &epoch);
+    followers = TakeFollowersLocked(key, &epoch);
   }
   for (auto& [id, callback] : followers) callback(std::nullopt);
 }

@@ -137,8 +137,9 @@ class ResponseCache {
                          std::vector<const std::string*>* keys)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the in-flight record for `key` (empty if none).
-  std::map<uint64_t, FollowerCallback> TakeFollowers(const std::string& key,
-                                                     uint64_t* epoch);
+  std::map<uint64_t, FollowerCallback> TakeFollowersLocked(
+      const std::string& key, uint64_t* epoch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ResponseCacheOptions options_;
   Clock* const clock_;

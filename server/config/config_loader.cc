@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "server/auth/static_token_source.h"
 #include "server/config/listen_address.h"
 #include "server/config/yaml_config_reader.h"
 
@@ -254,7 +255,7 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
   const bool has_secret = !config.auth.client_secret_file.empty() ||
                           env.Get(config.auth.client_secret_env).has_value();
   const bool has_token = !config.auth.static_token_file.empty() ||
-                         env.Get("FORMANCE_TOKEN").has_value();
+                         env.Get(StaticTokenOptions().token_env).has_value();
   if (mode.has_value()) {
     config.auth.mode = *mode;
   } else if (has_client_id) {
@@ -282,9 +283,9 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
     }
   } else if (config.auth.mode == AuthMode::kStaticToken && !has_token) {
     auth_errors.push_back(
-        "auth.static_token_file: static_token needs a token file "
-        "(auth.static_token_file or "
-        "FORMANCE_TOKEN_FILE) or the FORMANCE_TOKEN environment variable");
+        absl::StrCat("auth.static_token_file: static_token needs a token file "
+                     "(auth.static_token_file or FORMANCE_TOKEN_FILE) or the ",
+                     StaticTokenOptions().token_env, " environment variable"));
   }
   if (!valid.ok() || !auth_errors.empty()) {
     std::string message(valid.message());

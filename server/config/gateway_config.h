@@ -1,6 +1,13 @@
 // GatewayConfig: every setting of the daemon, with its default. Filled from a YAML file
 // (--config), then environment variables, then flags (config_loader.h). Secrets are never stored
 // here: only where to read them (a file path or the name of an environment variable).
+//
+// Each default is declared once. A setting that a component's option struct also holds takes
+// its default from that struct (`RetryOptions().max_attempts`), or embeds it (UpstreamLimits);
+// only the settings no lower component knows are declared here. The settings of the gRPC server
+// are the other way round: grpc sits above config (server/layers.txt), so ServerOptions takes
+// its defaults from here. Those headers are read for their inline initialisers only: nothing of
+// auth, retry, cache or the cpprestsdk transport is linked into fgw_config.
 #ifndef FGW_SERVER_CONFIG_GATEWAY_CONFIG_H_
 #define FGW_SERVER_CONFIG_GATEWAY_CONFIG_H_
 
@@ -9,6 +16,12 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "server/auth/credentials.h"
+#include "server/auth/oauth2_token_source.h"
+#include "server/cache/response_cache.h"
+#include "server/retry/retry_budget.h"
+#include "server/retry/retry_policy.h"
+#include "server/upstream/cpprest_transport.h"
 #include "server/upstream/upstream_limits.h"
 
 namespace fgw {
@@ -16,16 +29,18 @@ namespace fgw {
 struct UpstreamConfig {
   // Formance base URL, as the SDK's server 0. https://{organization}.{environment}.formance.cloud works.
   std::string url = "http://localhost";
-  absl::Duration request_timeout =
-      absl::Seconds(30);  // Per attempt, and never past the caller's deadline.
-  absl::Duration connect_timeout = absl::Seconds(5);
+  // Per attempt, and never past the caller's deadline.
+  absl::Duration request_timeout = TransportOptions().request_timeout;
+  // Connection setup (resolve, TCP connect, TLS handshake, proxy CONNECT) of one attempt; past
+  // it the attempt fails UNAVAILABLE, never sent (cpprest_transport.h).
+  absl::Duration connect_timeout = TransportOptions().connect_timeout;
   std::string
       ca_file;  // PEM bundle of extra trusted CAs (a private CA); empty: system store.
   std::string
       proxy;  // Outbound HTTP proxy URL (corporate egress); empty: none.
   // cpprestsdk/asio threads. One does the HTTP I/O of ~15k calls/s and keeps a call on
   // fewer threads (tests/bench/PERF_LOG.md, section 10); the default pool of 40 collapses.
-  int io_threads = 1;
+  int io_threads = TransportOptions().io_threads;
 };
 
 enum class AuthMode { kNone, kStaticToken, kClientCredentials };
@@ -38,27 +53,28 @@ struct AuthConfig {
   std::string client_id_file;
   std::string
       client_secret_file;  // Also FORMANCE_CLIENT_SECRET_FILE; re-read when it changes.
-  std::string client_secret_env =
-      "FORMANCE_CLIENT_SECRET";  // Name of the variable, not the value.
+  // Name of the variable, not the value.
+  std::string client_secret_env = CredentialsOptions().client_secret_env;
   std::string
       static_token_file;  // Bearer token mode; also FORMANCE_TOKEN_FILE / FORMANCE_TOKEN.
-  absl::Duration refresh_ahead = absl::Seconds(60);
+  absl::Duration refresh_ahead = OAuth2Options().refresh_ahead;
   // A failed token request is not repeated before this (doubling per failure in a row, up to
   // max_failure_backoff); calls meanwhile get the remembered error at once.
-  absl::Duration failure_backoff = absl::Seconds(1);
-  absl::Duration max_failure_backoff = absl::Seconds(30);
+  absl::Duration failure_backoff = OAuth2Options().failure_backoff;
+  absl::Duration max_failure_backoff = OAuth2Options().max_failure_backoff;
   // A token declaring a shorter lifetime (expires_in <= 0 included) is used this long.
-  absl::Duration min_token_lifetime = absl::Seconds(10);
+  absl::Duration min_token_lifetime = OAuth2Options().min_token_lifetime;
 };
 
 struct RetryConfig {
-  int max_attempts = 4;
-  absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(5);
-  double multiplier = 2.0;
+  int max_attempts = RetryOptions().max_attempts;
+  absl::Duration initial_backoff = RetryOptions().initial_backoff;
+  absl::Duration max_backoff = RetryOptions().max_backoff;
+  double multiplier = RetryOptions().multiplier;
   // Retries may add at most this fraction of first attempts (token bucket), plus min_per_second.
-  double budget_ratio = 0.2;
-  int budget_min_per_second = 10;
+  double budget_ratio = RetryBudgetOptions().ratio;
+  int budget_min_per_second =
+      static_cast<int>(RetryBudgetOptions().min_per_second);
 };
 
 struct CacheRule {
@@ -68,8 +84,8 @@ struct CacheRule {
 };
 
 struct CacheConfig {
-  int64_t max_bytes = 64LL << 20;
-  int max_entries = 10000;
+  int64_t max_bytes = ResponseCacheOptions().max_bytes;
+  int max_entries = ResponseCacheOptions().max_entries;
   std::vector<CacheRule> rules;  // Empty: nothing is cached.
 };
 

@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
+#include "server/config/gateway_config.h"
 #include "server/grpc/call_handler.h"
 #include "server/grpc/health_service.h"
 #include "server/grpc/reflection_service.h"
@@ -37,15 +38,17 @@
 
 namespace fgw {
 
+// The defaults are GatewayConfig's (declared once, there: config sits below grpc).
 struct ServerOptions {
-  std::string listen =
-      "127.0.0.1:50051";  // host:port (port 0: any free port) or unix:/path.
-  int64_t max_message_bytes = 16LL << 20;  // Receive and send limit.
-  absl::Duration keepalive_time = absl::Minutes(2);
-  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // host:port (port 0: any free port) or unix:/path.
+  std::string listen = GatewayConfig().listen;
+  int64_t max_message_bytes =
+      GatewayConfig().max_message_bytes;  // Receive and send limit.
+  absl::Duration keepalive_time = GatewayConfig().keepalive_time;
+  absl::Duration keepalive_timeout = GatewayConfig().keepalive_timeout;
   // Threads that poll gRPC and run the calls' steps (request decoding and encoding); the
   // upstream's I/O threads decode the replies.
-  int completion_queues = 1;
+  int completion_queues = GatewayConfig().grpc_threads;
 };
 
 class GatewayServer {
@@ -79,6 +82,9 @@ class GatewayServer {
   // Stops the completion-queue threads once no call is alive; after server_->Shutdown().
   void StopQueues();
 
+  // Set up by Start() before any queue thread runs, then only read, until the one Shutdown()
+  // that set shutdown_started_ stops the queues (StopQueues: queues_, call_queues_,
+  // queue_threads_, calls_). HealthService and CallTracker lock for themselves.
   const std::vector<std::string> service_names_;
   UnaryCallHandler* const handler_;
   ReflectionService reflection_;

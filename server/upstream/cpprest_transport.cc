@@ -35,17 +35,24 @@ bool IsManagedHeader(absl::string_view name) {
 }
 
 // Why our side cancelled a request, if it did.
-enum class Abort { kNone, kDeadline, kCancelled, kTooLarge };
+enum class Abort { kNone, kDeadline, kConnectTimeout, kCancelled, kTooLarge };
 
 // Thrown from the progress handler to make cpprestsdk abort a reply over the size limit.
 struct ResponseTooLarge {};
 
+// Shared by the request's callbacks (cpprestsdk's threads), its timer (the clock's thread) and
+// its cancellation (any thread): every field written after the request started is atomic; the
+// others are set before it starts and only read after.
 struct SendState {
   std::atomic<Abort> abort{Abort::kNone};  // The first reason wins.
   // Set once cpprestsdk reports upload progress: the whole request head is on the socket.
   std::atomic<bool> head_written{false};
+  // Set when the result is handed over: a timer re-armed after that cancels itself.
+  std::atomic<bool> finished{false};
   pplx::cancellation_token_source cts;
-  Clock::TimerId timer = 0;
+  // The request's one timer: armed for the connection-setup bound first when that comes before
+  // the deadline, then re-armed (from the clock's thread) for the deadline.
+  std::atomic<Clock::TimerId> timer{0};
   Cancellation* cancellation = nullptr;
   Cancellation::Handle cancel_handle = 0;
 
@@ -62,9 +69,15 @@ struct SendState {
 // Maps the exception held by a finished task to a transport status (not yet marked as sent or
 // not: the caller knows whether the request head was written).
 absl::Status MapException(std::exception_ptr error, Abort abort,
-                          int64_t max_response_bytes) {
+                          int64_t max_response_bytes,
+                          absl::Duration connect_timeout) {
   if (abort == Abort::kDeadline) {
     return absl::DeadlineExceededError("upstream request deadline exceeded");
+  }
+  if (abort == Abort::kConnectTimeout) {
+    return absl::UnavailableError(absl::StrCat(
+        "upstream connection not established within upstream.connect_timeout (",
+        absl::FormatDuration(connect_timeout), ")"));
   }
   if (abort == Abort::kCancelled)
     return absl::CancelledError("upstream request cancelled");
@@ -158,6 +171,9 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
   if (options.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("request_timeout must be positive");
   }
+  if (options.connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connect_timeout must be positive");
+  }
   if (options.limits.max_connections < 1 ||
       options.limits.max_response_bytes < 1 ||
       options.limits.max_request_target_bytes < 1 ||
@@ -177,7 +193,9 @@ absl::StatusOr<std::unique_ptr<CpprestTransport>> CpprestTransport::Create(
         "upstream url must be http:// or https:// with a host");
   }
   client::http_client_config config;
-  // Client-wide socket timeout: a backstop behind the per-request deadline timer.
+  // Client-wide socket timeout: a backstop behind the per-request deadline timer. (It restarts at
+  // every read and write of the exchange, so it cannot be the connect timeout either: that one
+  // is the request's own timer, see SendOnSlot.)
   config.set_timeout(ToMillis(options.request_timeout + absl::Seconds(1)));
   config.set_validate_certificates(options.validate_certificates);
   // A redirect would carry the Authorization header to wherever it points, and turn a write
@@ -311,7 +329,8 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
           std::make_shared<client::http_client>(impl_->base, impl_->config);
     } catch (...) {
       done(MarkNotSent(MapException(std::current_exception(), Abort::kNone,
-                                    options_.limits.max_response_bytes)));
+                                    options_.limits.max_response_bytes,
+                                    options_.connect_timeout)));
       return;
     }
     headers.add(http::header_names::connection, "close");
@@ -337,28 +356,58 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
     }
   });
   lease.reset();
-  if (deadline != absl::InfiniteFuture()) {
-    state->timer = clock_->RunAfter(
-        deadline - now, [state] { state->AbortWith(Abort::kDeadline); });
+  // One timer per request. When connection setup must end before the deadline it first fires
+  // connect_timeout from now: a request whose head is not on the socket by then (still
+  // resolving, connecting, in the TLS handshake or a proxy's CONNECT) is aborted, UNAVAILABLE;
+  // otherwise it is re-armed for the deadline. A request on a pooled connection writes its head
+  // at once. cpprestsdk has no connect timeout of its own.
+  Clock* clock = clock_;
+  auto arm_deadline = [state, clock, deadline] {
+    if (deadline == absl::InfiniteFuture()) return;
+    const Clock::TimerId id = clock->RunAfter(deadline - clock->Now(), [state] {
+      state->AbortWith(Abort::kDeadline);
+    });
+    state->timer.store(id);
+    // finish() may have read the previous id already: then this one is ours to cancel.
+    if (state->finished.load()) clock->Cancel(id);
+  };
+  if (now + options_.connect_timeout < deadline) {
+    const Clock::TimerId id =
+        clock_->RunAfter(options_.connect_timeout, [state, arm_deadline] {
+          if (!state->head_written.load(std::memory_order_acquire)) {
+            state->AbortWith(Abort::kConnectTimeout);
+          } else {
+            arm_deadline();
+          }
+        });
+    // Unless it already fired and re-armed itself (a clock that ran it at once).
+    Clock::TimerId unset = 0;
+    state->timer.compare_exchange_strong(unset, id);
+  } else {
+    arm_deadline();
   }
   if (cancellation != nullptr) {
     state->cancel_handle = cancellation->OnCancel(
         [state] { state->AbortWith(Abort::kCancelled); });
   }
 
-  Clock* clock = clock_;
   auto finish = [state, clock,
                  done = std::move(done)](absl::StatusOr<HttpResponse> result) {
-    if (state->timer != 0) clock->Cancel(state->timer);
+    state->finished.store(true);
+    if (const Clock::TimerId id = state->timer.load(); id != 0) {
+      clock->Cancel(id);
+    }
     if (state->cancellation != nullptr && state->cancel_handle != 0) {
       state->cancellation->Remove(state->cancel_handle);
     }
     done(std::move(result));
   };
   // Every failure goes through here: not sent unless the request head reached the socket.
-  auto fail = [state, max_response_bytes](std::exception_ptr error) {
-    absl::Status status =
-        MapException(error, state->aborted(), max_response_bytes);
+  const absl::Duration connect_timeout = options_.connect_timeout;
+  auto fail = [state, max_response_bytes,
+               connect_timeout](std::exception_ptr error) {
+    absl::Status status = MapException(error, state->aborted(),
+                                       max_response_bytes, connect_timeout);
     if (!state->head_written.load(std::memory_order_acquire)) {
       status = MarkNotSent(std::move(status));
     }

@@ -8,6 +8,15 @@
 // - Deadline: each Send() is bounded by min(options.deadline, now + request_timeout), enforced by
 //   a Clock timer that cancels the request (DEADLINE_EXCEEDED). SendOptions::cancellation aborts
 //   it too (CANCELLED).
+// - Connection setup: once a request holds its connection slot, its head must be on the socket
+//   within connect_timeout (resolving, TCP connect, TLS handshake, a proxy's CONNECT); if not, it
+//   is aborted with UNAVAILABLE "upstream connection not established within
+//   upstream.connect_timeout", marked not sent (so the retry layer may retry it). A request on a
+//   pooled keep-alive connection writes its head at once. cpprestsdk's asio client has no
+//   connect timeout (its client-wide timeout restarts at every read and write of the exchange, so
+//   it would also cut a slow reply): the request's own deadline timer enforces it, first armed
+//   at now + connect_timeout and re-armed for the deadline once the head is written (one timer
+//   per request either way). A deadline that comes first wins (DEADLINE_EXCEEDED).
 // - Nothing leaves unchecked: CheckOutgoingRequest (http_field.h) runs first, so a request
 //   whose target or headers are not valid HTTP, or exceed options.limits, is refused with
 //   INVALID_ARGUMENT and no byte is sent.
@@ -54,13 +63,15 @@
 
 namespace fgw {
 
+// The defaults are declared here only: UpstreamConfig (server/config/gateway_config.h) takes
+// request_timeout, connect_timeout and io_threads from them.
 struct TransportOptions {
   std::string
       base_url;  // "https://org.env.formance.cloud" (a path prefix is allowed).
   absl::Duration request_timeout =
       absl::Seconds(30);  // Per Send(), never past the deadline.
-  // Bounds connection setup together with request_timeout: cpprestsdk's asio client has no
-  // separate connect timeout, so this is the client-wide socket inactivity timeout when smaller.
+  // Connection setup of one Send(), from when it holds a connection slot until its request head
+  // is written (see "Connection setup" above). Positive.
   absl::Duration connect_timeout = absl::Seconds(5);
   std::string
       ca_file;  // PEM bundle of extra trusted CAs; empty: system store only.

@@ -4,8 +4,8 @@
 // call then sends those bytes through grpc::GenericStub with the async completion-queue API
 // (--cq_threads threads poll; each owns a share of the in-flight loops).
 //
-// Prints one JSON line (bench_common.h). Example:
-//   bench_grpc --target 127.0.0.1:50051 --method /formance.ledger.v2.LedgerService/GetAccount \
+// Prints one JSON line (bench_common.h). Example (one command line):
+//   bench_grpc --target 127.0.0.1:50051 --method /formance.ledger.v2.LedgerService/GetAccount
 //              --request_json '{"ledger":"bench","address":"users:001"}' --concurrency 64
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>

@@ -4,8 +4,8 @@
 // read whole into a std::string through a container_buffer (never through web::json).
 //
 // `--concurrency` loops each keep one request in flight for `--warmup` + `--duration` seconds;
-// prints one JSON line (bench_common.h). Example:
-//   bench_rest --url http://127.0.0.1:8081 --path /api/ledger/v2/bench/accounts/users:001 \
+// prints one JSON line (bench_common.h). Example (one command line):
+//   bench_rest --url http://127.0.0.1:8081 --path /api/ledger/v2/bench/accounts/users:001
 //              --concurrency 16 --duration 3
 #include <condition_variable>
 #include <cstdio>

@@ -20,8 +20,15 @@ FakeTransport::~FakeTransport() {
     pending.swap(pending_);
   }
   for (auto& p : pending) {
-    if (p->cancellation != nullptr) p->cancellation->Remove(p->cancel_handle);
-    if (clock_ != nullptr && p->timer != 0) clock_->Cancel(p->timer);
+    Cancellation::Handle cancel_handle;
+    Clock::TimerId timer;
+    {
+      absl::MutexLock lock(&mu_);
+      cancel_handle = p->cancel_handle;
+      timer = p->timer;
+    }
+    if (p->cancellation != nullptr) p->cancellation->Remove(cancel_handle);
+    if (clock_ != nullptr && timer != 0) clock_->Cancel(timer);
   }
 }
 
@@ -55,38 +62,59 @@ void FakeTransport::Send(HttpRequest request, const SendOptions& options,
     done(std::move(*answer));
     return;
   }
-  uint64_t id = pending->id;
+  // The call is visible to other threads from here: ReleaseNext() or its timer may complete
+  // it before its timer and handle are recorded, and then they are cancelled here.
+  const uint64_t id = pending->id;
+  Clock::TimerId timer = 0;
   if (clock_ != nullptr && options.deadline != absl::InfiniteFuture()) {
-    pending->timer =
-        clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
-          Complete(id, absl::DeadlineExceededError(
-                           "fake transport: deadline exceeded"));
-        });
+    timer = clock_->RunAfter(options.deadline - clock_->Now(), [this, id] {
+      Complete(
+          id, absl::DeadlineExceededError("fake transport: deadline exceeded"));
+    });
   }
+  Cancellation::Handle cancel_handle = 0;
   if (options.cancellation != nullptr) {
-    pending->cancel_handle = options.cancellation->OnCancel([this, id] {
+    cancel_handle = options.cancellation->OnCancel([this, id] {
       Complete(id, absl::CancelledError("fake transport: cancelled"));
     });
+  }
+  bool completed;
+  {
+    absl::MutexLock lock(&mu_);
+    completed = pending->completed;
+    if (!completed) {
+      pending->timer = timer;
+      pending->cancel_handle = cancel_handle;
+    }
+  }
+  if (completed) {
+    if (timer != 0) clock_->Cancel(timer);
+    if (cancel_handle != 0) options.cancellation->Remove(cancel_handle);
   }
 }
 
 bool FakeTransport::Complete(uint64_t id, Result result) {
   std::shared_ptr<Pending> found;
+  Cancellation::Handle cancel_handle = 0;
+  Clock::TimerId timer = 0;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if ((*it)->id == id) {
         found = *it;
         pending_.erase(it);
+        found->completed = true;
+        cancel_handle = found->cancel_handle;
+        timer = found->timer;
         break;
       }
     }
   }
   if (found == nullptr) return false;
-  if (found->cancellation != nullptr && found->cancel_handle != 0) {
-    found->cancellation->Remove(found->cancel_handle);
+  if (found->cancellation != nullptr && cancel_handle != 0) {
+    found->cancellation->Remove(cancel_handle);
   }
-  if (clock_ != nullptr && found->timer != 0) clock_->Cancel(found->timer);
+  if (clock_ != nullptr && timer != 0) clock_->Cancel(timer);
   found->done(std::move(result));
   return true;
 }

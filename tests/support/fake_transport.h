@@ -62,12 +62,16 @@ class FakeTransport : public Transport {
   std::vector<SendOptions> options();
 
  private:
+  // A held call. Read and written under mu_ only, except `done` once the call is taken out of
+  // pending_ (Clang cannot check a nested struct against the enclosing object's mutex).
   struct Pending {
     uint64_t id;
     Callback done;
     Cancellation* cancellation;
     Cancellation::Handle cancel_handle = 0;
     Clock::TimerId timer = 0;
+    // Taken out of pending_: whoever took it cancels the timer and handle recorded by then.
+    bool completed = false;
     std::optional<Result>
         scripted;  // The handler's answer, when held by hold mode.
   };

@@ -87,10 +87,11 @@ class LoopbackHttpServer {
   // Waits `delay` or until shutdown; false on shutdown.
   bool Delay(absl::Duration delay);
 
+  // Set by Start() before the acceptor thread exists, then only read (the destructor joins).
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread acceptor_;
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopping_{false};  // Atomic: the acceptor polls it.
 
   absl::Mutex mu_;
   Handler handler_ ABSL_GUARDED_BY(mu_);

@@ -5,6 +5,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/auth/credentials.h"
+#include "server/auth/oauth2_token_source.h"
+#include "server/cache/response_cache.h"
+#include "server/retry/retry_budget.h"
+#include "server/retry/retry_policy.h"
+#include "server/upstream/cpprest_transport.h"
 
 namespace fgw {
 namespace {
@@ -405,6 +411,36 @@ TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
             d.limits.upstream.max_response_bytes);
   EXPECT_EQ(config->limits.upstream.max_connections,
             d.limits.upstream.max_connections);
+}
+
+// Each default is declared once: the config's are the components' own (gateway_config.h).
+TEST_F(ConfigLoaderTest, DefaultsAreTheComponentsOwn) {
+  const GatewayConfig d;
+  const TransportOptions transport;
+  EXPECT_EQ(d.upstream.request_timeout, transport.request_timeout);
+  EXPECT_EQ(d.upstream.connect_timeout, transport.connect_timeout);
+  EXPECT_EQ(d.upstream.io_threads, transport.io_threads);
+  EXPECT_EQ(d.upstream.io_threads, 1);
+  const OAuth2Options oauth;
+  EXPECT_EQ(d.auth.refresh_ahead, oauth.refresh_ahead);
+  EXPECT_EQ(d.auth.failure_backoff, oauth.failure_backoff);
+  EXPECT_EQ(d.auth.max_failure_backoff, oauth.max_failure_backoff);
+  EXPECT_EQ(d.auth.min_token_lifetime, oauth.min_token_lifetime);
+  EXPECT_EQ(d.auth.client_secret_env, CredentialsOptions().client_secret_env);
+  const RetryOptions retry;
+  EXPECT_EQ(d.retry.max_attempts, retry.max_attempts);
+  EXPECT_EQ(d.retry.initial_backoff, retry.initial_backoff);
+  EXPECT_EQ(d.retry.max_backoff, retry.max_backoff);
+  EXPECT_DOUBLE_EQ(d.retry.multiplier, retry.multiplier);
+  const RetryBudgetOptions budget;
+  EXPECT_DOUBLE_EQ(d.retry.budget_ratio, budget.ratio);
+  EXPECT_DOUBLE_EQ(d.retry.budget_min_per_second, budget.min_per_second);
+  const ResponseCacheOptions cache;
+  EXPECT_EQ(d.cache.max_bytes, cache.max_bytes);
+  EXPECT_EQ(d.cache.max_entries, cache.max_entries);
+  const UpstreamLimits limits;
+  EXPECT_EQ(d.limits.upstream.max_connections, limits.max_connections);
+  EXPECT_EQ(d.limits.upstream.max_response_bytes, limits.max_response_bytes);
 }
 
 }  // namespace

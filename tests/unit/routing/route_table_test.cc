@@ -55,8 +55,7 @@ TEST(RouteTableTest, BuildsEveryMethod) {
 }
 
 // Builds a one-method service in a private pool with `rule` and returns BuildRoute's result.
-absl::StatusOr<Route> RouteWithRule(const std::string& rule_text,
-                                    std::string body = "") {
+absl::StatusOr<Route> RouteWithRule(const std::string& rule_text) {
   static int counter = 0;
   google::protobuf::FileDescriptorProto file;
   const std::string package =

@@ -385,6 +385,112 @@ TEST(CpprestTransportTest, RejectsBadOptions) {
   options.ca_file = "/nonexistent/ca.pem";
   EXPECT_EQ(CpprestTransport::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
+  options.ca_file = "";
+  options.connect_timeout = absl::ZeroDuration();
+  EXPECT_EQ(CpprestTransport::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A TCP listener that never accepts nor reads: the kernel completes the TCP handshake, and a
+// TLS handshake then waits forever for the server's hello.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(CpprestTransportTest,
+     ConnectTimeoutEndsAStalledHandshakeUnavailableNotSent) {
+  SilentListener listener;
+  TransportOptions options;
+  options.connect_timeout = absl::Milliseconds(200);
+  options.request_timeout = absl::Seconds(10);
+  auto transport = MakeTransport(
+      absl::StrCat("https://127.0.0.1:", listener.port()), options);
+  HttpRequest post;
+  post.method =
+      "POST";  // A plain write: it would be sent on a fresh connection anyway.
+  post.path_and_query = "/api/ledger/v2/l1/transactions";
+  post.body = "{}";
+  const absl::Time start = absl::Now();
+  auto result = SendAndWait(*transport, post);
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+      << result.status();
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("not established within upstream.connect_timeout"));
+  EXPECT_FALSE(RequestMayHaveReachedServer(result.status()));
+  EXPECT_GE(took, absl::Milliseconds(200));
+  EXPECT_LT(took, absl::Seconds(3));
+}
+
+TEST(CpprestTransportTest, DeadlineBeforeTheConnectTimeoutWins) {
+  SilentListener listener;
+  TransportOptions options;
+  options.connect_timeout = absl::Seconds(5);
+  auto transport = MakeTransport(
+      absl::StrCat("https://127.0.0.1:", listener.port()), options);
+  SendOptions send;
+  send.deadline = absl::Now() + absl::Milliseconds(200);
+  auto result = SendAndWait(*transport, Get("/x"), send);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << result.status();
+  EXPECT_FALSE(RequestMayHaveReachedServer(result.status()));
+}
+
+TEST(CpprestTransportTest, ConnectTimeoutNeverCutsASlowReply) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.delay = absl::Milliseconds(700);
+    reply.body = "late";
+    return reply;
+  });
+  TransportOptions options;
+  options.connect_timeout = absl::Milliseconds(100);
+  auto transport = MakeTransport(server->base_url(), options);
+  for (int i = 0; i < 2; ++i) {  // A fresh connection, then the pooled one.
+    auto result = SendAndWait(*transport, Get("/slow"));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->body, "late");
+  }
+}
+
+TEST(CpprestTransportTest, DeadlineStillBoundsARequestPastItsConnectTimeout) {
+  auto server = LoopbackHttpServer::Start([](const RecordedRequest&) {
+    Reply reply;
+    reply.delay = absl::Seconds(10);
+    return reply;
+  });
+  TransportOptions options;
+  options.connect_timeout = absl::Milliseconds(100);
+  auto transport = MakeTransport(server->base_url(), options);
+  SendOptions send;
+  send.deadline = absl::Now() + absl::Milliseconds(500);
+  const absl::Time start = absl::Now();
+  auto result = SendAndWait(*transport, Get("/slow"), send);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << result.status();
+  EXPECT_TRUE(RequestMayHaveReachedServer(result.status()));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
 
 // --- Hostile input and bounds (issue 9) ---

@@ -1,0 +1,66 @@
+# fgw_check_layering(): fails configuration when a library of the daemon links a library of a
+# later layer, or is in no layer. The layers are read from server/layers.txt (the only place
+# their order is written; tests/static/layering_test.py checks #include lines against it).
+# Run once, at the end of the top-level CMakeLists.txt, when every target exists.
+include(${CMAKE_CURRENT_LIST_DIR}/FgwTargets.cmake)
+
+function(fgw_check_layering)
+  set(layers_file "${CMAKE_SOURCE_DIR}/server/layers.txt")
+  set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               "${layers_file}")
+  file(STRINGS "${layers_file}" lines REGEX "^[^#].*[|]")
+  set(index 0)
+  foreach(line IN LISTS lines)
+    string(REPLACE "|" ";" columns "${line}")
+    list(GET columns 0 layer)
+    list(GET columns 1 libraries)
+    string(STRIP "${layer}" layer)
+    separate_arguments(libraries UNIX_COMMAND "${libraries}")
+    foreach(library IN LISTS libraries)
+      set(layer_of_${library} ${index})
+      set(layer_name_of_${library} ${layer})
+    endforeach()
+    math(EXPR index "${index} + 1")
+  endforeach()
+
+  set(targets)
+  foreach(dir server proto)
+    fgw_targets_under("${CMAKE_SOURCE_DIR}/${dir}" dir_targets)
+    list(APPEND targets ${dir_targets})
+  endforeach()
+  set(errors)
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(NOT type MATCHES "_LIBRARY$")
+      continue()  # Executables (the daemon, fuzzers) sit above every layer.
+    endif()
+    if(NOT DEFINED layer_of_${target})
+      get_target_property(dir ${target} SOURCE_DIR)
+      file(RELATIVE_PATH dir "${CMAKE_SOURCE_DIR}" "${dir}")
+      list(APPEND errors "${target} (${dir}/) is in no layer: add it to server/layers.txt")
+      continue()
+    endif()
+    set(deps)
+    foreach(property LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
+      get_target_property(values ${target} ${property})
+      foreach(dep IN LISTS values)
+        # $<LINK_ONLY:fgw_x> (a PRIVATE dependency of a static library) names fgw_x too.
+        string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" dep "${dep}")
+        list(APPEND deps "${dep}")
+      endforeach()
+    endforeach()
+    list(REMOVE_DUPLICATES deps)
+    foreach(dep IN LISTS deps)
+      if(DEFINED layer_of_${dep} AND layer_of_${dep} GREATER layer_of_${target})
+        list(APPEND errors
+             "${target} (layer ${layer_name_of_${target}}) links ${dep} (layer ${layer_name_of_${dep}}, a later one)")
+      endif()
+    endforeach()
+  endforeach()
+  if(errors)
+    list(JOIN errors "\n  " message)
+    message(FATAL_ERROR
+            "Layering (server/layers.txt: a library links only its own layer and earlier ones):\n"
+            "  ${message}")
+  endif()
+endfunction()
