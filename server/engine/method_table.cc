@@ -1,6 +1,7 @@
 #include "server/engine/method_table.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
@@ -30,11 +31,19 @@ std::unique_ptr<const MethodTable> MethodTable::Compile(
     const ApiDescriptors& descriptors, const RouteTable& routes,
     const CacheConfig& cache) {
   std::unique_ptr<MethodTable> table(new MethodTable());
+  std::vector<const google::protobuf::Descriptor*> roots;
+  for (const Route& route : routes.routes()) {
+    roots.push_back(route.method->input_type());
+    roots.push_back(route.method->output_type());
+  }
+  table->plans_ = CodecPlans::Compile(roots);
   table->entries_.reserve(routes.size());
   for (const Route& route : routes.routes()) {
     MethodEntry entry;
     entry.route = &route;
-    entry.request_plan = RequestPlan::Compile(route);
+    entry.request_plan = RequestPlan::Compile(
+        route, *table->plans_->Find(route.method->input_type()));
+    entry.response_plan = table->plans_->Find(route.method->output_type());
     entry.request_prototype = descriptors.Prototype(route.method->input_type());
     entry.response_prototype =
         descriptors.Prototype(route.method->output_type());

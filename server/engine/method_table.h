@@ -3,7 +3,9 @@
 // besides the one hash lookup of the method name.
 //
 // A MethodEntry holds the route (google.api.http: HTTP method, path template, body), the
-// request plan (where each field goes: request_encoder.h), the request and response prototypes,
+// request plan (where each field goes: request_encoder.h), the compiled codec plan of the
+// response (codec_plan.h: nested plans are linked, so no lookup while decoding), the request
+// and response prototypes,
 // and the upstream call spec the filters read (read-only or write, idempotency key, token and
 // scopes, cache TTL from the cache rules).
 //
@@ -22,6 +24,7 @@
 #include "server/config/gateway_config.h"
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
+#include "server/transcoding/codec_plan.h"
 #include "server/transcoding/request_encoder.h"
 
 namespace fgw {
@@ -29,6 +32,7 @@ namespace fgw {
 struct MethodEntry {
   const Route* route = nullptr;
   std::unique_ptr<const RequestPlan> request_plan;
+  const MessagePlan* response_plan = nullptr;  // In the table's CodecPlans.
   const google::protobuf::Message* request_prototype = nullptr;
   const google::protobuf::Message* response_prototype = nullptr;
   UpstreamCallSpec spec;
@@ -46,6 +50,8 @@ class MethodTable {
 
  private:
   MethodTable() = default;
+  // The codec plans of every request and response type and of what they hold.
+  std::unique_ptr<const CodecPlans> plans_;
   absl::flat_hash_map<std::string, MethodEntry> entries_;
 };
 

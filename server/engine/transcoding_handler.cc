@@ -54,7 +54,8 @@ void BuildReply(const MethodEntry& entry, const ApiDescriptors& descriptors,
       // One arena per reply: no per-field malloc, and the tree is freed in a few blocks.
       google::protobuf::Arena arena(ArenaOptionsFor(response.body.size()));
       google::protobuf::Message* reply = entry.response_prototype->New(&arena);
-      result.status = DecodeResponse(route, response, reply);
+      result.status =
+          DecodeResponse(route, *entry.response_plan, response, reply);
       // Partial: proto3 has no required fields, the full check would only walk the tree.
       if (result.status.ok() &&
           !reply->SerializePartialToString(&result.response)) {

@@ -63,7 +63,10 @@ std::unique_ptr<EnumPlan> BuildEnumPlan(const EnumDescriptor* descriptor) {
   return plan;
 }
 
-std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor) {
+// `enum_plan` resolves the plan of an enum a field holds.
+template <typename EnumResolver>
+std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor,
+                                              EnumResolver enum_plan) {
   auto plan = std::make_unique<MessagePlan>();
   plan->descriptor = descriptor;
   const std::string& name = descriptor->full_name();
@@ -97,7 +100,7 @@ std::unique_ptr<MessagePlan> BuildMessagePlan(const Descriptor* descriptor) {
       fp.value_field = field->message_type()->map_value();
     }
     if (fp.value_field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
-      fp.enum_plan = &GetEnumPlan(fp.value_field->enum_type());
+      fp.enum_plan = enum_plan(fp.value_field->enum_type());
     }
   }
   for (const FieldPlan& fp : plan->fields) {
@@ -156,7 +159,47 @@ const FieldPlan* MessagePlan::FindProperty(absl::string_view name) const {
 }
 
 const MessagePlan& GetMessagePlan(const Descriptor* descriptor) {
-  return MessageCache().Get(descriptor, BuildMessagePlan);
+  return MessageCache().Get(descriptor, [](const Descriptor* d) {
+    return BuildMessagePlan(
+        d, [](const EnumDescriptor* e) { return &GetEnumPlan(e); });
+  });
+}
+
+std::unique_ptr<const CodecPlans> CodecPlans::Compile(
+    const std::vector<const Descriptor*>& roots) {
+  std::unique_ptr<CodecPlans> plans(new CodecPlans());
+  auto resolve_enum = [&plans](const EnumDescriptor* e) {
+    std::unique_ptr<EnumPlan>& slot = plans->enums_[e];
+    if (slot == nullptr) slot = BuildEnumPlan(e);
+    return slot.get();
+  };
+  std::vector<const Descriptor*> pending(roots.begin(), roots.end());
+  while (!pending.empty()) {
+    const Descriptor* d = pending.back();
+    pending.pop_back();
+    if (d == nullptr || plans->messages_.contains(d)) continue;
+    std::unique_ptr<MessagePlan> plan = BuildMessagePlan(d, resolve_enum);
+    for (const FieldPlan& fp : plan->fields) {
+      if (const Descriptor* sub = fp.value_field->message_type()) {
+        pending.push_back(sub);
+      }
+    }
+    plans->messages_.emplace(d, std::move(plan));
+  }
+  // Every reachable type has its plan: link each field to the plan of the message it holds.
+  for (auto& [d, plan] : plans->messages_) {
+    for (FieldPlan& fp : plan->fields) {
+      if (const Descriptor* sub = fp.value_field->message_type()) {
+        fp.message = plans->messages_.at(sub).get();
+      }
+    }
+  }
+  return plans;
+}
+
+const MessagePlan* CodecPlans::Find(const Descriptor* descriptor) const {
+  auto it = messages_.find(descriptor);
+  return it == messages_.end() ? nullptr : it->second.get();
 }
 
 const EnumPlan& FieldPlan::Enum() const {

@@ -2,13 +2,21 @@
 // wire values) read once and kept in a form the JSON, query and header codecs use on every
 // call without calling GetExtension again.
 //
-// Thread safety: GetMessagePlan/GetEnumPlan may be called concurrently; plans are built lazily
-// under a mutex, never freed, and immutable once returned. A plan holds descriptor pointers:
-// the pools they come from must outlive the process' use of the plan (the daemon's pools live
-// for the whole process; tests load each test pool once).
+// Two ways to get plans:
+// - CodecPlans::Compile (the daemon): every message and enum reachable from the API's methods,
+//   compiled once at load into an immutable set in which each field's plan points at the plan
+//   of its message type (FieldPlan::message) and enum (FieldPlan::enum_plan). Walking a request
+//   or a reply from a compiled root plan touches no cache and takes no lock.
+// - GetMessagePlan/GetEnumPlan (tests and tools): built on first use into a process-wide cache
+//   under a mutex; their FieldPlan::message is null, and the codecs look nested plans up the
+//   same way. The call path never uses them.
+//
+// Thread safety: compiled plans are immutable; GetMessagePlan/GetEnumPlan may be called
+// concurrently. A plan holds descriptor pointers: their pool must outlive the plan.
 #ifndef FGW_SERVER_TRANSCODING_CODEC_PLAN_H_
 #define FGW_SERVER_TRANSCODING_CODEC_PLAN_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,6 +60,8 @@ struct FieldPlan {
   const google::protobuf::FieldDescriptor* value_field = nullptr;
   const google::protobuf::FieldDescriptor* key_field = nullptr;  // Maps only.
   const EnumPlan* enum_plan = nullptr;  // When the value is an enum.
+  // When the value is a message: its plan (compiled plans only; null from GetMessagePlan).
+  const struct MessagePlan* message = nullptr;
 
   // The enum plan of the value, from the plan when it has it (no cache lookup).
   const EnumPlan& Enum() const;
@@ -86,11 +96,38 @@ struct MessagePlan {
   absl::flat_hash_map<std::string, const FieldPlan*> by_property;
 };
 
-// The plan of `descriptor`. Never fails: inconsistent options (a bare_map_field naming no map
-// field, a union without a oneof) are ignored, and the message is treated as a plain object.
+// The plan of `descriptor`, from the process-wide cache (see above). Never fails: inconsistent
+// options (a bare_map_field naming no map field, a union without a oneof) are ignored, and the
+// message is treated as a plain object.
 const MessagePlan& GetMessagePlan(
     const google::protobuf::Descriptor* descriptor);
 const EnumPlan& GetEnumPlan(const google::protobuf::EnumDescriptor* descriptor);
+
+// The plan of the message a field holds (its map value's, for a map): FieldPlan::message when
+// compiled, else GetMessagePlan. `fp` must hold a message.
+inline const MessagePlan& MessagePlanOf(const FieldPlan& fp) {
+  return fp.message != nullptr ? *fp.message
+                               : GetMessagePlan(fp.value_field->message_type());
+}
+
+// Every plan reachable from some root messages, compiled at once. Immutable.
+class CodecPlans {
+ public:
+  static std::unique_ptr<const CodecPlans> Compile(
+      const std::vector<const google::protobuf::Descriptor*>& roots);
+  // nullptr when `descriptor` is not reachable from the roots.
+  const MessagePlan* Find(const google::protobuf::Descriptor* descriptor) const;
+  size_t size() const { return messages_.size(); }
+
+ private:
+  CodecPlans() = default;
+  absl::flat_hash_map<const google::protobuf::Descriptor*,
+                      std::unique_ptr<MessagePlan>>
+      messages_;
+  absl::flat_hash_map<const google::protobuf::EnumDescriptor*,
+                      std::unique_ptr<EnumPlan>>
+      enums_;
+};
 
 }  // namespace fgw
 

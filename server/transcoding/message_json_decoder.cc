@@ -22,7 +22,7 @@ using google::protobuf::Reflection;
 class Decoder {
  public:
   absl::Status Message(const JsonNode& node, google::protobuf::Message* m,
-                       int depth);
+                       const MessagePlan& plan, int depth);
   absl::Status Field(const JsonNode& node, google::protobuf::Message* m,
                      const FieldPlan& fp, int depth);
 
@@ -75,11 +75,11 @@ absl::Status Decoder::Error(absl::string_view what) {
 }
 
 absl::Status Decoder::Message(const JsonNode& node,
-                              google::protobuf::Message* m, int depth) {
+                              google::protobuf::Message* m,
+                              const MessagePlan& plan, int depth) {
   if (depth > kMaxJsonDepth) {
     return Error(absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
   }
-  const MessagePlan& plan = GetMessagePlan(m->GetDescriptor());
   if (plan.well_known != WellKnown::kNone)
     return StructValue(node, m, plan.well_known, depth);
   if (plan.union_oneof != nullptr) return Union(node, m, plan, depth);
@@ -116,11 +116,9 @@ absl::Status Decoder::Property(absl::string_view key, const JsonNode& value,
                                google::protobuf::Message* m,
                                const MessagePlan& plan, const FieldPlan& fp,
                                int depth) {
-  if (value.is_null() &&
-      !(fp.value_field->message_type() != nullptr &&
-        GetMessagePlan(fp.value_field->message_type()).well_known ==
-            WellKnown::kValue &&
-        !fp.field->is_repeated())) {
+  if (value.is_null() && !(fp.value_field->message_type() != nullptr &&
+                           MessagePlanOf(fp).well_known == WellKnown::kValue &&
+                           !fp.field->is_repeated())) {
     m->GetReflection()->ClearField(m, fp.field);
     if (fp.nullable && plan.null_fields != nullptr) {
       m->GetReflection()->AddString(m, plan.null_fields->field, fp.wire_name);
@@ -326,13 +324,13 @@ absl::Status Decoder::Value(const JsonNode& node, google::protobuf::Message* m,
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
-      if (node.is_null() &&
-          GetMessagePlan(f->message_type()).well_known != WellKnown::kValue) {
+      const MessagePlan& sub_plan = MessagePlanOf(fp);
+      if (node.is_null() && sub_plan.well_known != WellKnown::kValue) {
         return absl::OkStatus();
       }
       google::protobuf::Message* sub =
           add ? r->AddMessage(m, f) : r->MutableMessage(m, f);
-      return Message(node, sub, depth + 1);
+      return Message(node, sub, sub_plan, depth + 1);
     }
   }
   return absl::OkStatus();
@@ -349,7 +347,7 @@ bool Decoder::Matches(const FieldPlan& fp, const JsonNode& node, int depth) {
     case FieldDescriptor::CPPTYPE_ENUM:
       return node.type == JsonNode::kString && fp.Enum().Number(node.text) != 0;
     case FieldDescriptor::CPPTYPE_MESSAGE: {
-      const MessagePlan& plan = GetMessagePlan(f->message_type());
+      const MessagePlan& plan = MessagePlanOf(fp);
       switch (plan.well_known) {
         case WellKnown::kValue:
           return true;
@@ -413,7 +411,7 @@ absl::Status Decoder::Union(const JsonNode& node, google::protobuf::Message* m,
     size_t unknown = 0;
     if (node.type == JsonNode::kObject &&
         fp.field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      const MessagePlan& member = GetMessagePlan(fp.field->message_type());
+      const MessagePlan& member = MessagePlanOf(fp);
       if (member.well_known == WellKnown::kNone && member.bare_map == nullptr &&
           member.union_oneof == nullptr) {
         for (absl::string_view key : node.keys)
@@ -448,8 +446,15 @@ absl::Status Decoder::StructValue(const JsonNode& node,
 
 absl::Status JsonNodeToMessage(const JsonNode& node,
                                google::protobuf::Message* message) {
+  return JsonNodeToMessage(node, message,
+                           GetMessagePlan(message->GetDescriptor()));
+}
+
+absl::Status JsonNodeToMessage(const JsonNode& node,
+                               google::protobuf::Message* message,
+                               const MessagePlan& plan) {
   Decoder decoder;
-  return decoder.Message(node, message, 0);
+  return decoder.Message(node, message, plan, 0);
 }
 
 absl::Status JsonToMessage(absl::string_view json,
@@ -462,9 +467,15 @@ absl::Status JsonToMessage(absl::string_view json,
 absl::Status JsonNodeToField(const JsonNode& node,
                              google::protobuf::Message* message,
                              const FieldDescriptor* field) {
+  return JsonNodeToField(node, message,
+                         GetMessagePlan(message->GetDescriptor()).Of(field));
+}
+
+absl::Status JsonNodeToField(const JsonNode& node,
+                             google::protobuf::Message* message,
+                             const FieldPlan& field) {
   Decoder decoder;
-  const MessagePlan& plan = GetMessagePlan(message->GetDescriptor());
-  return decoder.Field(node, message, plan.Of(field), 0);
+  return decoder.Field(node, message, field, 0);
 }
 
 }  // namespace fgw

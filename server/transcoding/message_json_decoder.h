@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
+#include "server/transcoding/codec_plan.h"
 #include "server/transcoding/json_dom.h"
 
 namespace fgw {
@@ -40,11 +41,18 @@ absl::Status JsonToMessage(absl::string_view json,
 // Merges an already parsed node into `message`.
 absl::Status JsonNodeToMessage(const JsonNode& node,
                                google::protobuf::Message* message);
+// The same from a compiled plan of the message's type (codec_plan.h): no plan lookup.
+absl::Status JsonNodeToMessage(const JsonNode& node,
+                               google::protobuf::Message* message,
+                               const MessagePlan& plan);
 // Merges `node` into one field of `message`: an array into a repeated field, an object into a
 // map or message, a scalar into a scalar field.
 absl::Status JsonNodeToField(const JsonNode& node,
                              google::protobuf::Message* message,
                              const google::protobuf::FieldDescriptor* field);
+absl::Status JsonNodeToField(const JsonNode& node,
+                             google::protobuf::Message* message,
+                             const FieldPlan& field);
 
 }  // namespace fgw
 

@@ -30,7 +30,8 @@ class Encoder {
  public:
   explicit Encoder(std::string* out) : sink_(out), w_(sink_) {}
 
-  absl::Status Message(const google::protobuf::Message& m, int depth,
+  absl::Status Message(const google::protobuf::Message& m,
+                       const MessagePlan& plan, int depth,
                        const JsonEncodeOptions* options = nullptr);
   absl::Status Field(const google::protobuf::Message& m, const FieldPlan& fp,
                      int depth);
@@ -62,13 +63,13 @@ class Encoder {
   std::string scratch_;
 };
 
-absl::Status Encoder::Message(const google::protobuf::Message& m, int depth,
+absl::Status Encoder::Message(const google::protobuf::Message& m,
+                              const MessagePlan& plan, int depth,
                               const JsonEncodeOptions* options) {
   if (depth > kMaxJsonDepth) {
     return absl::InvalidArgumentError(
         absl::StrCat("message nests deeper than ", kMaxJsonDepth, " levels"));
   }
-  const MessagePlan& plan = GetMessagePlan(m.GetDescriptor());
   if (plan.well_known != WellKnown::kNone)
     return StructValue(m, plan.well_known, depth);
   if (plan.bare_map != nullptr && !plan.has_named_properties)
@@ -254,7 +255,7 @@ absl::Status Encoder::Value(const google::protobuf::Message& m,
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const google::protobuf::Message& sub =
           rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f);
-      return Message(sub, depth + 1);
+      return Message(sub, MessagePlanOf(fp), depth + 1);
     }
   }
   return absl::OkStatus();
@@ -274,10 +275,10 @@ absl::Status Encoder::Union(const google::protobuf::Message& m,
       member->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     const google::protobuf::Message& sub =
         m.GetReflection()->GetMessage(m, member);
-    const MessagePlan& sub_plan = GetMessagePlan(sub.GetDescriptor());
+    const MessagePlan& sub_plan = MessagePlanOf(fp);
     if (sub_plan.well_known == WellKnown::kNone &&
         sub_plan.bare_map == nullptr && sub_plan.union_oneof == nullptr) {
-      if (depth + 1 > kMaxJsonDepth) return Message(sub, depth + 1);
+      if (depth + 1 > kMaxJsonDepth) return Message(sub, sub_plan, depth + 1);
       w_.StartObject();
       w_.Key(plan.discriminator.data(), plan.discriminator.size());
       w_.String(fp.discriminator_value.data(), fp.discriminator_value.size());
@@ -382,8 +383,15 @@ absl::Status Encoder::StructValue(const google::protobuf::Message& m,
 absl::Status AppendMessageJson(const google::protobuf::Message& message,
                                std::string* out,
                                const JsonEncodeOptions& options) {
+  return AppendMessageJson(message, GetMessagePlan(message.GetDescriptor()),
+                           out, options);
+}
+
+absl::Status AppendMessageJson(const google::protobuf::Message& message,
+                               const MessagePlan& plan, std::string* out,
+                               const JsonEncodeOptions& options) {
   Encoder encoder(out);
-  return encoder.Message(message, 0, &options);
+  return encoder.Message(message, plan, 0, &options);
 }
 
 absl::StatusOr<std::string> MessageToJson(
@@ -397,9 +405,14 @@ absl::StatusOr<std::string> MessageToJson(
 
 absl::Status AppendFieldJson(const google::protobuf::Message& message,
                              const FieldDescriptor* field, std::string* out) {
+  return AppendFieldJson(
+      message, GetMessagePlan(message.GetDescriptor()).Of(field), out);
+}
+
+absl::Status AppendFieldJson(const google::protobuf::Message& message,
+                             const FieldPlan& field, std::string* out) {
   Encoder encoder(out);
-  const MessagePlan& plan = GetMessagePlan(message.GetDescriptor());
-  return encoder.Field(message, plan.Of(field), 0);
+  return encoder.Field(message, field, 0);
 }
 
 }  // namespace fgw

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
+#include "server/transcoding/codec_plan.h"
 
 namespace fgw {
 
@@ -44,6 +45,10 @@ struct JsonEncodeOptions {
 absl::Status AppendMessageJson(const google::protobuf::Message& message,
                                std::string* out,
                                const JsonEncodeOptions& options = {});
+// The same from a compiled plan of the message's type (codec_plan.h): no plan lookup.
+absl::Status AppendMessageJson(const google::protobuf::Message& message,
+                               const MessagePlan& plan, std::string* out,
+                               const JsonEncodeOptions& options = {});
 absl::StatusOr<std::string> MessageToJson(
     const google::protobuf::Message& message,
     const JsonEncodeOptions& options = {});
@@ -53,6 +58,9 @@ absl::StatusOr<std::string> MessageToJson(
 absl::Status AppendFieldJson(const google::protobuf::Message& message,
                              const google::protobuf::FieldDescriptor* field,
                              std::string* out);
+// The same from the field's compiled plan (codec_plan.h).
+absl::Status AppendFieldJson(const google::protobuf::Message& message,
+                             const FieldPlan& field, std::string* out);
 
 }  // namespace fgw
 

@@ -68,10 +68,11 @@ absl::Status CheckTextBudget(
 
 }  // namespace
 
-std::unique_ptr<const RequestPlan> RequestPlan::Compile(const Route& route) {
+std::unique_ptr<const RequestPlan> RequestPlan::Compile(
+    const Route& route, const MessagePlan& message) {
   std::unique_ptr<RequestPlan> plan(new RequestPlan());
   plan->route_ = &route;
-  const MessagePlan& message = GetMessagePlan(route.method->input_type());
+  plan->input_ = &message;
   const std::vector<std::string>& vars = route.path.variables();
   for (const FieldPlan& fp : message.fields) {
     const bool in_path =
@@ -97,7 +98,9 @@ std::unique_ptr<const RequestPlan> RequestPlan::Compile(const Route& route) {
 absl::StatusOr<HttpRequest> EncodeRequest(
     const Route& route, const google::protobuf::Message& request,
     const UpstreamLimits& limits) {
-  return EncodeRequest(*RequestPlan::Compile(route), request, limits);
+  return EncodeRequest(
+      *RequestPlan::Compile(route, GetMessagePlan(route.method->input_type())),
+      request, limits);
 }
 
 absl::StatusOr<HttpRequest> EncodeRequest(
@@ -182,11 +185,12 @@ absl::StatusOr<HttpRequest> EncodeRequest(
   } else if (route.body_field != nullptr || route.body_is_whole_message) {
     absl::Status s;
     if (route.body_field != nullptr) {
-      s = AppendFieldJson(request, route.body_field, &out.body);
+      s = AppendFieldJson(request, plan.input_->Of(route.body_field),
+                          &out.body);
     } else {
       JsonEncodeOptions options;
       options.exclude = &plan.body_exclude_;
-      s = AppendMessageJson(request, &out.body, options);
+      s = AppendMessageJson(request, *plan.input_, &out.body, options);
     }
     if (!s.ok()) return s;
     out.headers.emplace_back("Content-Type", content_type.empty()

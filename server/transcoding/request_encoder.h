@@ -44,8 +44,10 @@ namespace fgw {
 
 class RequestPlan {
  public:
-  // `route` (not owned) must outlive the plan.
-  static std::unique_ptr<const RequestPlan> Compile(const Route& route);
+  // `route` and `input` (the compiled plan of its request type; not owned) must outlive the
+  // plan.
+  static std::unique_ptr<const RequestPlan> Compile(const Route& route,
+                                                    const MessagePlan& input);
 
   const Route& route() const { return *route_; }
 
@@ -56,6 +58,7 @@ class RequestPlan {
   RequestPlan() = default;
 
   const Route* route_ = nullptr;
+  const MessagePlan* input_ = nullptr;
   absl::flat_hash_map<std::string, const FieldPlan*>
       path_;  // By variable name.
   std::vector<const FieldPlan*> query_;

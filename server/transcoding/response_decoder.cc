@@ -98,12 +98,19 @@ bool IsBlank(absl::string_view body) {
 
 absl::Status DecodeResponse(const Route& route, const HttpResponse& response,
                             google::protobuf::Message* out) {
-  if (out->GetDescriptor() != route.method->output_type()) {
+  return DecodeResponse(route, GetMessagePlan(out->GetDescriptor()), response,
+                        out);
+}
+
+absl::Status DecodeResponse(const Route& route, const MessagePlan& plan,
+                            const HttpResponse& response,
+                            google::protobuf::Message* out) {
+  if (out->GetDescriptor() != route.method->output_type() ||
+      plan.descriptor != out->GetDescriptor()) {
     return absl::InternalError(
         absl::StrCat("expected a ", route.method->output_type()->full_name(),
                      ", got a ", out->GetDescriptor()->full_name()));
   }
-  const MessagePlan& plan = GetMessagePlan(out->GetDescriptor());
   for (const FieldPlan& fp : plan.fields) {
     if (fp.location != gw::FIELD_LOCATION_HEADER) continue;
     const std::string* value = FindHeader(response.headers, fp.wire_name);
@@ -121,9 +128,10 @@ absl::Status DecodeResponse(const Route& route, const HttpResponse& response,
   if (response.status == 204 || IsBlank(response.body)) return absl::OkStatus();
   absl::StatusOr<JsonDocument> doc = JsonDocument::Parse(response.body);
   if (!doc.ok()) return doc.status();
-  if (body_field != nullptr)
-    return JsonNodeToField(doc->root(), out, body_field);
-  return JsonNodeToMessage(doc->root(), out);
+  if (body_field != nullptr) {
+    return JsonNodeToField(doc->root(), out, plan.Of(body_field));
+  }
+  return JsonNodeToMessage(doc->root(), out, plan);
 }
 
 }  // namespace fgw

@@ -17,12 +17,17 @@
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "server/routing/route_table.h"
+#include "server/transcoding/codec_plan.h"
 #include "server/upstream/http_message.h"
 
 namespace fgw {
 
 // `out` must be a message of route.method->output_type(); it is merged into.
 absl::Status DecodeResponse(const Route& route, const HttpResponse& response,
+                            google::protobuf::Message* out);
+// The same from the compiled plan of the response type (codec_plan.h): no plan lookup.
+absl::Status DecodeResponse(const Route& route, const MessagePlan& plan,
+                            const HttpResponse& response,
                             google::protobuf::Message* out);
 
 }  // namespace fgw
