@@ -9,7 +9,8 @@
 //   or a reply from a compiled root plan touches no cache and takes no lock.
 // - GetMessagePlan/GetEnumPlan (tests and tools): built on first use into a process-wide cache
 //   under a mutex; their FieldPlan::message is null, and the codecs look nested plans up the
-//   same way. The call path never uses them.
+//   same way. The call path uses them only for the one typed error body a method declares
+//   (MapHttpError, after a non-2xx reply); requests and replies never.
 //
 // Thread safety: compiled plans are immutable; GetMessagePlan/GetEnumPlan may be called
 // concurrently. A plan holds descriptor pointers: their pool must outlive the plan.
