@@ -15,6 +15,7 @@ PACKAGES=(
   golang-github-grpc-ecosystem-grpc-gateway-dev
   python3 python3-yaml python3-grpcio python3-protobuf python3-h2
   nodejs npm nginx-light gnuplot-nox iproute2 procps
+  nghttp2-client  # tests/bench h2load rows: h2load, nghttp
 )
 
 missing=()

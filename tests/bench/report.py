@@ -3,7 +3,8 @@
 
 Input: a TSV written by run_bench.sh, one line per run:
     kind <TAB> op <TAB> conns_opened <TAB> conns_open <TAB> curve file <TAB> JSON result line
-kind: direct | hop | gateway | node-sdk | node-grpc; op: account | create | page100 | page1000.
+kind: direct | hop | gateway | node-sdk | node-grpc | h2load | h2load-hop;
+op: account | create | page100 | page1000.
 Curve files are relative to the TSV's directory.
 Usage: report.py <raw.tsv> <out.md> <out.png> <meta.json>
 """
@@ -18,7 +19,12 @@ KIND_NAMES = {
     "gateway": "C++ gRPC -> gateway -> nginx",
     "node-sdk": "Node @formance/formance-sdk -> nginx",
     "node-grpc": "Node @grpc/grpc-js -> gateway -> nginx",
+    "h2load": "h2load (gRPC framing) -> gateway -> nginx",
+    "h2load-hop": "h2load -> nginx hop (h2c, own process) -> nginx",
 }
+# Rows whose middle box is a process of its own, its CPU read from /proc by the client.
+WATCHED = ("gateway", "node-grpc", "h2load", "h2load-hop")
+GATEWAY_KINDS = ("gateway", "node-grpc", "h2load")
 OP_NAMES = {
     "account": "GetAccount (ledger v2 account with volumes)",
     "create": "CreateTransaction",
@@ -69,8 +75,9 @@ def ratio(a, b):
 
 
 def proxy_cpu(runs, r):
-    """CPU per call of the middle box: the gateway's, or the hop's (nginx worker minus direct)."""
-    if r["kind"] in ("gateway", "node-grpc"):
+    """CPU per call of the middle box: the gateway's, the h2c hop's nginx worker, or the hop's
+    (nginx worker minus direct)."""
+    if r["kind"] in WATCHED:
         return r.get("server_cpu_us_per_call")
     if r["kind"] == "hop":
         d = find(runs, "direct", r["op"], r["concurrency"])
@@ -93,7 +100,7 @@ def table(runs, op, concs, kinds, lines):
             base = find(runs, "direct" if not kind.startswith("node") else "node-sdk", op, c)
             if kind.startswith("node") and base is None:
                 base = find(runs, "direct", op, c)
-            rss = r.get("server_peak_rss_kib") if kind in ("gateway", "node-grpc") else None
+            rss = r.get("server_peak_rss_kib") if kind in GATEWAY_KINDS else None
             err = r.get("errors", 0)
             if r.get("first_error"):
                 err = f"{err} ({r['first_error'][:60]})"
@@ -126,7 +133,7 @@ def targets(runs, lines):
     if gm is not None and dm is not None:
         rows.append(("added mean latency at c=1 (gateway - direct)", "<= 250 us",
                      f"{gm - dm:.0f} us", gm - dm <= 250))
-    rss = [r.get("server_peak_rss_kib", -1) for r in runs if r["kind"] in ("gateway", "node-grpc")]
+    rss = [r.get("server_peak_rss_kib", -1) for r in runs if r["kind"] in GATEWAY_KINDS]
     rss = [v for v in rss if v and v > 0]
     if rss:
         rows.append(("gateway peak RSS (VmHWM, whole run)", "< 64 MiB", f"{max(rss) / 1024:.1f} MiB",
@@ -180,9 +187,40 @@ def big_replies(runs, lines):
                     f"| {fmt(cpu / n if cpu else None, 3)} | {fmt(r.get('response_bytes'))} |")
 
 
+def h2load_table(runs, lines):
+    """The gateway and the nginx hop measured from one client that is not gRPC C++ (h2load)."""
+    concs = sorted({r["concurrency"] for r in runs if r["op"] == "account"
+                    and r["kind"] in ("h2load", "h2load-hop")})
+    lines.append("| c | hop calls/s | gateway calls/s | hop mean us | gateway mean us | hop p99 us "
+                 "| gateway p99 us | hop nginx CPU us/call | gateway CPU us/call | gateway / hop CPU "
+                 "| upstream nginx CPU us/call (hop / gateway row) | h2load CPU us/call (hop / gateway) "
+                 "| errors (hop / gateway) |")
+    lines.append("|" + "---|" * 13)
+
+    def cell(r, key, digits=0):
+        return fmt(r.get(key), digits) if r else "-"
+
+    for c in concs:
+        h, g = find(runs, "h2load-hop", "account", c), find(runs, "h2load", "account", c)
+        hc = h and h.get("server_cpu_us_per_call")
+        gc = g and g.get("server_cpu_us_per_call")
+        cpu_ratio = ratio(gc, hc) if hc and gc and hc > 0 and gc > 0 else "-"
+        lines.append(
+            f"| {c} | {cell(h, 'throughput')} | {cell(g, 'throughput')} | {cell(h, 'mean_us')} "
+            f"| {cell(g, 'mean_us')} | {cell(h, 'p99_us')} | {cell(g, 'p99_us')} "
+            f"| {cell(h, 'server_cpu_us_per_call', 1)} | {cell(g, 'server_cpu_us_per_call', 1)} "
+            f"| {cpu_ratio} "
+            f"| {cell(h, 'upstream_cpu_us_per_call', 1)} / {cell(g, 'upstream_cpu_us_per_call', 1)} "
+            f"| {cell(h, 'client_cpu_us_per_call', 1)} / {cell(g, 'client_cpu_us_per_call', 1)} "
+            f"| {cell(h, 'errors')} / {cell(g, 'errors')} |")
+
+
 def sweep_table(runs, lines):
     concs = sorted({r["concurrency"] for r in runs if r["op"] == "account"
                     and r["kind"] in ("direct", "gateway")})
+    if not concs:
+        lines.append("(no direct or gateway GetAccount rows in this run)")
+        return
     lines.append("| path | " + " | ".join(f"c={c}" for c in concs) + " |")
     lines.append("|---|" + "---|" * len(concs))
     for kind in ("direct", "hop", "gateway"):
@@ -260,13 +298,27 @@ def main():
               "the C++ direct row at the same concurrency (Node rows: with the Node SDK row). "
               "`middle CPU` is the CPU time per call of the box in the middle: the gateway's "
               "(utime+stime from /proc), or for the hop the nginx worker's CPU per call minus the "
-              "same worker's CPU per call in the direct row. `conns opened` is nginx's `accepts` "
+              "same worker's CPU per call in the direct row (h2load hop: its own nginx "
+              "worker's CPU, no subtraction). `conns opened` is nginx's `accepts` "
               "counter (stub_status) over the run, warm-up included: for gateway rows these are the "
               "gateway's upstream TCP connections; for direct rows the client's; for hop rows "
               "client->hop plus hop->upstream.", ""]
     lines += ["## GetAccount: side by side", ""]
     table(runs, "account", sorted({r["concurrency"] for r in runs if r["op"] == "account"}),
-          ["direct", "hop", "gateway", "node-sdk", "node-grpc"], lines)
+          ["direct", "hop", "gateway", "node-sdk", "node-grpc", "h2load-hop", "h2load"], lines)
+    if any(r["kind"] in ("h2load", "h2load-hop") for r in runs):
+        lines += ["", "## GetAccount from h2load: the gateway against an nginx hop, same client", "",
+                  "h2load (nghttp2) is the load generator, not gRPC C++: the gateway row POSTs the "
+                  "gRPC frame of a GetAccountRequest (content-type application/grpc, te: trailers) "
+                  "over h2c; the hop row GETs the REST path through an nginx reverse proxy speaking "
+                  "h2c to the client and keep-alive HTTP/1.1 to the fixed-reply nginx, in its own "
+                  "nginx process, so both middle boxes' CPU per call is their own process's "
+                  "utime+stime from /proc (no subtraction). One connection, c streams on it (like "
+                  "bench_grpc's one channel). A gRPC error comes back as HTTP 200 with a non-zero "
+                  "grpc-status, so a checked call (nghttp -v, grpc-status 0) precedes the rows and a "
+                  "reply missing its DATA bytes counts as an error. Whole h2load run measured "
+                  "(separate warm-up run first).", ""]
+        h2load_table(runs, lines)
     lines += ["", "## Targets", ""]
     targets(runs, lines)
     lines += ["", "## Throughput sweep (collapse check), GetAccount, calls/s", ""]

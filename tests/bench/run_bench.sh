@@ -18,7 +18,12 @@
 #   FGW_BENCH_REST_THREADS  cpprestsdk pool of the C++ REST client (default 2)
 #   FGW_BENCH_CONCURRENCY side-by-side concurrencies (default "1 16 64")
 #   FGW_BENCH_SWEEP       extra concurrencies for the collapse check (default "128 256"; "" none)
-#   FGW_BENCH_ROWS        subset of: direct hop gateway node-sdk node-grpc (default: all)
+#   FGW_BENCH_ROWS        subset of: direct hop gateway node-sdk node-grpc h2load (default: all)
+#                         h2load: GetAccount from h2load (nghttp2-client), gRPC framing, -> gateway,
+#                         and GET -> an HTTP/2 nginx hop (own process) -> nginx; only it:
+#                         FGW_BENCH_ROWS=h2load FGW_BENCH_OPS=account tests/bench/run_bench.sh
+#   FGW_BENCH_H2LOAD_CONNS  h2load connections per row (default 1, like bench_grpc's one channel);
+#                         c calls in flight = conns x c/conns streams
 #   FGW_BENCH_OPS         subset of: account create page (default: all)
 #   FGW_BENCH_OUT         output directory (default tests/bench/results)
 #   FGW_NODE_MODULES      node_modules with @formance/formance-sdk, @grpc/grpc-js, @grpc/proto-loader
@@ -36,7 +41,8 @@ LOG_LEVEL=${FGW_BENCH_LOG_LEVEL:-warn}
 REST_THREADS=${FGW_BENCH_REST_THREADS:-2}
 CONCS=${FGW_BENCH_CONCURRENCY:-1 16 64}
 SWEEP=${FGW_BENCH_SWEEP-128 256}
-ROWS=${FGW_BENCH_ROWS:-direct hop gateway node-sdk node-grpc}
+ROWS=${FGW_BENCH_ROWS:-direct hop gateway node-sdk node-grpc h2load}
+H2LOAD_CONNS=${FGW_BENCH_H2LOAD_CONNS:-1}
 OUT=${FGW_BENCH_OUT:-$HERE/results}
 NGINX=${FGW_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
@@ -54,7 +60,8 @@ if [[ -z "${FGW_BENCH_NO_BUILD:-}" ]]; then
       die "cmake configure failed (see $BUILD.cmake.log)"
   fi
   targets=(bench_rest bench_grpc)
-  if cmake --build "$BUILD" --target help 2>/dev/null | grep -q 'formance-grpc-gateway'; then
+  # grep reads it all (no -q): with pipefail, make's failed write to a closed pipe would fail the test.
+  if cmake --build "$BUILD" --target help 2>/dev/null | grep 'formance-grpc-gateway' >/dev/null; then
     targets+=(formance-grpc-gateway)
   fi
   log "building ${targets[*]} in $BUILD"
@@ -62,7 +69,7 @@ if [[ -z "${FGW_BENCH_NO_BUILD:-}" ]]; then
 fi
 BENCH_REST=$BUILD/tests/bench/bench_rest
 BENCH_GRPC=$BUILD/tests/bench/bench_grpc
-[[ -x "$BENCH_REST" ]] || die "missing $BENCH_REST"
+if want direct || want hop; then [[ -x "$BENCH_REST" ]] || die "missing $BENCH_REST"; fi
 HAVE_GATEWAY=1
 if [[ ! -x "$GATEWAY" || ! -x "$BENCH_GRPC" ]]; then
   log "no gateway binary at $GATEWAY: gateway rows are skipped"
@@ -73,9 +80,11 @@ fi
 TMP=$(mktemp -d /tmp/fgw-bench.XXXXXX)
 NGINX_PID=""
 GW_PID=""
+H2_HOP_PID=""
 cleanup() {
   [[ -n "$GW_PID" ]] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
   if [[ -n "$NGINX_PID" ]]; then kill -QUIT "$NGINX_PID" 2>/dev/null || true; fi
+  if [[ -n "$H2_HOP_PID" ]]; then kill -QUIT "$H2_HOP_PID" 2>/dev/null || true; fi
   sleep 0.2
   rm -rf "$TMP"
 }
@@ -143,15 +152,42 @@ grpc_args() {
   esac
 }
 
+# ---- h2load rows: the HTTP/2 nginx hop, and one checked call each way -------------------------
+H2LOAD_BENCH=(python3 "$HERE/h2load_bench.py")
+H2_GRPC_URL="http://127.0.0.1:$GW_PORT/formance.ledger.v2.LedgerService/GetAccount"
+H2_GRPC_FIELDS="1:bench,2:users:001"  # GetAccountRequest{ledger = 1, address = 2} (service.proto)
+H2_FAILED=0
+HAVE_H2LOAD=0
+if want h2load && want_op account; then
+  if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
+    log "no h2load/nghttp (apt-get install nghttp2-client): h2load rows are skipped"
+  elif [[ $HAVE_GATEWAY != 1 ]]; then
+    log "no gateway: h2load rows are skipped"
+  else
+    start_h2hop_nginx "$HERE" "$TMP" "$NGINX" || die "the h2c nginx hop did not start"
+    log "h2c nginx hop on :$H2_HOP_PORT, master $H2_HOP_PID, worker $H2_HOP_WORKER"
+    # h2load counts HTTP 200 as success, and a gRPC error is HTTP 200 with grpc-status != 0 in the
+    # trailers: one call with nghttp -v first, which must end with grpc-status 0 and carry 2^128+1.
+    "${H2LOAD_BENCH[@]}" --check_only --url "$H2_GRPC_URL" --grpc_fields "$H2_GRPC_FIELDS" \
+      --expect_substring "$BIG" >&2 || die "h2load row: GetAccount through the gateway is not a gRPC success"
+    "${H2LOAD_BENCH[@]}" --check_only --url "http://127.0.0.1:$H2_HOP_PORT$(rest_path account)" \
+      --expect_substring "$BIG" >&2 || die "h2load row: GetAccount through the h2c hop failed"
+    HAVE_H2LOAD=1
+  fi
+fi
+
 row() {  # row <kind> <op> <concurrency>
   local kind=$1 op=$2 c=$3
-  want "$kind" || return 0
+  want "${kind%-hop}" || return 0  # h2load-hop belongs to the h2load row
   want_op "$op" || return 0
   if [[ ($kind == gateway || $kind == node-grpc) && $HAVE_GATEWAY != 1 ]]; then return 0; fi
+  if [[ $kind == h2load* && $HAVE_H2LOAD != 1 ]]; then return 0; fi
   local curve="curves/$kind-$op-$c.dat"
   local common=(--concurrency "$c" --duration "$DURATION"
     --warmup "$WARMUP" --label "$kind" --curve_out "$OUT/$curve" --upstream_pid "$NGINX_WORKER")
-  [[ -n "$GW_PID" ]] && common+=(--watch_pid "$GW_PID")
+  # The box in the middle whose CPU is read from /proc: the gateway, or the h2c hop's nginx worker.
+  if [[ $kind == h2load-hop ]]; then common+=(--watch_pid "$H2_HOP_WORKER")
+  elif [[ -n "$GW_PID" ]]; then common+=(--watch_pid "$GW_PID"); fi
   local before after out method body
   before=$(accepts)
   case $kind in
@@ -171,7 +207,17 @@ row() {  # row <kind> <op> <concurrency>
     node-grpc)
       out=$(node "$HERE/node_bench.mjs" --client grpc --target "127.0.0.1:$GW_PORT" --op "$op" \
         "${common[@]}" 2>>"$TMP/bench.stderr" | tail -1) || true ;;
+    h2load)  # POST of the gRPC frame, content-type application/grpc, te: trailers
+      out=$("${H2LOAD_BENCH[@]}" --url "$H2_GRPC_URL" --grpc_fields "$H2_GRPC_FIELDS" \
+        --conns "$H2LOAD_CONNS" "${common[@]}" 2>>"$TMP/bench.stderr" | tail -1) || true ;;
+    h2load-hop)  # GET of the REST path through the h2c hop
+      out=$("${H2LOAD_BENCH[@]}" --url "http://127.0.0.1:$H2_HOP_PORT$(rest_path "$op")" \
+        --conns "$H2LOAD_CONNS" "${common[@]}" 2>>"$TMP/bench.stderr" | tail -1) || true ;;
   esac
+  if [[ $kind == h2load* ]] && ! python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1]).get("errors") != 0)' "$out" 2>/dev/null; then
+    log "error: $kind c=$c: failed calls: $out"
+    H2_FAILED=1
+  fi
   after=$(accepts)
   local opened=$((after - before - 1)) open_now=-1
   if [[ -n "$GW_PID" ]]; then
@@ -185,7 +231,7 @@ row() {  # row <kind> <op> <concurrency>
 
 START=$(date +%s)
 for c in $CONCS; do
-  for kind in direct hop gateway node-sdk node-grpc; do row "$kind" account "$c"; done
+  for kind in direct hop gateway node-sdk node-grpc h2load-hop h2load; do row "$kind" account "$c"; done
 done
 for c in $SWEEP; do
   for kind in direct hop gateway; do row "$kind" account "$c"; done
@@ -225,3 +271,4 @@ if [[ -n "$GW_PID" ]] && grep -qi "error\|critical" "$TMP/gateway.log"; then
   log "gateway log (errors):"; grep -i "error\|critical" "$TMP/gateway.log" | sort | uniq -c | head -5 >&2
 fi
 log "wrote $OUT/latest.md and $OUT/latency.png"
+if [[ $H2_FAILED == 1 ]]; then die "h2load rows had failed calls (see the errors column above)"; fi
