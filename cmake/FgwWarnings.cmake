@@ -30,16 +30,6 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   list(APPEND FGW_WARNING_FLAGS -Wthread-safety)
 endif()
 
-# TEMPORARY: fixed in the chain rework (issue 10). Targets whose own files warn while that
-# change rewrites them: their warnings are shown but do not fail the build. Each entry says which
-# warning; the list is meant to be empty.
-set(FGW_WARNINGS_NOT_ERRORS_TEMPORARY)
-# TEMPORARY: fixed in the chain rework (issue 10). Source files (paths from the source root) of
-# otherwise clean targets, same rule.
-set(FGW_WARNINGS_NOT_ERRORS_TEMPORARY_SOURCES
-  server/grpc/server_call.cc  # clang: -Wunused-private-field (server_call.h finish_with_message_)
-)
-
 function(fgw_apply_project_warnings)
   set(targets fgw_api_descriptors)
   foreach(dir server client tests)
@@ -57,15 +47,9 @@ function(fgw_apply_project_warnings)
       continue()
     endif()
     set(flags ${FGW_WARNING_FLAGS})
-    if(FGW_WERROR AND NOT target IN_LIST FGW_WARNINGS_NOT_ERRORS_TEMPORARY)
+    if(FGW_WERROR)
       list(APPEND flags -Werror)
     endif()
     target_compile_options(${target} PRIVATE "$<$<COMPILE_LANGUAGE:C,CXX>:${flags}>")
-  endforeach()
-  foreach(file IN LISTS FGW_WARNINGS_NOT_ERRORS_TEMPORARY_SOURCES)
-    get_filename_component(dir "${CMAKE_SOURCE_DIR}/${file}" DIRECTORY)
-    # Source options come after the target's on the command line: -Wno-error wins.
-    set_property(SOURCE "${CMAKE_SOURCE_DIR}/${file}" DIRECTORY "${dir}"
-                 APPEND PROPERTY COMPILE_OPTIONS -Wno-error)
   endforeach()
 endfunction()

@@ -41,8 +41,9 @@ namespace fgw {
 struct UpstreamChainOptions {
   RetryOptions retry;         // From RetryConfig.
   RetryBudgetOptions budget;  // From RetryConfig.
-  // Per attempt, never past the call's deadline (UpstreamConfig::request_timeout).
-  absl::Duration attempt_timeout = absl::Seconds(30);
+  // Per attempt, never past the call's deadline. The engine sets it from
+  // UpstreamConfig::request_timeout (whose default is the transport's); unbounded here.
+  absl::Duration attempt_timeout = absl::InfiniteDuration();
 };
 
 class RetryFilter;

@@ -191,7 +191,6 @@ class ServerCall {
   bool finish_started_ ABSL_GUARDED_BY(mu_) =
       false;  // Or abandoned (cancelled).
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
-  bool finish_with_message_ ABSL_GUARDED_BY(mu_) = false;
 
   // Operations outstanding on the queue, plus one until the finish is started or abandoned.
   std::atomic<int> ops_{2};
