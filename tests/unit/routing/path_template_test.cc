@@ -69,5 +69,21 @@ TEST(PathTemplateTest, RejectsUnsupportedTemplates) {
             absl::string_view::npos);
 }
 
+// Found by server/routing/path_template_fuzzer.cc (issue 9): a value of "." or ".." expanded to
+// a dot segment, which a normalising proxy resolves to another route. Now refused; values that
+// merely contain dots stay one segment (".%2E" is sent as ".%252E", never decoded to "..").
+TEST(PathTemplateTest, DotSegmentValuesAreRefusedOtherDotsKept) {
+  auto t =
+      PathTemplate::Parse("/api/auth/clients/{client_id}/secrets/{secret_id}");
+  ASSERT_TRUE(t.ok());
+  for (const char* dots : {".", ".."}) {
+    auto expanded = ExpandWith(*t, {{"client_id", "c"}, {"secret_id", dots}});
+    EXPECT_EQ(expanded.status().code(), absl::StatusCode::kInvalidArgument)
+        << dots;
+  }
+  EXPECT_EQ(*ExpandWith(*t, {{"client_id", "..."}, {"secret_id", ".%2E"}}),
+            "/api/auth/clients/.../secrets/.%252E");
+}
+
 }  // namespace
 }  // namespace fgw
