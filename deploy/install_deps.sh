@@ -12,6 +12,7 @@ PACKAGES=(
   libcpprest-dev libabsl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
   clang-14  # tests/static/run_thread_safety.sh: the -Wthread-safety build
+  libfuzzer-14-dev libclang-rt-14-dev  # tests/fuzz/run_fuzzers.sh (with clang-14): libFuzzer, ASan/UBSan
   golang-github-grpc-ecosystem-grpc-gateway-dev
   python3 python3-yaml python3-grpcio python3-protobuf python3-h2
   nodejs npm nginx-light gnuplot-nox iproute2 procps
