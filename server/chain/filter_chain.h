@@ -4,8 +4,9 @@
 // - The caller's answer (`done`, a CallOutcome) is given exactly once, by whichever comes first:
 //   the first filter's reply, the deadline (DEADLINE_EXCEEDED "deadline exceeded waiting for the
 //   upstream"; "... before the upstream call" when it had already passed), or the caller's
-//   Cancellation (CANCELLED "call cancelled"). Then the Exchange's cancellation fires, so every
-//   filter still waiting (a backoff, a cache flight, a token, a request on the wire) stops.
+//   Cancellation (CANCELLED "call cancelled"). Just before that answer the Exchange's
+//   cancellation fires, so every filter still waiting (a backoff, a cache flight, a token, a
+//   request on the wire) stops, and a filter's late answer is ignored.
 // - The caller's Cancellation may be destroyed as soon as `done` has run: filters only ever
 //   watch the Exchange's own cancellation.
 //
