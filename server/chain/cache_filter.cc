@@ -54,13 +54,24 @@ class Follower : public std::enable_shared_from_this<Follower> {
 
   // After LookupOrJoin made this call a follower with `id`.
   void Joined(uint64_t id) {
+    {
+      // Recorded first: a cancellation that fires at once (the call already over) must leave
+      // the flight with this id.
+      absl::MutexLock lock(&mu_);
+      follower_id_ = id;
+      if (state_ == State::kAnswered) return;  // The leader answered meanwhile.
+      state_ = State::kWaiting;
+    }
     auto self = shared_from_this();
     Cancellation::Handle handle =
         x_->cancellation().OnCancel([self] { self->GiveUp(); });
-    absl::MutexLock lock(&mu_);
-    follower_id_ = id;
-    cancel_handle_ = handle;
-    if (state_ == State::kJoining) state_ = State::kWaiting;
+    bool answered;
+    {
+      absl::MutexLock lock(&mu_);
+      answered = state_ == State::kAnswered;
+      if (!answered) cancel_handle_ = handle;
+    }
+    if (answered && handle != 0) x_->cancellation().Remove(handle);
   }
 
  private:
