@@ -25,6 +25,7 @@
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/transcoding/error_mapper.h"
+#include "server/transcoding/fuzz_api.h"
 #include "server/upstream/http_message.h"
 
 namespace fgw {
@@ -35,45 +36,11 @@ namespace {
 // below its 8-16 KiB limits whatever the upstream sent.
 constexpr size_t kMaxMessage = 4096;
 
-struct Api {
-  std::unique_ptr<ApiDescriptors> descriptors;
-  std::unique_ptr<RouteTable> table;
-  std::vector<const Route*> routes;  // By gRPC method name.
-};
-
-const Api& GetApi() {
-  static const Api* api = [] {
-    google::protobuf::SetLogHandler(nullptr);
-    auto* a = new Api;
-    auto descriptors =
-        ApiDescriptors::FromSerializedSet(EmbeddedApiDescriptorSet());
-    if (!descriptors.ok()) {
-      std::fprintf(stderr, "descriptors: %s\n",
-                   descriptors.status().ToString().c_str());
-      std::abort();
-    }
-    a->descriptors = *std::move(descriptors);
-    auto table = RouteTable::Build(*a->descriptors);
-    if (!table.ok()) {
-      std::fprintf(stderr, "routes: %s\n", table.status().ToString().c_str());
-      std::abort();
-    }
-    a->table = *std::move(table);
-    for (const Route& r : a->table->routes()) a->routes.push_back(&r);
-    std::sort(a->routes.begin(), a->routes.end(),
-              [](const Route* x, const Route* y) {
-                return x->grpc_method < y->grpc_method;
-              });
-    return a;
-  }();
-  return *api;
-}
-
 }  // namespace
 }  // namespace fgw
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const fgw::Api& api = fgw::GetApi();
+  const fgw::FuzzApi& api = fgw::GetFuzzApi();
   if (size < 4) return 0;
   const size_t pick = (static_cast<size_t>(data[0]) << 8) | data[1];
   const fgw::Route& route = *api.routes[pick % api.routes.size()];

@@ -34,6 +34,7 @@
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/transcoding/codec_plan.h"
+#include "server/transcoding/fuzz_api.h"
 #include "server/transcoding/request_encoder.h"
 #include "server/upstream/http_field.h"
 #include "server/upstream/http_message.h"
@@ -42,51 +43,18 @@
 namespace fgw {
 namespace {
 
-struct Api {
-  std::unique_ptr<ApiDescriptors> descriptors;
-  std::unique_ptr<RouteTable> table;
-  std::unique_ptr<const CodecPlans> plans;
-  std::vector<const Route*> routes;  // By gRPC method name.
-  std::vector<std::unique_ptr<const RequestPlan>> request_plans;  // Parallel.
-};
-
-const Api& GetApi() {
-  static const Api* api = [] {
-    // Protobuf logs every invalid UTF-8 string it parses: noise at millions of inputs.
-    google::protobuf::SetLogHandler(nullptr);
-    auto* a = new Api;
-    auto descriptors =
-        ApiDescriptors::FromSerializedSet(EmbeddedApiDescriptorSet());
-    if (!descriptors.ok()) {
-      std::fprintf(stderr, "descriptors: %s\n",
-                   descriptors.status().ToString().c_str());
-      std::abort();
+// The request plans of FuzzApi's routes, in the same order, compiled as the method table does.
+const std::vector<std::unique_ptr<const RequestPlan>>& RequestPlans() {
+  static const auto* plans = [] {
+    const FuzzApi& api = GetFuzzApi();
+    auto* out = new std::vector<std::unique_ptr<const RequestPlan>>();
+    for (const Route* r : api.routes) {
+      out->push_back(
+          RequestPlan::Compile(*r, *api.plans->Find(r->method->input_type())));
     }
-    a->descriptors = *std::move(descriptors);
-    auto table = RouteTable::Build(*a->descriptors);
-    if (!table.ok()) {
-      std::fprintf(stderr, "routes: %s\n", table.status().ToString().c_str());
-      std::abort();
-    }
-    a->table = *std::move(table);
-    for (const Route& r : a->table->routes()) a->routes.push_back(&r);
-    std::sort(a->routes.begin(), a->routes.end(),
-              [](const Route* x, const Route* y) {
-                return x->grpc_method < y->grpc_method;
-              });
-    std::vector<const google::protobuf::Descriptor*> roots;
-    for (const Route* r : a->routes) {
-      roots.push_back(r->method->input_type());
-      roots.push_back(r->method->output_type());
-    }
-    a->plans = CodecPlans::Compile(roots);
-    for (const Route* r : a->routes) {
-      a->request_plans.push_back(
-          RequestPlan::Compile(*r, *a->plans->Find(r->method->input_type())));
-    }
-    return a;
+    return out;
   }();
-  return *api;
+  return *plans;
 }
 
 // The harness's own byte-by-byte checks are not coverage-instrumented: their comparisons would
@@ -148,8 +116,7 @@ FGW_FUZZ_CHECKER void CheckRequest(const Route& route,
 }  // namespace fgw
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using fgw::GetApi;
-  const fgw::Api& api = GetApi();
+  const fgw::FuzzApi& api = fgw::GetFuzzApi();
   if (size < 2) return 0;
   const size_t pick = (static_cast<size_t>(data[0]) << 8) | data[1];
   const size_t index = pick % api.routes.size();
@@ -159,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!request->ParsePartialFromArray(data + 2, static_cast<int>(size - 2)))
     return 0;
   absl::StatusOr<fgw::HttpRequest> encoded =
-      fgw::EncodeRequest(*api.request_plans[index], *request);
+      fgw::EncodeRequest(*fgw::RequestPlans()[index], *request);
   if (!encoded.ok()) {
     if (encoded.status().code() != absl::StatusCode::kInvalidArgument) {
       fgw::Fail(route, "status is neither OK nor INVALID_ARGUMENT",

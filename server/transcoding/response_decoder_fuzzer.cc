@@ -27,59 +27,17 @@
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/transcoding/codec_plan.h"
+#include "server/transcoding/fuzz_api.h"
 #include "server/transcoding/message_json_encoder.h"
 #include "server/transcoding/response_decoder.h"
 #include "server/upstream/http_message.h"
 
 namespace fgw {
-namespace {
-
-struct Api {
-  std::unique_ptr<ApiDescriptors> descriptors;
-  std::unique_ptr<RouteTable> table;
-  std::unique_ptr<const CodecPlans> plans;
-  std::vector<const Route*> routes;  // By gRPC method name.
-};
-
-const Api& GetApi() {
-  static const Api* api = [] {
-    google::protobuf::SetLogHandler(nullptr);
-    auto* a = new Api;
-    auto descriptors =
-        ApiDescriptors::FromSerializedSet(EmbeddedApiDescriptorSet());
-    if (!descriptors.ok()) {
-      std::fprintf(stderr, "descriptors: %s\n",
-                   descriptors.status().ToString().c_str());
-      std::abort();
-    }
-    a->descriptors = *std::move(descriptors);
-    auto table = RouteTable::Build(*a->descriptors);
-    if (!table.ok()) {
-      std::fprintf(stderr, "routes: %s\n", table.status().ToString().c_str());
-      std::abort();
-    }
-    a->table = *std::move(table);
-    for (const Route& r : a->table->routes()) a->routes.push_back(&r);
-    std::sort(a->routes.begin(), a->routes.end(),
-              [](const Route* x, const Route* y) {
-                return x->grpc_method < y->grpc_method;
-              });
-    std::vector<const google::protobuf::Descriptor*> roots;
-    for (const Route* r : a->routes) {
-      roots.push_back(r->method->input_type());
-      roots.push_back(r->method->output_type());
-    }
-    a->plans = CodecPlans::Compile(roots);
-    return a;
-  }();
-  return *api;
-}
-
-}  // namespace
+namespace {}  // namespace
 }  // namespace fgw
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const fgw::Api& api = fgw::GetApi();
+  const fgw::FuzzApi& api = fgw::GetFuzzApi();
   if (size < 3) return 0;
   const size_t pick = (static_cast<size_t>(data[0]) << 8) | data[1];
   const fgw::Route& route = *api.routes[pick % api.routes.size()];
