@@ -44,9 +44,10 @@ GatewayApp::GatewayApp(const GatewayConfig& config, AppBackend backend)
 absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
     const GatewayConfig& config, AppBackend backend) {
   std::unique_ptr<GatewayApp> app(new GatewayApp(config, std::move(backend)));
-  absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
-      ServerOptionsFrom(config), app->backend_.handler,
-      app->backend_.reflection, app->backend_.service_names);
+  absl::StatusOr<std::unique_ptr<GatewayServer>> server =
+      GatewayServer::Start(ServerOptionsFrom(config), app->backend_.handler,
+                           app->backend_.reflection,
+                           app->backend_.service_names, app->backend_.streams);
   if (!server.ok()) return server.status();
   app->server_ = std::move(*server);
   spdlog::info("formance-grpc-gateway {} serving {} services on {}",

@@ -1,8 +1,8 @@
 // GatewayEngine: owns everything behind the gRPC server: the Formance API descriptors, the
 // route table built from their google.api.http rules, the method table compiled from it, the
 // upstream transport, the token source, the response cache, the calls-in-flight limit and the
-// upstream filter chain; exposes them as the UnaryCallHandler the generic gRPC service calls
-// and as the ReflectionSource server reflection reads.
+// upstream filter chain; exposes them as the UnaryCallHandler the generic gRPC service calls,
+// the StreamCallHandler of the Stream rpcs and the ReflectionSource server reflection reads.
 //
 // Shutdown() stops background work (token refreshes, token requests in flight) so the process
 // can exit in order; it is idempotent and the destructor runs it too.
@@ -20,6 +20,7 @@
 #include "server/config/gateway_config.h"
 #include "server/grpc/call_handler.h"
 #include "server/grpc/reflection_service.h"
+#include "server/grpc/stream_call_handler.h"
 #include "server/upstream/transport.h"
 #include "server/util/clock.h"
 #include "server/util/random.h"
@@ -36,6 +37,8 @@ class MethodTable;
 class UpstreamChain;
 class TranscodingHandler;
 class PoolReflectionSource;
+class StreamMethods;
+class StreamHandler;
 
 class GatewayEngine {
  public:
@@ -55,6 +58,8 @@ class GatewayEngine {
   ~GatewayEngine();
 
   UnaryCallHandler* handler();
+  // The Stream rpcs beside the paginated lists (stream_handler.h).
+  StreamCallHandler* stream_handler();
   ReflectionSource* reflection();
   // Fully qualified names of the Formance services ("formance.ledger.v2.LedgerService").
   std::vector<std::string> service_names() const;
@@ -76,6 +81,8 @@ class GatewayEngine {
   std::unique_ptr<UpstreamChain> chain_;
   std::unique_ptr<TranscodingHandler> handler_;
   std::unique_ptr<PoolReflectionSource> reflection_;
+  std::unique_ptr<const StreamMethods> streams_;
+  std::unique_ptr<StreamHandler> stream_handler_;
 };
 
 }  // namespace fgw

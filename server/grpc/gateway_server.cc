@@ -7,6 +7,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/config/listen_address.h"
+#include "server/grpc/stream_reactor.h"
 #include "server/grpc/unary_reactor.h"
 #include "spdlog/spdlog.h"
 
@@ -24,9 +25,11 @@ int ClampToInt(int64_t value) {
 
 GatewayServer::GatewayServer(std::vector<std::string> service_names,
                              const ReflectionSource* reflection,
-                             UnaryCallHandler* handler)
+                             UnaryCallHandler* handler,
+                             StreamCallHandler* streams)
     : service_names_(std::move(service_names)),
       handler_(handler),
+      streams_(streams),
       reflection_(reflection, service_names_),
       health_(service_names_),
       reactors_(
@@ -36,13 +39,16 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
               return std::make_unique<UnaryReactor>(&health_);
             }
             if (method == kHealthWatchMethod) return health_.NewWatchReactor();
+            if (streams_ != nullptr && streams_->IsStream(method)) {
+              return std::make_unique<StreamReactor>(streams_);
+            }
             return std::make_unique<UnaryReactor>(handler_);
           }) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const ServerOptions& options, UnaryCallHandler* handler,
-    const ReflectionSource* reflection,
-    std::vector<std::string> service_names) {
+    const ReflectionSource* reflection, std::vector<std::string> service_names,
+    StreamCallHandler* streams) {
   absl::StatusOr<ListenAddress> listen = ParseListenAddress(options.listen);
   if (!listen.ok()) return listen.status();
   if (options.max_message_bytes < 1) {
@@ -58,8 +64,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         "completion queue threads must be between 1 and 64");
   }
 
-  std::unique_ptr<GatewayServer> self(
-      new GatewayServer(std::move(service_names), reflection, handler));
+  std::unique_ptr<GatewayServer> self(new GatewayServer(
+      std::move(service_names), reflection, handler, streams));
 
   // Health is served by our own reactors: gRPC's default service is a callback service,
   // and any callback service starts extra polling threads.
