@@ -486,6 +486,8 @@ def all_rpcs(protos):
     out = []
     for s in protos.services:
         for m in s.methods:
+            if m.GetOptions().Extensions[protos.opts.method].HasField("stream"):
+                continue  # Stream rpcs page through a list that is covered itself.
             out.append(Rpc(protos, s, m))
     return out
 
