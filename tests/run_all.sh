@@ -2,7 +2,8 @@
 # Installs, builds and runs every test of formance-grpc-gateway on Debian 12 (as root):
 #   unit + integration (ctest), proto (generator, coverage, protoc, buf lint/breaking),
 #   contract (all 276 rpcs through the gateway against Prism validating the official spec),
-#   Node @grpc/grpc-js client, fault injection (exactly-once writes), system (no secret in any
+#   Node @grpc/grpc-js client, fault injection (exactly-once writes), the Stream rpcs against a
+#   paging fake (order, resume, pit, flow control, cancel), system (no secret in any
 #   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, and the
 #   clang-14 build with -Wthread-safety -Werror (tests/static/run_thread_safety.sh, build-clang),
 #   the libFuzzer targets for 30 s each (tests/fuzz/run_fuzzers.sh, build-fuzz) and the unit and
@@ -38,6 +39,7 @@ suite proto bash tests/proto/run_proto_tests.sh
 [[ -f tests/contract/run_contract.sh ]] && suite contract bash tests/contract/run_contract.sh
 [[ -d tests/node ]] && suite node-grpc-js node --test tests/node/
 [[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
+suite stream bash tests/stream/run_stream_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh
 suite thread-safety bash tests/static/run_thread_safety.sh

@@ -47,6 +47,23 @@ bool IsSingular(const FieldDescriptor* f, FieldDescriptor::CppType type) {
   return f->cpp_type() == type && !f->is_repeated();
 }
 
+// Same wire shape: type, label, and the same message or enum (map entries are each message's
+// own nested type: their key and value are compared instead).
+bool SameShape(const FieldDescriptor* a, const FieldDescriptor* b) {
+  if (a->type() != b->type() || a->label() != b->label() ||
+      a->is_map() != b->is_map()) {
+    return false;
+  }
+  if (a->is_map()) {
+    return SameShape(a->message_type()->map_key(),
+                     b->message_type()->map_key()) &&
+           SameShape(a->message_type()->map_value(),
+                     b->message_type()->map_value());
+  }
+  return a->message_type() == b->message_type() &&
+         a->enum_type() == b->enum_type();
+}
+
 absl::Status SameFields(const MethodDescriptor* method, const Descriptor* a,
                         const Descriptor* b) {
   if (a->field_count() != b->field_count()) {
@@ -56,13 +73,10 @@ absl::Status SameFields(const MethodDescriptor* method, const Descriptor* a,
   for (int i = 0; i < a->field_count(); ++i) {
     const FieldDescriptor* fa = a->field(i);
     const FieldDescriptor* fb = b->FindFieldByNumber(fa->number());
-    if (fb == nullptr || fb->name() != fa->name() || fb->type() != fa->type() ||
-        fb->label() != fa->label() || fb->is_map() != fa->is_map() ||
-        (fa->message_type() != nullptr &&
-         fa->message_type() != fb->message_type()) ||
-        (fa->enum_type() != nullptr && fa->enum_type() != fb->enum_type())) {
-      return Invalid(method, absl::StrCat("request field ", fa->name(),
-                                          " is not the list's field"));
+    if (fb == nullptr || fb->name() != fa->name() || !SameShape(fa, fb)) {
+      return Invalid(
+          method, absl::StrCat("request field ", fa->name(), " (",
+                               fa->type_name(), ") is not the list's field"));
     }
   }
   return absl::OkStatus();

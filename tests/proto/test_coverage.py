@@ -190,8 +190,13 @@ class CoverageTest(unittest.TestCase):
             lst = rpcs[key]
             self.assertEqual(s["rpc"].options.deprecated, lst["rpc"].options.deprecated, name)
             # Same request, field for field: the bytes of one parse as the other.
-            strip = lambda fs: [(f.name, f.number, f.type, f.label, f.type_name, f.json_name) for f in fs]  # noqa: E731
-            self.assertEqual(strip(s["req"].field), strip(lst["req"].field), name)
+            # (Map entries are nested types of their message: compared by their own name.)
+            strip = lambda m: [(f.name, f.number, f.type, f.label, f.json_name,  # noqa: E731
+                                f.type_name.replace("." + m.name + ".", ".<msg>.")) for f in m.field]
+            self.assertEqual(strip(s["req"]), strip(lst["req"]), name)
+            entries = lambda m: [[(f.name, f.number, f.type, f.type_name) for f in e.field]  # noqa: E731
+                                 for e in m.nested_type]
+            self.assertEqual(entries(s["req"]), entries(lst["req"]), name)
             self.assertEqual([(f.name, f.number) for f in s["resp"].field], [("item", 1), ("cursor", 2)], name)
             self.assertEqual((rules.items_field, rules.next_cursor_field, rules.cursor_field),
                              ("cursor.data", "cursor.next", "cursor"), name)

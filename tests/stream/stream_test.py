@@ -60,7 +60,13 @@ class Env:
                     "cache:\n  rules:\n    - method: \"formance.ledger.v2.*\"\n      ttl: \"60s\"\n"
                     "log:\n  level: info\n" % self.fake_port)
         self.gateway = sysutil.Gateway(gateway_bin, ["--config", config], dict(os.environ),
-                                       os.path.join(self.tmp, "gateway.log")).start()
+                                       os.path.join(self.tmp, "gateway.log"))
+        try:
+            self.gateway.start()
+        except Exception:
+            self.fake.kill()
+            self.fake.wait(10)
+            raise
         # BDP probing off: the client's HTTP/2 window stays at its initial 64 KiB, so what the
         # transport may hold ahead of the reader is small and known.
         self.api = sysutil.Api(descriptor_set, self.gateway.target, SERVICE,
