@@ -6,7 +6,8 @@
 //   formance-grpc-cli [--addr=...] describe SYMBOL
 //   formance-grpc-cli [--addr=...] [--timeout=10s] [-H key=value]... call METHOD [JSON|-]
 //
-// METHOD is "formance.ledger.v2.LedgerService/ListLedgers" or "ledger.v2.ListLedgers".
+// METHOD is "formance.ledger.v2.LedgerService/ListLedgers" or "ledger.v2.ListLedgers". A
+// Stream rpc (ledger.v2.StreamTransactions) prints one JSON line per message.
 // Exit status: 0 on OK, 1 on a gRPC error (code, message and ErrorInfo printed), 2 on usage.
 #include <iostream>
 #include <iterator>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "client/cli/stream_printer.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -129,6 +131,12 @@ int Call(const ApiDescriptors& api, const Options& opts) {
   }
   auto channel =
       grpc::CreateChannel(opts.addr, grpc::InsecureChannelCredentials());
+  if (method
+          ->server_streaming()) {  // Stream rpcs: JSON lines (stream_printer.h).
+    return PrintStream(channel, method, *request,
+                       *api.Prototype(method->output_type()), opts.metadata,
+                       absl::Now() + opts.timeout, std::cout, std::cerr);
+  }
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + opts.timeout));

@@ -267,6 +267,21 @@ class StreamTest(unittest.TestCase):
             self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(ENV.requests("bad"), [])
 
+    def test_cli_prints_json_lines(self):
+        cli = ARGS.cli_bin
+        if not cli or not os.path.exists(cli):
+            self.skipTest("formance-grpc-cli not built")
+        r = subprocess.run([cli, "--addr=" + ENV.gateway.target, "-H", "x-formance-max-items=250", "call",
+                            "ledger.v2.StreamTransactions", '{"ledger": "cli", "pageSize": "100"}'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 250)
+        items = [json.loads(line) for line in lines]
+        self.assertEqual([int(i["item"]["id"]) for i in items], list(range(ITEMS - 1, ITEMS - 251, -1)))
+        self.assertTrue(items[-1]["cursor"].startswith("fgws1."))
+        self.assertIn("formance-items: 250", r.stderr)
+
     def test_never_cached(self):
         # ledger v2 reads are cached for 60 s by this gateway's config; streams are not.
         for _ in range(2):
@@ -279,6 +294,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gateway-bin", required=True)
     ap.add_argument("--descriptor-set", required=True)
+    ap.add_argument("--cli-bin", default="")
     ARGS, rest = ap.parse_known_args()
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
 
