@@ -18,10 +18,15 @@ For each such rpc `<Verb><Rest>` (Verb = List or Get) the generator adds:
   the gateway pages with. Its number is the service's next one in the lock.
 
 The name falls back to `Stream<ListRpcName>` when `Stream<Rest>` is taken in the package.
+
+Ledger v2 ExportLogs (RAW_BODY_STREAMS) gets StreamExportLogs: the same request, and
+`bytes chunk = 1` messages holding its body as it arrives (StreamRules.raw_body).
 """
 from model import Field, Message, Rpc
 
 VERBS = ("List", "Get")
+# Operations whose raw body (Accept */*, `bytes content`) is streamed as it arrives: exports.
+RAW_BODY_STREAMS = ("v2ExportLogs",)
 
 
 def stream_name(list_name, taken):
@@ -61,21 +66,50 @@ def copy_field(f):
     return c
 
 
+def copy_request(rpc, name):
+    req = Message(name + "Request", file="service",
+                  comments=["The request of %s, field for field (same names and numbers)." % rpc.name])
+    for f in rpc.request.fields:
+        req.fields.append(copy_field(f))
+    return req
+
+
+def raw_body_stream(rpc, name):
+    """Stream<Name> for an operation of RAW_BODY_STREAMS: its body, chunk by chunk."""
+    resp = Message(name + "Response", file="service", comments=["A piece of the body of %s." % rpc.name])
+    resp.fields.append(Field("chunk", "bytes", comments=[
+        "The next bytes of the body, in order; the chunks joined are the body %s returns." % rpc.name]))
+    s = Rpc(name, rpc.method, rpc.path, copy_request(rpc, name), resp)
+    s.server_streaming = True
+    s.stream_of = rpc
+    s.rules = {"module": rpc.rules.get("module", ""), "stream": {"list_rpc": rpc.name, "raw_body": True}}
+    s.comments = [
+        "Streams the body of %s as it arrives, in chunks, in order: the export is never held whole" % rpc.name,
+        "(one chunk per call in the gateway; the next is read from Formance only once the caller has",
+        "taken the current one). Never cached. Bounded by the caller's deadline and upstream.request_timeout.",
+        "Not resumable: a stream that ends early is started again.",
+    ]
+    s.deprecated = rpc.deprecated
+    return s
+
+
 def add_stream_rpcs(sm, pm):
-    """Appends the stream rpcs of `sm`'s lists to sm.rpcs; returns them."""
+    """Appends the stream rpcs of `sm`'s lists (and raw-body exports) to sm.rpcs; returns them."""
     taken = {r.name for r in sm.rpcs}
     streams = []
     for rpc in list(sm.rpcs):
+        if rpc.rules.get("operation_id") in RAW_BODY_STREAMS and rpc.response_body == "content":
+            name = "Stream" + rpc.name
+            taken.add(name)
+            streams.append(raw_body_stream(rpc, name))
+            continue
         shape = page_shape(rpc, pm.messages)
         if shape is None:
             continue
         page, data = shape
         name = stream_name(rpc.name, taken)
         taken.add(name)
-        req = Message(name + "Request", file="service",
-                      comments=["The request of %s, field for field (same names and numbers)." % rpc.name])
-        for f in rpc.request.fields:
-            req.fields.append(copy_field(f))
+        req = copy_request(rpc, name)
         resp = Message(name + "Response", file="service", comments=["One item of %s." % rpc.name])
         item = Field("item", data.ptype, comments=["One element of the page's `cursor.data`."])
         cursor = Field("cursor", "string", comments=[

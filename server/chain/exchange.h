@@ -15,6 +15,7 @@
 #define FGW_SERVER_CHAIN_EXCHANGE_H_
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/upstream/http_message.h"
+#include "server/upstream/transport.h"
 #include "server/util/cancellation.h"
 #include "server/util/clock.h"
 
@@ -45,6 +47,9 @@ struct UpstreamCallSpec {
 struct CallOptions {
   std::optional<int> max_attempts;  // Capped by retry.max_attempts.
   bool bypass_cache = false;
+  // Not from metadata: a Stream rpc that takes the body as it arrives (transport.h BodySink).
+  // The transport filter hands it to the transport, which keeps it until the request is over.
+  std::shared_ptr<BodySink> body_sink;
 };
 
 // What the caller hands the chain besides the request.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/body_stream.h"
 #include "server/engine/page_stream.h"
 
 namespace fgw {
@@ -72,6 +73,11 @@ void StreamHandler::HandleStream(const IncomingCall& call, std::string request,
       return;
     }
     options.call.max_attempts = n;  // The retry filter caps it.
+  }
+  if (method->raw_body) {
+    BodyStream::Start(method, descriptors_, chain_, clock_, limits_,
+                      std::move(message), std::move(options), std::move(sink));
+    return;
   }
   PageStream::Start(method, descriptors_, chain_, clock_, limits_,
                     std::move(message), std::move(options), std::move(sink));

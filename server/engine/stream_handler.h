@@ -1,5 +1,6 @@
 // StreamHandler: the StreamCallHandler that serves the Stream rpcs (stream_methods.h) with one
-// PageStream per call (page_stream.h: pace, pages, cursors, end).
+// PageStream per call (page_stream.h: pace, pages, cursors, end), or for a raw-body stream
+// (StreamExportLogs) one BodyStream (body_stream.h; x-formance-max-items does not apply).
 //
 // Request metadata the caller may set (all optional):
 //   x-formance-max-items     a whole number >= 1: the stream ends OK after that many items

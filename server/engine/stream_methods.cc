@@ -102,6 +102,23 @@ absl::StatusOr<StreamMethod> CompileOne(const MethodDescriptor* method,
       !same.ok()) {
     return same;
   }
+  if (rules.raw_body()) {
+    const FieldDescriptor* body = s.list->route->response_body_field;
+    const FieldDescriptor* chunk =
+        method->output_type()->FindFieldByName("chunk");
+    if (body == nullptr || body->type() != FieldDescriptor::TYPE_BYTES ||
+        chunk == nullptr || chunk->type() != FieldDescriptor::TYPE_BYTES ||
+        chunk->is_repeated()) {
+      return Invalid(method,
+                     "raw_body needs a bytes response_body and `bytes chunk`");
+    }
+    s.raw_body = true;
+    s.chunk_number = chunk->number();
+    s.spec = s.list->spec;
+    s.spec.method = s.grpc_method;
+    s.spec.cache_ttl = absl::ZeroDuration();
+    return s;
+  }
   const Descriptor* page = list->output_type();
   auto items = Resolve(method, page, rules.items_field());
   if (!items.ok()) return items.status();

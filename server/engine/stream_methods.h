@@ -7,6 +7,10 @@
 // a Formance cursor carries every other option), the stream response's field numbers, and the
 // upstream call spec of its pages (the list's, never cached).
 //
+// A raw-body stream (StreamRules.raw_body: ledger v2 StreamExportLogs) holds the unary rpc's
+// entry and the number of its response's `bytes chunk`; the unary rpc must have a `bytes`
+// response_body.
+//
 // Compile() fails with INVALID_ARGUMENT naming the rpc when the rules name no list rpc of the
 // same service, a field path does not resolve to a field of the right kind (items: repeated
 // message; next cursor: string; has-more: bool; cursor, pit: string), the stream's request is
@@ -46,6 +50,10 @@ struct StreamMethod {
   std::vector<const google::protobuf::FieldDescriptor*> path_fields;
   int item_number = 0;  // Field numbers in the stream's response message.
   int cursor_number = 0;
+  // StreamRules.raw_body: the list's raw body streams in `chunk` (number chunk_number); the
+  // paging fields above are unset.
+  bool raw_body = false;
+  int chunk_number = 0;
   UpstreamCallSpec spec;  // The list's; cache_ttl zero.
 };
 

@@ -458,6 +458,20 @@ class StreamTest(unittest.TestCase):
         for k, (n, _) in FieldLock.load_text(text).entries.items():
             self.assertEqual(lock2.entries[k][0], n, k)
 
+    def test_export_streams_its_body(self):
+        doc = spec({"/api/ledger/v2/{ledger}/logs/export": {"post": op("v2ExportLogs", parameters=[
+            {"name": "ledger", "in": "path", "required": True, "schema": {"type": "string"}}],
+            responses={"200": {"description": "OK"}, "default": {"description": "the export",
+                                                                 "content": {"*/*": {"schema": {
+                                                                     "type": "string", "format": "binary"}}}}})}},
+            {})
+        svc = generate(doc, FieldLock())["formance/ledger/v2/service.proto"]
+        self.assertIn("rpc StreamExportLogs(StreamExportLogsRequest) returns (stream StreamExportLogsResponse) {",
+                      svc)
+        self.assertIn('stream: {list_rpc: "ExportLogs", raw_body: true}', svc)
+        self.assertIn("bytes chunk = 1;", message_block(svc, "StreamExportLogsResponse"))
+        self.assertEqual(message_block(svc, "StreamExportLogsRequest"), message_block(svc, "ExportLogsRequest"))
+
     def test_stream_compiles(self):
         files = generate(cursor_spec(), FieldLock())
         with tempfile.TemporaryDirectory() as d:

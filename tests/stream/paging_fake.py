@@ -17,6 +17,8 @@ large in-memory ledger, with Formance's cursor semantics, recording every reques
   (every ledger request since index N); POST /_insert {"ledger", "count"} -> {"ids"} appends
   new transactions inserted now (the real clock, as the gateway's pin is); POST /_reset clears
   everything.
+- POST /api/ledger/v2/export-<M>/logs/export answers ExportLogs with M MiB of JSON lines,
+  chunked (64 KiB chunks), for measuring what an export costs the gateway.
 - --pad-bytes B puts a metadata value of B bytes on every item; ledgers named `fat...` get
   4096 bytes (pages of ~0.4 MB at pageSize 100: bigger than HTTP/2's windows, for flow control).
 
@@ -26,6 +28,7 @@ import argparse
 import base64
 import datetime
 import json
+import re
 import sys
 import threading
 import time
@@ -104,6 +107,22 @@ class Handler(BaseHTTPRequestHandler):
                 st.ledgers.clear()
                 st.requests.clear()
             return self.send_json(200, {})
+        m = re.fullmatch(r"/api/ledger/v2/export-([0-9]+)/logs/export", self.path)
+        if m:  # ExportLogs of <MiB> MiB of JSON lines, sent in 64 KiB chunks.
+            total = int(m.group(1)) << 20
+            line = (json.dumps({"id": 0, "type": "NEW_TRANSACTION", "data": {"pad": "x" * 200}}) + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = (line * (65536 // len(line) + 1))[:65536]
+            sent = 0
+            while sent < total:
+                part = chunk[:min(len(chunk), total - sent)]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                sent += len(part)
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if self.path == "/_insert":
             with st.lock:
                 led = st.ledger(body["ledger"])

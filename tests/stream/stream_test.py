@@ -9,7 +9,10 @@ What it proves (ledger v2 StreamTransactions; every Stream rpc runs the same dri
   unary list without a pit under the same writes repeats items);
 - a slow reader: the recorded upstream requests stay at most one page ahead of what was read;
 - cancellation mid-stream: no upstream request afterwards;
-- the deadline, an upstream error mid-stream, a looping upstream, malformed input; never cached.
+- the deadline, an upstream error mid-stream, a looping upstream, malformed input; never cached;
+- StreamExportLogs: a 96 MiB export streams with the gateway's peak RSS growing < 24 MiB (the
+  unary ExportLogs holds it whole, capped at limits.max_response_bytes); cancel ends the upstream
+  request early.
 
 Run by run_stream_test.sh (which builds the descriptor set); standalone:
   stream_test.py --gateway-bin BIN --descriptor-set FILE
@@ -119,6 +122,14 @@ def trailer(call, key):
         if k == key:
             return v
     return None
+
+
+def hwm_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def wait_until(pred, timeout):
@@ -281,6 +292,47 @@ class StreamTest(unittest.TestCase):
         self.assertEqual([int(i["item"]["id"]) for i in items], list(range(ITEMS - 1, ITEMS - 251, -1)))
         self.assertTrue(items[-1]["cursor"].startswith("fgws1."))
         self.assertIn("formance-items: 250", r.stderr)
+
+    def export(self, ledger, timeout=60.0):
+        m = ENV.api.service.FindMethodByName("StreamExportLogs")
+        out = ENV.api.factory.GetPrototype(m.output_type)
+        stub = ENV.api.channel.unary_stream("/%s/StreamExportLogs" % SERVICE,
+                                            request_serializer=lambda x: x.SerializeToString(),
+                                            response_deserializer=out.FromString)
+        return stub(ENV.api.msg("formance.ledger.v2.StreamExportLogsRequest", ledger=ledger), timeout=timeout)
+
+    def test_export_streams_without_holding_the_export(self):
+        # 96 MiB: twelve times limits.max_response_bytes (8 MiB), which the unary ExportLogs
+        # cannot exceed (and which costs it ~3 bytes of RSS per byte: export_memory.py).
+        before = hwm_mib(ENV.gateway.proc.pid)
+        call = self.export("export-96")
+        total, chunks = 0, 0
+        for m in call:
+            total += len(m.chunk)
+            chunks += 1
+        self.assertEqual(call.code(), grpc.StatusCode.OK)
+        self.assertEqual(total, 96 << 20)
+        self.assertEqual(trailer(call, "formance-bytes"), str(96 << 20))
+        grown = hwm_mib(ENV.gateway.proc.pid) - before
+        print("\n  96 MiB export in %d chunks: gateway VmHWM %.0f -> %.0f MiB" % (
+            chunks, before, before + grown), file=sys.stderr)
+        self.assertLess(grown, 24, "gateway peak RSS grew by %.0f MiB for a 96 MiB export" % grown)
+
+    def test_export_cancel_ends_the_upstream_request(self):
+        call = self.export("export-512")
+        for _ in range(5):
+            next(call)
+        call.cancel()
+        def lines():
+            with open(ENV.gateway.log_path) as f:
+                return [l for l in f.read().splitlines() if "StreamExportLogs chunks=" in l]
+        self.assertTrue(wait_until(lambda: bool(lines()), 5.0))
+        line = lines()[-1]
+        print("\n  cancelled export: %s" % line.split("stream ", 1)[1], file=sys.stderr)
+        self.assertIn("code=CANCELLED", line)
+        # Far fewer than the export's 8,192 chunks were read from the upstream.
+        chunks = int(line.split("chunks=")[1].split()[0])
+        self.assertLess(chunks, 1000, line)
 
     def test_never_cached(self):
         # ledger v2 reads are cached for 60 s by this gateway's config; streams are not.

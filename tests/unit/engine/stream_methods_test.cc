@@ -36,7 +36,7 @@ const MethodTable* StreamMethodsTest::methods_ = nullptr;
 TEST_F(StreamMethodsTest, EveryStreamRpcIsCompiledAgainstItsList) {
   auto streams = StreamMethods::Compile(*api_, *methods_);
   ASSERT_TRUE(streams.ok()) << streams.status();
-  EXPECT_EQ((*streams)->size(), 50u);
+  EXPECT_EQ((*streams)->size(), 51u);  // 50 lists and ExportLogs.
   // Streams have no route of their own.
   EXPECT_EQ(routes_->Find("/formance.ledger.v2.LedgerService/StreamAccounts"),
             nullptr);
@@ -87,6 +87,21 @@ TEST_F(StreamMethodsTest, ListsWithoutPitHaveNone) {
   ASSERT_NE(holds, nullptr);  // A Get... list streams too.
   EXPECT_EQ(holds->list->spec.method,
             "/formance.wallets.v1.WalletsService/GetHolds");
+}
+
+TEST_F(StreamMethodsTest, ExportLogsStreamsItsRawBody) {
+  auto streams = StreamMethods::Compile(*api_, *methods_);
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  const StreamMethod* s =
+      (*streams)->Find("/formance.ledger.v2.LedgerService/StreamExportLogs");
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->raw_body);
+  EXPECT_EQ(s->chunk_number, 1);
+  EXPECT_EQ(s->list->spec.method,
+            "/formance.ledger.v2.LedgerService/ExportLogs");
+  EXPECT_FALSE(
+      s->spec.read_only);  // A POST: never retried once it may have been sent.
+  EXPECT_TRUE(s->items.empty());
 }
 
 }  // namespace
