@@ -14,9 +14,10 @@ void TransportFilter::Send(const std::shared_ptr<Exchange>& x,
   options.cancellation = &x->cancellation();
   options.body_sink = x->options().body_sink;
   // `x` rides along: the transport watches its cancellation until `done`.
-  transport_->Send(
-      std::move(request), options,
-      [x, done = std::move(done)](Reply reply) { done(std::move(reply)); });
+  transport_->Send(std::move(request), options,
+                   [x, done = std::move(done)](Reply reply) mutable {
+                     done(std::move(reply));
+                   });
 }
 
 }  // namespace fgw
