@@ -1,5 +1,6 @@
 #include "server/engine/page_stream.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -106,15 +107,16 @@ absl::Status PageStream::Prepare() {
 }
 
 void PageStream::PageRequest(const std::string& cursor) {
+  // Path parameters are of any type (payments v1 `connector` is an enum): everything else is
+  // cleared in place rather than copied.
   const Reflection* r = request_->GetReflection();
-  std::vector<std::string> path;
-  path.reserve(method_->path_fields.size());
-  for (const auto* f : method_->path_fields) {
-    path.push_back(r->GetString(*request_, f));
-  }
-  request_->Clear();
-  for (size_t i = 0; i < path.size(); ++i) {
-    r->SetString(request_.get(), method_->path_fields[i], std::move(path[i]));
+  const auto* d = request_->GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (std::find(method_->path_fields.begin(), method_->path_fields.end(),
+                  f) == method_->path_fields.end()) {
+      r->ClearField(request_.get(), f);
+    }
   }
   r->SetString(request_.get(), method_->cursor, cursor);
   page_cursor_ = cursor;

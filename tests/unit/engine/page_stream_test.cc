@@ -372,6 +372,45 @@ TEST_F(PageStreamTest, AMalformedStreamCursorSendsNothing) {
   EXPECT_EQ(transport_.num_calls(), 0);
 }
 
+TEST_F(PageStreamTest, PathParametersOfAnyTypeAreKeptOnLaterPages) {
+  // payments v1 ListConnectorTasks: the `connector` path parameter is an enum.
+  const StreamMethod* tasks = streams_->Find(
+      "/formance.payments.v1.PaymentsService/StreamConnectorTasks");
+  ASSERT_NE(tasks, nullptr);
+  std::unique_ptr<google::protobuf::Message> request(
+      tasks->list->request_prototype->New());
+  const auto* connector =
+      request->GetDescriptor()->FindFieldByName("connector");
+  ASSERT_NE(connector->enum_type(), nullptr);
+  request->GetReflection()->SetEnumValue(request.get(), connector, 1);
+  request->GetReflection()->SetInt64(
+      request.get(), request->GetDescriptor()->FindFieldByName("page_size"), 2);
+  auto page = [](absl::string_view next) {
+    std::string cursor = absl::StrCat(
+        R"({"cursor":{"pageSize":2,"hasMore":)",
+        next.empty() ? "false" : "true",
+        next.empty() ? "" : absl::StrCat(R"(,"next":")", next, R"(")"),
+        R"(,"data":[{"id":"t1","connectorID":"c","createdAt":"2024-01-01T00:00:00Z",)",
+        R"("updatedAt":"2024-01-01T00:00:00Z","descriptor":{},"status":"ACTIVE","state":{}}]}})");
+    return MakeHttpResponse(200, cursor,
+                            {{"Content-Type", "application/json"}});
+  };
+  transport_.Enqueue(page("n2"));
+  transport_.Enqueue(page(""));
+  PageStream::Start(tasks, api_, &chain_, &clock_, UpstreamLimits(),
+                    std::move(request), PageStreamOptions{}, sink_);
+  ASSERT_TRUE(sink_->Drain());
+  ASSERT_EQ(sink_->finishes_, 1);
+  EXPECT_TRUE(sink_->status_->ok()) << *sink_->status_;
+  ASSERT_EQ(transport_.num_calls(), 2);
+  const std::string first = transport_.request(0).path_and_query;
+  const std::string second = transport_.request(1).path_and_query;
+  EXPECT_THAT(first, HasSubstr("pageSize=2"));
+  EXPECT_EQ(second.substr(0, first.find('?')),
+            first.substr(0, first.find('?')));
+  EXPECT_THAT(second, ::testing::EndsWith("/tasks?cursor=n2"));
+}
+
 TEST_F(PageStreamTest, PagesBypassTheCache) {
   transport_.Enqueue(Page(0, 0, ""));
   Start(Request());
