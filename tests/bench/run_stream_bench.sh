@@ -17,6 +17,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+chmod 755 "$TMP"  # nginx's worker (nobody) reads the fixtures.
 
 # Fixtures: /stream/<size>/p.json is the first page, p<k>.json the page cursor "<k>" names.
 python3 - "$HERE" "$TMP/fixtures" <<'PY'
