@@ -132,7 +132,10 @@ void ServerCall::PumpLocked() {
       EndOp();  // The finish; the operation just started keeps ops_ above zero.
     } else {
       writing_ = true;
-      stream_.Write(write_buffer_, &written_);
+      // More queued behind it (a Stream rpc's page): gRPC may hold it to send with the next.
+      grpc::WriteOptions options;
+      if (!writes_.empty()) options.set_buffer_hint();
+      stream_.Write(write_buffer_, options, &written_);
     }
     return;
   }
