@@ -1,22 +1,44 @@
 #include "server/chain/admission_filter.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace fgw {
+namespace {
+
+// The places an admitted call holds until its reply.
+struct Places {
+  std::optional<PolicyStore::Admission> caller;
+  std::optional<CallsInFlight::Ticket> gateway;
+};
+
+}  // namespace
 
 void AdmissionFilter::Send(const std::shared_ptr<Exchange>& x,
                            HttpRequest request, const Next& next,
                            ReplyCallback done) {
-  absl::StatusOr<CallsInFlight::Ticket> ticket = limit_->Admit();
-  if (!ticket.ok()) {
-    done(ticket.status());
-    return;
+  auto held = std::make_shared<Places>();
+  if (policy_ != nullptr) {
+    absl::StatusOr<PolicyStore::Admission> admitted =
+        policy_->Admit(x->caller(), x->spec().method);
+    if (!admitted.ok()) {
+      done(admitted.status());
+      return;
+    }
+    held->caller.emplace(*std::move(admitted));
   }
-  auto held = std::make_shared<CallsInFlight::Ticket>(*std::move(ticket));
+  if (limit_ != nullptr) {
+    absl::StatusOr<CallsInFlight::Ticket> ticket = limit_->Admit();
+    if (!ticket.ok()) {
+      done(ticket.status());
+      return;
+    }
+    held->gateway.emplace(*std::move(ticket));
+  }
   next(x, std::move(request),
        [held = std::move(held), done = std::move(done)](Reply reply) mutable {
-         held.reset();  // The place frees before the caller is answered.
+         held.reset();  // The places free before the caller is answered.
          done(std::move(reply));
        });
 }

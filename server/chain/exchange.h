@@ -3,7 +3,8 @@
 //
 // What it holds:
 // - the call's immutable facts: its UpstreamCallSpec (from the compiled method table), deadline,
-//   per-call options (CallOptions) and the clock;
+//   per-call options (CallOptions), the caller's credential (checked by the admission filter)
+//   and the clock;
 // - cancellation(): fires once when the call is over for the caller (answered, deadline passed,
 //   caller cancelled). A filter with pending work (a timer, a wait, a request on the wire)
 //   registers on it and answers CANCELLED promptly; that answer is ignored.
@@ -17,12 +18,14 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/policy/caller_credential.h"
 #include "server/upstream/http_message.h"
 #include "server/util/cancellation.h"
 #include "server/util/clock.h"
@@ -52,6 +55,9 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   Cancellation* cancellation = nullptr;  // The caller's; may be null.
   CallOptions options;
+  // What the caller presented (server/grpc extracts it); the admission filter identifies the
+  // caller from it and applies the policy. Holds a secret (the API key): never logged.
+  CallerCredential caller;
 };
 
 struct CallOutcome {
@@ -65,14 +71,19 @@ struct CallOutcome {
 class Exchange {
  public:
   Exchange(const UpstreamCallSpec* spec, absl::Time deadline,
-           CallOptions options, Clock* clock)
-      : spec_(spec), deadline_(deadline), options_(options), clock_(clock) {}
+           CallOptions options, Clock* clock, CallerCredential caller = {})
+      : spec_(spec),
+        deadline_(deadline),
+        options_(options),
+        clock_(clock),
+        caller_(std::move(caller)) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
   const UpstreamCallSpec& spec() const { return *spec_; }
   absl::Time deadline() const { return deadline_; }
   const CallOptions& options() const { return options_; }
+  const CallerCredential& caller() const { return caller_; }
   Clock* clock() const { return clock_; }
   Cancellation& cancellation() { return cancellation_; }
   bool over() const { return cancellation_.IsCancelled(); }
@@ -95,6 +106,7 @@ class Exchange {
   const absl::Time deadline_;
   const CallOptions options_;
   Clock* const clock_;
+  const CallerCredential caller_;
   Cancellation cancellation_;  // Thread-safe itself.
   std::atomic<int> attempts_{0};
   std::atomic<bool> cache_hit_{false};

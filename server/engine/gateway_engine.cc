@@ -11,8 +11,10 @@
 #include "server/cache/response_cache.h"
 #include "server/chain/upstream_chain.h"
 #include "server/engine/method_table.h"
+#include "server/engine/served_methods.h"
 #include "server/engine/transcoding_handler.h"
 #include "server/grpc/pool_reflection_source.h"
+#include "server/policy/policy_store.h"
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/upstream/cpprest_transport.h"
@@ -133,6 +135,15 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   engine->in_flight_ =
       std::make_unique<CallsInFlight>(config.limits.max_calls_in_flight);
 
+  PolicyStoreOptions policy;
+  policy.file = config.policy.file;
+  policy.inline_yaml = config.policy.inline_yaml;
+  policy.methods = ServedMethodsOf(*engine->routes_);
+  absl::StatusOr<std::unique_ptr<PolicyStore>> store =
+      PolicyStore::Create(std::move(policy), clock);
+  if (!store.ok()) return store.status();
+  engine->policy_ = *std::move(store);
+
   UpstreamChain::Options chain;
   chain.retry.max_attempts = config.retry.max_attempts;
   chain.retry.initial_backoff = config.retry.initial_backoff;
@@ -143,7 +154,8 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   chain.attempt_timeout = config.upstream.request_timeout;
   engine->chain_ = std::make_unique<UpstreamChain>(
       chain, engine->transport_.get(), engine->tokens_.get(),
-      engine->cache_.get(), engine->in_flight_.get(), clock, random);
+      engine->cache_.get(), engine->in_flight_.get(), clock, random,
+      engine->policy_.get());
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
       engine->descriptors_.get(), engine->methods_.get(), engine->chain_.get(),
@@ -168,6 +180,12 @@ std::vector<std::string> GatewayEngine::service_names() const {
 }
 
 size_t GatewayEngine::route_count() const { return routes_->size(); }
+
+PolicyStore* GatewayEngine::policy() { return policy_.get(); }
+
+bool GatewayEngine::authenticates_callers() {
+  return !policy_->current()->open();
+}
 
 void GatewayEngine::Shutdown() {
   // Stops background token refreshes and cancels token requests in flight; callers still
