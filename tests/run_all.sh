@@ -40,6 +40,7 @@ suite proto bash tests/proto/run_proto_tests.sh
 [[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh
+suite callers bash tests/callers/run_callers_test.sh
 suite thread-safety bash tests/static/run_thread_safety.sh
 suite fuzz bash tests/fuzz/run_fuzzers.sh
 SUITE_TIMEOUT="${SAN_SUITE_TIMEOUT:-1500}" suite sanitizers bash tests/sanitize/run_sanitizers.sh

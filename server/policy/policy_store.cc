@@ -58,10 +58,34 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Create(
     PolicyStoreOptions options, Clock* clock) {
   std::unique_ptr<PolicyStore> store(
       new PolicyStore(std::move(options), clock));
-  absl::MutexLock lock(&store->reload_mu_);
-  absl::Status loaded = store->ReloadLocked();
-  if (!loaded.ok()) return loaded;
+  {
+    absl::MutexLock lock(&store->reload_mu_);
+    absl::Status loaded = store->ReloadLocked();
+    if (!loaded.ok()) return loaded;
+  }
+  if (!store->options_.file.empty()) {
+    {
+      absl::MutexLock lock(&store->ticker_->mu);
+      store->ticker_->store = store.get();
+    }
+    Tick(store->ticker_);
+  }
   return store;
+}
+
+PolicyStore::~PolicyStore() {
+  absl::MutexLock lock(&ticker_->mu);  // Waits for a check in progress.
+  ticker_->store = nullptr;
+  clock_->Cancel(ticker_->timer);
+}
+
+void PolicyStore::Tick(const std::shared_ptr<Ticker>& ticker) {
+  absl::MutexLock lock(&ticker->mu);
+  PolicyStore* store = ticker->store;
+  if (store == nullptr) return;
+  store->MaybeReload();
+  ticker->timer = store->clock_->RunAfter(
+      store->options_.recheck_interval, [ticker] { Tick(ticker); });
 }
 
 absl::StatusOr<std::shared_ptr<const CallerPolicy>> PolicyStore::Load(

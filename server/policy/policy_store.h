@@ -4,8 +4,8 @@
 //
 // Where the policy comes from: `inline_yaml` (the `policy:` section of the gateway config) or,
 // when `file` is set, that file; the API keys of `api_keys_file` (api_key.h) are added. Both
-// files are watched: Admit() notices a change (checked at most once per `recheck_interval`) and
-// reloads. Reload() does the same at once (the SIGHUP handler calls it). A new document that
+// files are watched: a timer on the injected clock checks them every `recheck_interval` (and
+// Admit() does too, at most as often), and a change reloads. Reload() does the same at once (the SIGHUP handler calls it). A new document that
 // does not parse or compile keeps the policy in force, logs why (warning) and is returned as
 // the error; the next change is tried again.
 //
@@ -62,6 +62,8 @@ class PolicyStore {
   // `clock` is not owned and must outlive the store.
   static absl::StatusOr<std::unique_ptr<PolicyStore>> Create(
       PolicyStoreOptions options, Clock* clock);
+  // Stops the watch timer; waits for a check in progress.
+  ~PolicyStore();
 
   absl::StatusOr<Admission> Admit(const CallerCredential& credential,
                                   absl::string_view method)
@@ -92,8 +94,17 @@ class PolicyStore {
                       const CallerCredential& credential,
                       absl::string_view method, absl::Status status);
 
+  // The watch timer's link to the store, cut by the destructor.
+  struct Ticker {
+    absl::Mutex mu;
+    PolicyStore* store ABSL_GUARDED_BY(mu) = nullptr;
+    Clock::TimerId timer ABSL_GUARDED_BY(mu) = 0;
+  };
+  static void Tick(const std::shared_ptr<Ticker>& ticker);
+
   const PolicyStoreOptions options_;
   Clock* const clock_;
+  std::shared_ptr<Ticker> ticker_ = std::make_shared<Ticker>();
   std::atomic<int64_t> next_check_ns_{0};
   std::atomic<uint64_t> generation_{0};
 
