@@ -3,7 +3,8 @@
 #   unit + integration (ctest), proto (generator, coverage, protoc, buf lint/breaking),
 #   contract (all 276 rpcs through the gateway against Prism validating the official spec),
 #   Node @grpc/grpc-js client, fault injection (exactly-once writes), system (no secret in any
-#   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, and the
+#   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, callers
+#   (TLS, mTLS, API keys, the caller policy: tests/callers), and the
 #   clang-14 build with -Wthread-safety -Werror (tests/static/run_thread_safety.sh, build-clang),
 #   the libFuzzer targets for 30 s each (tests/fuzz/run_fuzzers.sh, build-fuzz) and the unit and
 #   integration tests under ASan and UBSan (tests/sanitize/run_sanitizers.sh, build-asan).
