@@ -50,8 +50,8 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
   ServerOptions options = ServerOptionsFrom(config);
   options.authenticates_callers = app->backend_.authenticates_callers;
   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
-      options, app->backend_.handler,
-      app->backend_.reflection, app->backend_.service_names);
+      options, app->backend_.handler, app->backend_.reflection,
+      app->backend_.service_names);
   if (!server.ok()) return server.status();
   app->server_ = std::move(*server);
   spdlog::info("formance-grpc-gateway {} serving {} services on {}",

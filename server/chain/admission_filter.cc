@@ -26,6 +26,8 @@ void AdmissionFilter::Send(const std::shared_ptr<Exchange>& x,
       done(admitted.status());
       return;
     }
+    if (admitted->tokens != nullptr)
+      x->set_caller_tokens(admitted->tokens.get());
     held->caller.emplace(*std::move(admitted));
   }
   if (limit_ != nullptr) {

@@ -3,6 +3,8 @@
 //   1. the caller policy (PolicyStore::Admit, policy_store.h): who is calling, may it call this
 //      method, is it within its own rate and in-flight cap: UNAUTHENTICATED, PERMISSION_DENIED
 //      or RESOURCE_EXHAUSTED, with one audit log line per refusal;
+//      A caller with its own Formance client gets its token source set on the Exchange
+//      (Exchange::caller_tokens), which the cache and credentials filters then use;
 //   2. the gateway-wide cap (limits.max_calls_in_flight, CallsInFlight): RESOURCE_EXHAUSTED.
 // A refused call is answered at once and nothing after this filter runs: no cache lookup, no
 // token, no upstream request. An admitted call holds its places (the caller's and the

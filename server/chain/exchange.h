@@ -8,6 +8,9 @@
 // - cancellation(): fires once when the call is over for the caller (answered, deadline passed,
 //   caller cancelled). A filter with pending work (a timer, a wait, a request on the wire)
 //   registers on it and answers CANCELLED promptly; that answer is ignored.
+// - caller_tokens(): the caller's own Formance credentials (policy: formance_client), set by the
+//   admission filter before anything below it runs; null: the gateway's token source. The
+//   admission filter keeps the source alive until the call's reply.
 // - the outcome record the filters write and the chain reports (CallOutcome): attempts, whether
 //   the cache answered, the idempotency key sent.
 //
@@ -25,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/auth/token_source.h"
 #include "server/policy/caller_credential.h"
 #include "server/upstream/http_message.h"
 #include "server/util/cancellation.h"
@@ -84,6 +88,12 @@ class Exchange {
   absl::Time deadline() const { return deadline_; }
   const CallOptions& options() const { return options_; }
   const CallerCredential& caller() const { return caller_; }
+  void set_caller_tokens(TokenSource* tokens) {
+    caller_tokens_.store(tokens, std::memory_order_release);
+  }
+  TokenSource* caller_tokens() const {
+    return caller_tokens_.load(std::memory_order_acquire);
+  }
   Clock* clock() const { return clock_; }
   Cancellation& cancellation() { return cancellation_; }
   bool over() const { return cancellation_.IsCancelled(); }
@@ -108,6 +118,7 @@ class Exchange {
   Clock* const clock_;
   const CallerCredential caller_;
   Cancellation cancellation_;  // Thread-safe itself.
+  std::atomic<TokenSource*> caller_tokens_{nullptr};
   std::atomic<int> attempts_{0};
   std::atomic<bool> cache_hit_{false};
   absl::Mutex mu_;

@@ -103,8 +103,8 @@ FilterChain::FilterChain(std::vector<std::unique_ptr<Filter>> filters,
 void FilterChain::Call(const UpstreamCallSpec& spec, HttpRequest request,
                        const CallContext& ctx,
                        std::function<void(CallOutcome)> done) {
-  auto x = std::make_shared<Exchange>(&spec, ctx.deadline, ctx.options,
-                                      clock_, ctx.caller);
+  auto x = std::make_shared<Exchange>(&spec, ctx.deadline, ctx.options, clock_,
+                                      ctx.caller);
   auto scope =
       std::make_shared<CallScope>(x, ctx.cancellation, std::move(done));
   if (ctx.cancellation != nullptr) {

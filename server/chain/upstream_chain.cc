@@ -13,8 +13,8 @@ namespace fgw {
 
 UpstreamChain::UpstreamChain(Options options, Transport* transport,
                              TokenSource* tokens, ResponseCache* cache,
-                             CallsInFlight* limit, Clock* clock,
-                             Random* random, PolicyStore* policy) {
+                             CallsInFlight* limit, Clock* clock, Random* random,
+                             PolicyStore* policy) {
   auto retry = std::make_unique<RetryFilter>(options.retry, options.budget,
                                              clock, random);
   retry_ = retry.get();

@@ -104,8 +104,8 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
                tls.client_certificates != ClientCertificates::kRequire),
           "grpc.tls.client_certificates",
           "optional and require need grpc.tls.client_ca_file");
-  k.Check(tls.refresh_interval >= absl::Seconds(1),
-          "grpc.tls.refresh_interval", "must be at least 1s");
+  k.Check(tls.refresh_interval >= absl::Seconds(1), "grpc.tls.refresh_interval",
+          "must be at least 1s");
   if (!c.unix_socket_mode.empty()) {
     int mode = -1;
     const bool octal =

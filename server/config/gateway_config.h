@@ -102,13 +102,14 @@ enum class ClientCertificates {
   kAuto,      // require when client_ca_file is set, none otherwise.
   kNone,      // not asked for.
   kOptional,  // asked for and verified when sent; callers may use API keys instead.
-  kRequire,   // a certificate chaining to client_ca_file is needed to connect (mTLS).
+  kRequire,  // a certificate chaining to client_ca_file is needed to connect (mTLS).
 };
 
 // TLS on the gRPC listener (grpc.tls). The files are PEM and re-read when they change (gRPC's
 // FileWatcherCertificateProvider, every refresh_interval): certificates rotate without restart.
 struct TlsConfig {
-  std::string cert_file;       // Server certificate chain; set: TLS on (with key_file).
+  std::string
+      cert_file;  // Server certificate chain; set: TLS on (with key_file).
   std::string key_file;        // Its private key.
   std::string client_ca_file;  // CA bundle client certificates must chain to.
   ClientCertificates client_certificates = ClientCertificates::kAuto;
@@ -120,7 +121,8 @@ struct TlsConfig {
 // (the `policy:` section itself) or in `file`, which is reloaded when it changes.
 struct PolicyConfig {
   std::string file;
-  std::string inline_yaml;  // The `policy:` section as YAML, when `file` is not used.
+  std::string
+      inline_yaml;  // The `policy:` section as YAML, when `file` is not used.
 };
 
 struct GatewayConfig {

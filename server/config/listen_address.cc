@@ -37,8 +37,7 @@ bool ListenAddress::IsLoopback() const {
   for (absl::string_view part : parts) {
     int v = -1;
     if (part.empty() || part.size() > 3 || !absl::SimpleAtoi(part, &v) ||
-        v < 0 || v > 255 ||
-        !std::all_of(part.begin(), part.end(), [](char c) {
+        v < 0 || v > 255 || !std::all_of(part.begin(), part.end(), [](char c) {
           return absl::ascii_isdigit(static_cast<unsigned char>(c));
         })) {
       return false;

@@ -127,7 +127,8 @@ class Reader {
 
   Field Bool(bool* out) {
     return [this, out](const YAML::Node& node, const std::string& path) {
-      if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+      if (node.IsScalar() &&
+          (node.Scalar() == "true" || node.Scalar() == "false")) {
         *out = node.Scalar() == "true";
         return;
       }
@@ -213,10 +214,9 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
         {"require", ClientCertificates::kRequire}};
     auto it = node.IsScalar() ? kModes.find(node.Scalar()) : kModes.end();
     if (it == kModes.end()) {
-      return r.Fail(path,
-                    absl::StrCat("expected one of auto, none, optional, "
-                                 "require, got ",
-                                 Describe(node)));
+      return r.Fail(path, absl::StrCat("expected one of auto, none, optional, "
+                                       "require, got ",
+                                       Describe(node)));
     }
     c.tls.client_certificates = it->second;
   };
@@ -230,7 +230,7 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
                       "either policy.file or the policy itself (roles, "
                       "callers, deny, audit, api_keys_file), not both");
       }
-      r.String(&c.policy.file)(node["file"], path + ".file");
+      r.String (&c.policy.file)(node["file"], path + ".file");
       return;
     }
     YAML::Emitter out;

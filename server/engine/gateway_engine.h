@@ -75,6 +75,9 @@ class GatewayEngine {
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Transport> token_transport_;
+  // The token endpoint's transport for callers' own Formance clients, when it is not the
+  // upstream's; made on first use (policy reloads).
+  std::unique_ptr<Transport> caller_token_transport_;
   std::unique_ptr<CredentialsSource> credentials_;
   std::unique_ptr<TokenSource> tokens_;
   std::unique_ptr<ResponseCache> cache_;

@@ -15,9 +15,9 @@ bool SecretFieldName(const std::string& name) {
          absl::EndsWith(name, "_secret");
 }
 
-bool HoldsSecrets(const google::protobuf::Descriptor* message,
-                  absl::flat_hash_set<const google::protobuf::Descriptor*>*
-                      seen) {
+bool HoldsSecrets(
+    const google::protobuf::Descriptor* message,
+    absl::flat_hash_set<const google::protobuf::Descriptor*>* seen) {
   if (message == nullptr || !seen->insert(message).second) return false;
   for (int i = 0; i < message->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* field = message->field(i);

@@ -29,8 +29,8 @@ int ClampToInt(int64_t value) {
 
 absl::Status CheckReadable(const std::string& path, const char* key) {
   if (access(path.c_str(), R_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        key, ": cannot read ", path, ": ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat(key, ": cannot read ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -46,8 +46,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
     if (path->empty()) continue;
     if (absl::Status s = CheckReadable(*path, key); !s.ok()) return s;
   }
-  const auto refresh = static_cast<unsigned int>(std::max<int64_t>(
-      1, absl::ToInt64Seconds(tls.refresh_interval)));
+  const auto refresh = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(tls.refresh_interval)));
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
           tls.key_file, tls.cert_file, tls.client_ca_file, refresh);
@@ -226,9 +226,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   self->SetServing(true);
   spdlog::info("grpc: listening on {} ({} services, {})", self->address_,
                self->service_names_.size(),
-               !options.tls.enabled()         ? "plaintext"
-               : options.tls.client_ca_file.empty() ? "TLS"
-                                                     : "TLS, client certificates");
+               !options.tls.enabled() ? "plaintext"
+               : options.tls.client_ca_file.empty()
+                   ? "TLS"
+                   : "TLS, client certificates");
   return self;
 }
 

@@ -59,8 +59,9 @@ struct ServerOptions {
   // Threads that poll gRPC and run the calls' steps (request decoding and encoding); the
   // upstream's I/O threads decode the replies.
   int completion_queues = GatewayConfig().grpc_threads;
-  TlsConfig tls;                 // grpc.tls; off by default.
-  std::string unix_socket_mode;  // grpc.unix_socket_mode ("0660"); empty: as created.
+  TlsConfig tls;  // grpc.tls; off by default.
+  std::string
+      unix_socket_mode;  // grpc.unix_socket_mode ("0660"); empty: as created.
   bool allow_insecure_remote = GatewayConfig().allow_insecure_remote;
   // The caller policy identifies callers (callers configured): a plaintext non-loopback
   // listener is then allowed, with a warning that API keys cross the network in clear.

@@ -21,8 +21,8 @@ CallerLimiter::Ticket::~Ticket() {
   if (owner_ != nullptr) owner_->Release();
 }
 
-CallerLimiter::CallerLimiter(std::string caller,
-                             const CallerLimitsSpec& limits, Clock* clock)
+CallerLimiter::CallerLimiter(std::string caller, const CallerLimitsSpec& limits,
+                             Clock* clock)
     : caller_(std::move(caller)), clock_(clock) {
   absl::MutexLock lock(&mu_);
   limits_ = limits;
@@ -33,9 +33,9 @@ CallerLimiter::CallerLimiter(std::string caller,
 
 void CallerLimiter::RefillLocked(absl::Time now) {
   if (now > refilled_) {
-    tokens_ = std::min(burst_,
-                       tokens_ + limits_.rate_per_second *
-                                     absl::ToDoubleSeconds(now - refilled_));
+    tokens_ =
+        std::min(burst_, tokens_ + limits_.rate_per_second *
+                                       absl::ToDoubleSeconds(now - refilled_));
     refilled_ = now;
   }
 }

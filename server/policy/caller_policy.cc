@@ -92,8 +92,9 @@ absl::StatusOr<std::unique_ptr<const CallerPolicy>> CallerPolicy::Compile(
     auto [it, inserted] = key_owner.emplace(hash, caller->name);
     if (!inserted) {
       if (it->second != caller->name) {
-        errors.push_back(absl::StrCat(where, ": the same API key hash is "
-                                             "already given to caller \"",
+        errors.push_back(absl::StrCat(where,
+                                      ": the same API key hash is "
+                                      "already given to caller \"",
                                       it->second, "\""));
       }
       return;
@@ -104,12 +105,14 @@ absl::StatusOr<std::unique_ptr<const CallerPolicy>> CallerPolicy::Compile(
     auto caller = std::make_unique<Caller>();
     caller->name = spec.name;
     caller->limits = spec.limits;
+    caller->formance_client = spec.formance_client;
     const std::string cp = Join(callers_path, spec.name);
     for (size_t i = 0; i < spec.roles.size(); ++i) {
       auto it = roles.find(spec.roles[i]);
       if (it == roles.end()) {
         errors.push_back(absl::StrCat(cp, ".roles[", i, "]: unknown role \"",
-                                      spec.roles[i], "\" (built in: all, "
+                                      spec.roles[i],
+                                      "\" (built in: all, "
                                       "read-only; or one under ",
                                       roles_path, ")"));
         continue;
@@ -165,8 +168,8 @@ absl::StatusOr<std::unique_ptr<const CallerPolicy>> CallerPolicy::Compile(
       }
       auto it = by_name.find(name);
       if (it == by_name.end()) {
-        errors.push_back(absl::StrCat(dp, ".callers: unknown caller \"", name,
-                                      "\""));
+        errors.push_back(
+            absl::StrCat(dp, ".callers: unknown caller \"", name, "\""));
         continue;
       }
       for (const auto& m : denied) it->second->allowed.erase(m);

@@ -36,8 +36,8 @@ namespace fgw {
 
 // One method the gateway serves, as the policy sees it.
 struct ServedMethod {
-  std::string name;             // "formance.ledger.v2.LedgerService/GetAccount".
-  bool read_only = false;       // GET or HEAD.
+  std::string name;        // "formance.ledger.v2.LedgerService/GetAccount".
+  bool read_only = false;  // GET or HEAD.
   bool secret_bearing = false;  // Its reply holds secrets or personal data.
 };
 
@@ -50,6 +50,7 @@ class CallerPolicy {
     std::string name;
     absl::flat_hash_set<std::string> allowed;  // Method names, no leading '/'.
     CallerLimitsSpec limits;
+    FormanceClientSpec formance_client;
   };
 
   struct Identification {

@@ -15,6 +15,9 @@
 //       roles: [ledger-reader, read-only]
 //       rate: {per_second: 50, burst: 100}   # token bucket; absent: unlimited
 //       max_in_flight: 20                    # absent: only the gateway-wide cap
+//       formance_client:        # optional: its own Formance OAuth2 client for its calls
+//         client_id: billing-gw
+//         client_secret_file: /etc/fgw/secrets/billing
 //   deny:                       # beats every role
 //     - callers: ["*"]          # caller names, or "*" for all
 //       methods: [formance.auth.v1.AuthService/*]
@@ -39,6 +42,14 @@ struct CallerLimitsSpec {
   int max_in_flight = 0;       // 0: no per-caller cap.
 };
 
+// The caller's own Formance OAuth2 client (least-privilege scopes per team); the secret stays
+// in a file only the gateway reads.
+struct FormanceClientSpec {
+  std::string client_id;
+  std::string client_secret_file;
+  bool configured() const { return !client_id.empty(); }
+};
+
 struct CallerSpec {
   std::string name;
   std::vector<std::string> certificates;
@@ -46,6 +57,8 @@ struct CallerSpec {
   bool local = false;
   std::vector<std::string> roles;
   CallerLimitsSpec limits;
+  FormanceClientSpec
+      formance_client;  // Not configured: the gateway's own credentials.
 };
 
 struct RoleSpec {

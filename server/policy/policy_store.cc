@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Create(
     absl::Status loaded = store->ReloadLocked();
     if (!loaded.ok()) return loaded;
   }
-  if (!store->options_.file.empty()) {
+  if (!store->options_.file.empty() || !store->options_.inline_yaml.empty()) {
     {
       absl::MutexLock lock(&store->ticker_->mu);
       store->ticker_->store = store.get();
@@ -84,8 +84,8 @@ void PolicyStore::Tick(const std::shared_ptr<Ticker>& ticker) {
   PolicyStore* store = ticker->store;
   if (store == nullptr) return;
   store->MaybeReload();
-  ticker->timer = store->clock_->RunAfter(
-      store->options_.recheck_interval, [ticker] { Tick(ticker); });
+  ticker->timer = store->clock_->RunAfter(store->options_.recheck_interval,
+                                          [ticker] { Tick(ticker); });
 }
 
 absl::StatusOr<std::shared_ptr<const CallerPolicy>> PolicyStore::Load(
@@ -125,8 +125,7 @@ absl::StatusOr<std::shared_ptr<const CallerPolicy>> PolicyStore::Load(
 
 absl::Status PolicyStore::ReloadLocked() {
   std::string keys_file;
-  absl::StatusOr<std::shared_ptr<const CallerPolicy>> policy =
-      Load(&keys_file);
+  absl::StatusOr<std::shared_ptr<const CallerPolicy>> policy = Load(&keys_file);
   // Watch what this document names, loaded or not, so fixing the file is seen too.
   if (!options_.file.empty() && policy_watch_ == nullptr) {
     policy_watch_ = std::make_unique<WatchedFile>(options_.file, clock_,
@@ -150,15 +149,27 @@ absl::Status PolicyStore::ReloadLocked() {
   }
   if (!policy.ok()) {
     if (generation() > 0) {
-      spdlog::warn("policy: the new policy does not load, keeping the one in "
-                   "force: {}",
-                   std::string(policy.status().message()));
+      spdlog::warn(
+          "policy: the new policy does not load, keeping the one in "
+          "force: {}",
+          std::string(policy.status().message()));
     }
     return policy.status();
   }
+  absl::StatusOr<absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>>>
+      tokens = CallerTokens(**policy);
+  if (!tokens.ok()) {
+    if (generation() > 0) {
+      spdlog::warn(
+          "policy: the new policy does not load, keeping the one in "
+          "force: {}",
+          std::string(tokens.status().message()));
+    }
+    return tokens.status();
+  }
   const size_t callers = (*policy)->callers().size();
   const bool audit = (*policy)->audit();
-  Install(*std::move(policy));
+  Install(*std::move(policy), *std::move(tokens));
   const uint64_t generation =
       generation_.fetch_add(1, std::memory_order_relaxed) + 1;
   spdlog::info("policy: {} ({} callers{}){}",
@@ -168,8 +179,48 @@ absl::Status PolicyStore::ReloadLocked() {
   return absl::OkStatus();
 }
 
-void PolicyStore::Install(std::shared_ptr<const CallerPolicy> policy) {
+absl::StatusOr<absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>>>
+PolicyStore::CallerTokens(const CallerPolicy& policy) {
+  absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>> out;
+  for (const auto& caller : policy.callers()) {
+    const FormanceClientSpec& client = caller->formance_client;
+    if (!client.configured()) continue;
+    const std::string where =
+        absl::StrCat("policy.callers.", caller->name, ".formance_client");
+    if (!options_.make_tokens) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where,
+                       ": per-caller Formance credentials are not "
+                       "available here"));
+    }
+    const std::string key =
+        absl::StrCat(client.client_id, "\n", client.client_secret_file);
+    auto it = token_sources_.find(key);
+    if (it == token_sources_.end()) {
+      absl::StatusOr<std::shared_ptr<TokenSource>> made =
+          options_.make_tokens(client);
+      if (!made.ok()) {
+        return absl::Status(made.status().code(),
+                            absl::StrCat(where, ": ", made.status().message()));
+      }
+      it = token_sources_.emplace(key, *std::move(made)).first;
+    }
+    out.emplace(caller->name, it->second);
+  }
+  return out;
+}
+
+void PolicyStore::Shutdown() {
+  absl::MutexLock lock(&reload_mu_);
+  for (auto& [key, tokens] : token_sources_) tokens->Shutdown();
+}
+
+void PolicyStore::Install(
+    std::shared_ptr<const CallerPolicy> policy,
+    absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>>
+        caller_tokens) {
   absl::MutexLock lock(&mu_);
+  caller_tokens_ = std::move(caller_tokens);
   absl::flat_hash_map<std::string, std::shared_ptr<CallerLimiter>> limiters;
   for (const auto& caller : policy->callers()) {
     const CallerLimitsSpec& spec = caller->limits;
@@ -193,16 +244,6 @@ absl::Status PolicyStore::Reload() {
 }
 
 void PolicyStore::MaybeReload() {
-  if (options_.file.empty() && options_.inline_yaml.empty()) return;
-  const int64_t now = absl::ToUnixNanos(clock_->Now());
-  int64_t next = next_check_ns_.load(std::memory_order_relaxed);
-  if (now < next) return;
-  if (!next_check_ns_.compare_exchange_strong(
-          next,
-          now + absl::ToInt64Nanoseconds(options_.recheck_interval),
-          std::memory_order_relaxed)) {
-    return;  // Another call is checking.
-  }
   if (!reload_mu_.TryLock()) return;
   bool changed = false;
   if (policy_watch_ != nullptr) {
@@ -238,9 +279,9 @@ absl::Status PolicyStore::Refuse(const CallerPolicy& policy,
 
 absl::StatusOr<PolicyStore::Admission> PolicyStore::Admit(
     const CallerCredential& credential, absl::string_view method) {
-  MaybeReload();
   std::shared_ptr<const CallerPolicy> policy;
   std::shared_ptr<CallerLimiter> limiter;
+  std::shared_ptr<TokenSource> tokens;
   CallerPolicy::Identification id;
   {
     absl::MutexLock lock(&mu_);
@@ -250,6 +291,8 @@ absl::StatusOr<PolicyStore::Admission> PolicyStore::Admit(
     if (id.caller != nullptr) {
       auto it = limiters_.find(id.caller->name);
       if (it != limiters_.end()) limiter = it->second;
+      auto t = caller_tokens_.find(id.caller->name);
+      if (t != caller_tokens_.end()) tokens = t->second;
     }
   }
   Admission admission;
@@ -260,14 +303,14 @@ absl::StatusOr<PolicyStore::Admission> PolicyStore::Admit(
     return admission;
   }
   admission.caller = id.caller->name;
+  admission.tokens = std::move(tokens);
   absl::string_view name = method;
   absl::ConsumePrefix(&name, "/");
   if (!policy->Allows(*id.caller, name)) {
-    absl::Status refused =
-        Refuse(*policy, id.identity, credential, method,
-               absl::PermissionDeniedError(absl::StrCat(
-                   "caller ", id.caller->name, " may not call ", name,
-                   " (policy)")));
+    absl::Status refused = Refuse(
+        *policy, id.identity, credential, method,
+        absl::PermissionDeniedError(absl::StrCat(
+            "caller ", id.caller->name, " may not call ", name, " (policy)")));
     if (!refused.ok()) return refused;
     return admission;
   }

@@ -4,8 +4,8 @@
 //
 // Where the policy comes from: `inline_yaml` (the `policy:` section of the gateway config) or,
 // when `file` is set, that file; the API keys of `api_keys_file` (api_key.h) are added. Both
-// files are watched: a timer on the injected clock checks them every `recheck_interval` (and
-// Admit() does too, at most as often), and a change reloads. Reload() does the same at once (the SIGHUP handler calls it). A new document that
+// files are watched: a timer on the injected clock checks them every `recheck_interval` (a stat
+// each, on the clock's thread; never on a call's path), and a change reloads there. Reload() does the same at once (the SIGHUP handler calls it). A new document that
 // does not parse or compile keeps the policy in force, logs why (warning) and is returned as
 // the error; the next change is tried again.
 //
@@ -19,6 +19,11 @@
 // (identities as CallerPolicy::Identification says: never a key). In audit mode the line reads
 // "audit: would refuse (audit mode) ..." and the call is admitted.
 //
+// Per-caller Formance credentials: a caller with `formance_client` gets its own token source
+// (Admission::tokens, made by options.make_tokens), kept across reloads while its client id and
+// secret file stay the same; its tokens and (through TokenSource::Identity) its cache entries are
+// separate from the gateway's and from every other client's.
+//
 // Thread safety: every method may be called concurrently. Admission tickets may outlive a
 // reload (they keep their limiter alive); the store must outlive them.
 #ifndef FGW_SERVER_POLICY_POLICY_STORE_H_
@@ -26,6 +31,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/auth/token_source.h"
 #include "server/auth/watched_file.h"
 #include "server/policy/caller_credential.h"
 #include "server/policy/caller_limits.h"
@@ -43,11 +50,20 @@
 
 namespace fgw {
 
+// Makes the token source of a caller's own Formance client (policy: formance_client). Called
+// under the store's reload lock, once per distinct (client id, secret file).
+using CallerTokensFactory =
+    std::function<absl::StatusOr<std::shared_ptr<TokenSource>>(
+        const FormanceClientSpec& client)>;
+
 struct PolicyStoreOptions {
-  std::string inline_yaml;  // The `policy:` section; ignored when `file` is set.
-  std::string file;         // policy.file.
+  std::string
+      inline_yaml;   // The `policy:` section; ignored when `file` is set.
+  std::string file;  // policy.file.
   std::vector<ServedMethod> methods;
   absl::Duration recheck_interval = absl::Seconds(1);
+  // Empty: a policy naming a formance_client does not load.
+  CallerTokensFactory make_tokens;
 };
 
 class PolicyStore {
@@ -56,6 +72,8 @@ class PolicyStore {
   struct Admission {
     CallerLimiter::Ticket ticket;
     std::string caller;  // Empty for an open policy.
+    // The caller's own Formance credentials; null: the gateway's.
+    std::shared_ptr<TokenSource> tokens;
   };
 
   // Loads the policy; its errors (INVALID_ARGUMENT, NOT_FOUND...) if it does not load.
@@ -73,6 +91,10 @@ class PolicyStore {
   absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_, reload_mu_);
 
   std::shared_ptr<const CallerPolicy> current() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Shuts down every caller token source (TokenSource::Shutdown); idempotent. After the gRPC
+  // server has drained.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(reload_mu_);
   // Successful loads so far (1 after Create).
   uint64_t generation() const {
     return generation_.load(std::memory_order_relaxed);
@@ -86,9 +108,14 @@ class PolicyStore {
       std::string* keys_file);
   absl::Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void Install(std::shared_ptr<const CallerPolicy> policy)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  // Reloads when a watched file changed; skips if another thread is reloading.
+  void Install(std::shared_ptr<const CallerPolicy> policy,
+               absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>>
+                   caller_tokens) ABSL_LOCKS_EXCLUDED(mu_);
+  // The token sources of the callers of `policy` that name a formance_client.
+  absl::StatusOr<absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>>>
+  CallerTokens(const CallerPolicy& policy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
+  // Reloads when a watched file changed; skips if another thread is reloading. The timer's.
   void MaybeReload() ABSL_LOCKS_EXCLUDED(mu_, reload_mu_);
   absl::Status Refuse(const CallerPolicy& policy, absl::string_view identity,
                       const CallerCredential& credential,
@@ -105,7 +132,6 @@ class PolicyStore {
   const PolicyStoreOptions options_;
   Clock* const clock_;
   std::shared_ptr<Ticker> ticker_ = std::make_shared<Ticker>();
-  std::atomic<int64_t> next_check_ns_{0};
   std::atomic<uint64_t> generation_{0};
 
   absl::Mutex reload_mu_;  // One reload at a time; taken before mu_.
@@ -113,10 +139,16 @@ class PolicyStore {
   std::unique_ptr<WatchedFile> keys_watch_ ABSL_GUARDED_BY(reload_mu_);
   uint64_t policy_version_ ABSL_GUARDED_BY(reload_mu_) = 0;
   uint64_t keys_version_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  // Every caller token source made, by client id and secret file; kept so Shutdown() reaches
+  // them all (bounded by the distinct clients ever configured).
+  absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>> token_sources_
+      ABSL_GUARDED_BY(reload_mu_);
 
   absl::Mutex mu_;
   std::shared_ptr<const CallerPolicy> policy_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<CallerLimiter>> limiters_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<TokenSource>> caller_tokens_
       ABSL_GUARDED_BY(mu_);
 };
 

@@ -18,6 +18,8 @@ gateway's log, and what reached the upstream (nothing, for every refused call):
   7  a second gateway requiring client certificates (mTLS): a client without one cannot connect
   8  a unix socket with mode 0660 and the `local` caller
   9  a non-loopback plaintext listener without callers is refused at start
+ 10  per-caller Formance credentials: a caller with its own OAuth2 client gets its own tokens
+     and its own cache entries; the others use the gateway's
 Exit 0 pass, 1 fail.
 """
 
@@ -432,10 +434,71 @@ deny:
         check("grpc.allow_insecure_remote" in text, "open listener: the message does not name the override key")
         say("  rc=%s: %s", rc, " ".join(text.split())[-200:])
 
+    def section10(self):
+        say("10. per-caller Formance credentials")
+        self.up.script("/api/auth/oauth/token", "token")
+        secrets_dir = os.path.join(self.tmp, "secrets")
+        os.makedirs(secrets_dir, exist_ok=True)
+        for name in ("gateway", "teamx"):
+            with open(os.path.join(secrets_dir, name), "w") as f:
+                f.write("secret-of-%s-%s\n" % (name, secrets.token_hex(8)))
+        cfg = self.config("creds", "127.0.0.1:0", "    client_certificates: optional\n", policy=False, extra="""\
+auth:
+  client_id: gateway
+  client_secret_file: %(d)s/gateway
+cache:
+  rules:
+    - {method: "%(ledger)s/GetAccount", ttl: 60s}
+policy:
+  callers:
+    billing:
+      certificates: [spiffe://fgw.test/billing]
+      roles: [all]
+    teamx:
+      api_keys_sha256: [%(h)s]
+      roles: [read-only]
+      formance_client: {client_id: teamx, client_secret_file: %(d)s/teamx}
+""" % {"d": secrets_dir, "ledger": LEDGER, "h": sha(self.keys["writer"])})
+        log = os.path.join(self.tmp, "gateway-creds.log")
+        gw = sysutil.Gateway(self.args.binary, ["--config", cfg], self.env(), log).start()
+        ga = self.get_account("users:cached")
+        is_read = lambda r: r.path() != b"/api/auth/oauth/token"  # noqa: E731
+
+        def calls(channel, md, label):
+            """Three identical reads; the upstream reads each caused."""
+            out = []
+            for i in range(3):
+                n = self.up.count()
+                code, det = self.call(channel, LEDGER, "GetAccount", ga, md)
+                check(code == "OK", "%s call %d: expected OK, got %s %s" % (label, i + 1, code, det))
+                out.append([r for r in self.up.since(n) if is_read(r)])
+            return out
+
+        n0 = self.up.count()
+        billing = calls(self.channel(gw.port, "billing"), [], "billing")
+        teamx = calls(self.channel(gw.port), [("x-api-key", self.keys["writer"])], "teamx")
+        tokens = [r for r in self.up.since(n0) if not is_read(r)]
+        ids = [re.search(rb"client_id=([^&]*)", r.body or b"").group(1).decode() for r in tokens]
+        check(sorted(ids) == ["gateway", "teamx"], "token requests: expected one per client, got %s" % ids)
+        issued = dict(zip(ids, self.up.tokens_issued[-len(ids):]))
+        for label, reads, client in (("billing", billing, "gateway"), ("teamx", teamx, "teamx")):
+            want = "Bearer " + issued.get(client, "?")
+            flat = [r for rs in reads for r in rs]
+            check(all((r.header("authorization") or b"").decode() == want for r in flat),
+                  "%s: every upstream read must carry the %s client's token" % (label, client))
+            # A cache entry of another Formance identity is never served: the first call goes up.
+            check(len(reads[0]) == 1, "%s: first call expected 1 upstream read, got %d" % (label, len(reads[0])))
+            check(len(reads[2]) == 0, "%s: third call expected a cache hit, got %d reads" % (label, len(reads[2])))
+        text = open(log).read()
+        check("secret-of-" not in text, "a client secret appears in the gateway log")
+        say("  token requests for %s; upstream reads per call: billing %s, teamx %s", ids,
+            [len(r) for r in billing], [len(r) for r in teamx])
+        gw.stop()
+
     def run(self):
         self.start_main()
         for section in (self.section1, self.section2, self.section3, self.section4, self.section5, self.section6,
-                        self.section7, self.section8, self.section9):
+                        self.section7, self.section8, self.section9, self.section10):
             section()
         alive = self.gw.proc.poll() is None
         check(alive, "the gateway died")

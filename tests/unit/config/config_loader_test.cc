@@ -6,9 +6,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/auth/credentials.h"
-#include "server/policy/policy_document.h"
 #include "server/auth/oauth2_token_source.h"
 #include "server/cache/response_cache.h"
+#include "server/policy/policy_document.h"
 #include "server/retry/retry_budget.h"
 #include "server/retry/retry_policy.h"
 #include "server/upstream/cpprest_transport.h"
@@ -454,8 +454,8 @@ using ::testing::HasSubstr;
 
 class ConfigLoaderSecurityTest : public ::testing::Test {
  protected:
-  absl::StatusOr<GatewayConfig> Load(const std::string& text,
-                                     std::map<std::string, std::string> env = {}) {
+  absl::StatusOr<GatewayConfig> Load(
+      const std::string& text, std::map<std::string, std::string> env = {}) {
     std::string path = ::testing::TempDir() + "/fgw_config_security_" +
                        std::to_string(counter_++) + ".yaml";
     std::ofstream(path) << text;
@@ -502,8 +502,9 @@ TEST_F(ConfigLoaderSecurityTest, DefaultsAreClosed) {
 TEST_F(ConfigLoaderSecurityTest, TlsAndSocketProblemsNameTheirKey) {
   EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    cert_file: /a\n"),
               HasSubstr("grpc.tls.key_file: TLS needs both"));
-  EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    client_ca_file: /a\n"),
-              HasSubstr("grpc.tls.client_ca_file: client certificates need TLS"));
+  EXPECT_THAT(
+      ErrorOf("grpc:\n  tls:\n    client_ca_file: /a\n"),
+      HasSubstr("grpc.tls.client_ca_file: client certificates need TLS"));
   EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    cert_file: /a\n    key_file: /b\n"
                       "    client_certificates: require\n"),
               HasSubstr("grpc.tls.client_certificates: optional and require "
@@ -541,10 +542,11 @@ TEST_F(ConfigLoaderSecurityTest, PolicyInlineOrFile) {
   EXPECT_EQ(file->policy.file, "/etc/fgw/policy.yaml");
   EXPECT_TRUE(file->policy.inline_yaml.empty());
 
-  auto inline_policy =
-      Load("policy:\n  callers:\n    ops:\n      local: true\n      roles: [all]\n");
+  auto inline_policy = Load(
+      "policy:\n  callers:\n    ops:\n      local: true\n      roles: [all]\n");
   ASSERT_TRUE(inline_policy.ok()) << inline_policy.status();
-  auto doc = ParsePolicyDocument(inline_policy->policy.inline_yaml, "", "policy");
+  auto doc =
+      ParsePolicyDocument(inline_policy->policy.inline_yaml, "", "policy");
   ASSERT_TRUE(doc.ok()) << doc.status();
   ASSERT_EQ(doc->callers.size(), 1u);
   EXPECT_TRUE(doc->callers[0].local);

@@ -51,14 +51,16 @@ TEST_F(ServedMethodsTest, EveryRouteIsListedWithoutTheLeadingSlash) {
 }
 
 TEST_F(ServedMethodsTest, PlainReadsAreReadOnlyWithoutSecrets) {
-  for (const char* name : {"formance.ledger.v2.LedgerService/GetAccount",
-                           "formance.ledger.v2.LedgerService/ListTransactions",
-                           "formance.payments.v3.PaymentsService/ListPayments"}) {
+  for (const char* name :
+       {"formance.ledger.v2.LedgerService/GetAccount",
+        "formance.ledger.v2.LedgerService/ListTransactions",
+        "formance.payments.v3.PaymentsService/ListPayments"}) {
     const ServedMethod& m = Get(name);
     EXPECT_TRUE(m.read_only) << name;
     EXPECT_FALSE(m.secret_bearing) << name;
   }
-  EXPECT_FALSE(Get("formance.ledger.v2.LedgerService/CreateTransaction").read_only);
+  EXPECT_FALSE(
+      Get("formance.ledger.v2.LedgerService/CreateTransaction").read_only);
 }
 
 TEST_F(ServedMethodsTest, SecretBearingReads) {

@@ -65,7 +65,8 @@ TEST(ExtractCallerCredentialTest, SpiffeIdThenDnsSanThenSubject) {
 TEST(ExtractCallerCredentialTest, NoCertificateNoIdentity) {
   FakeAuthContext tls_only(std::multimap<std::string, std::string>{
       {"transport_security_type", "ssl"}});
-  EXPECT_EQ(ExtractCallerCredential(&tls_only, {}, "").certificate_identity, "");
+  EXPECT_EQ(ExtractCallerCredential(&tls_only, {}, "").certificate_identity,
+            "");
   EXPECT_EQ(ExtractCallerCredential(nullptr, {}, "").certificate_identity, "");
 }
 
@@ -78,18 +79,19 @@ TEST(ExtractCallerCredentialTest, ApiKeyFromBearerThenXApiKey) {
                 nullptr, Metadata{{"authorization", "bearer k1"}}, "")
                 .api_key,
             "k1");
-  EXPECT_EQ(ExtractCallerCredential(
-                nullptr,
-                Metadata{{"x-api-key", "k2"}, {"authorization", "Bearer k1"}},
-                "")
-                .api_key,
-            "k1");
-  EXPECT_EQ(ExtractCallerCredential(
-                nullptr,
-                Metadata{{"authorization", "Basic dXNlcg=="}, {"x-api-key", "k2"}},
-                "")
-                .api_key,
-            "k2");
+  EXPECT_EQ(
+      ExtractCallerCredential(
+          nullptr,
+          Metadata{{"x-api-key", "k2"}, {"authorization", "Bearer k1"}}, "")
+          .api_key,
+      "k1");
+  EXPECT_EQ(
+      ExtractCallerCredential(
+          nullptr,
+          Metadata{{"authorization", "Basic dXNlcg=="}, {"x-api-key", "k2"}},
+          "")
+          .api_key,
+      "k2");
   EXPECT_EQ(ExtractCallerCredential(
                 nullptr, Metadata{{"authorization", "Basic dXNlcg=="}}, "")
                 .api_key,

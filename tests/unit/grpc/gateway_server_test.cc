@@ -315,8 +315,9 @@ TEST(GatewayServerSecurityTest, ATlsFileThatCannotBeReadIsNamed) {
   auto server = GatewayServer::Start(options, &handler, nullptr, {});
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(server.status().message(),
-              HasSubstr("grpc.tls.cert_file: cannot read /nonexistent/server.pem"));
+  EXPECT_THAT(
+      server.status().message(),
+      HasSubstr("grpc.tls.cert_file: cannot read /nonexistent/server.pem"));
 }
 
 }  // namespace

@@ -56,12 +56,15 @@ TEST(ParseApiKeyFileTest, UpperCaseHexIsStoredLowerCase) {
 }
 
 TEST(ParseApiKeyFileTest, ABadLineNamesItsNumberNotItsContent) {
-  auto entries = ParseApiKeyFile("# ok\nbilling fgwk_raw_secret_key\n", "/etc/keys");
+  auto entries =
+      ParseApiKeyFile("# ok\nbilling fgwk_raw_secret_key\n", "/etc/keys");
   ASSERT_FALSE(entries.ok());
   EXPECT_EQ(entries.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(entries.status().message(), HasSubstr("/etc/keys:2:"));
-  EXPECT_THAT(entries.status().message(), Not(HasSubstr("fgwk_raw_secret_key")));
-  EXPECT_FALSE(ParseApiKeyFile("billing " + Sha256Hex("a") + " extra", "k").ok());
+  EXPECT_THAT(entries.status().message(),
+              Not(HasSubstr("fgwk_raw_secret_key")));
+  EXPECT_FALSE(
+      ParseApiKeyFile("billing " + Sha256Hex("a") + " extra", "k").ok());
 }
 
 }  // namespace

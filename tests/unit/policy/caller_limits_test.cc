@@ -27,7 +27,8 @@ TEST(CallerLimiterTest, BurstThenRefusedThenRefilledByTime) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.status().message(), HasSubstr("caller billing"));
-  EXPECT_THAT(refused.status().message(), HasSubstr("policy.callers.billing.rate"));
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("policy.callers.billing.rate"));
   EXPECT_THAT(refused.status().message(), HasSubstr("retry in 500 ms"));
   clock.Advance(absl::Milliseconds(499));
   EXPECT_FALSE(limiter->Admit().ok());

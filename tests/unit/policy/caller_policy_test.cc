@@ -64,7 +64,8 @@ TEST(GlobMatchesTest, StarMatchesAnyRunIncludingSlashAndDot) {
   EXPECT_TRUE(GlobMatches("exact", "exact"));
   EXPECT_FALSE(GlobMatches("exact", "exactly"));
   // No backtracking blow-up on hostile globs.
-  EXPECT_FALSE(GlobMatches(std::string(200, '*') + "b", std::string(5000, 'a')));
+  EXPECT_FALSE(
+      GlobMatches(std::string(200, '*') + "b", std::string(5000, 'a')));
 }
 
 TEST(CallerPolicyTest, NoCallersIsOpen) {
@@ -84,11 +85,15 @@ TEST(CallerPolicyTest, BuiltInRoles) {
   const auto* root = policy->Identify(Cert("root")).caller;
   const auto* none = policy->Identify(Cert("none")).caller;
   ASSERT_TRUE(ro && root && none);
-  EXPECT_TRUE(policy->Allows(*ro, "/formance.ledger.v2.LedgerService/GetAccount"));
-  EXPECT_TRUE(policy->Allows(*ro, "formance.payments.v3.PaymentsService/ListPayments"));
-  EXPECT_FALSE(policy->Allows(*ro, "formance.ledger.v2.LedgerService/CreateTransaction"));
+  EXPECT_TRUE(
+      policy->Allows(*ro, "/formance.ledger.v2.LedgerService/GetAccount"));
+  EXPECT_TRUE(
+      policy->Allows(*ro, "formance.payments.v3.PaymentsService/ListPayments"));
+  EXPECT_FALSE(policy->Allows(
+      *ro, "formance.ledger.v2.LedgerService/CreateTransaction"));
   // A read whose reply holds secrets is not read-only.
-  EXPECT_FALSE(policy->Allows(*ro, "formance.webhooks.v1.WebhooksService/GetManyConfigs"));
+  EXPECT_FALSE(policy->Allows(
+      *ro, "formance.webhooks.v1.WebhooksService/GetManyConfigs"));
   for (const ServedMethod& m : Methods()) {
     EXPECT_TRUE(policy->Allows(*root, m.name)) << m.name;
     EXPECT_FALSE(policy->Allows(*none, m.name)) << m.name;
@@ -105,48 +110,66 @@ TEST(CallerPolicyTest, GlobsExpandAndDenyWins) {
       "  a:\n    certificates: [a]\n    roles: [ledger, payments]\n"
       "  b:\n    certificates: [b]\n    roles: [all]\n"
       "deny:\n"
-      "  - callers: [a]\n    methods: [formance.ledger.v2.LedgerService/Delete*]\n"
-      "  - callers: ['*']\n    methods: [formance.payments.v3.PaymentsService/Create*]\n");
+      "  - callers: [a]\n    methods: "
+      "[formance.ledger.v2.LedgerService/Delete*]\n"
+      "  - callers: ['*']\n    methods: "
+      "[formance.payments.v3.PaymentsService/Create*]\n");
   ASSERT_NE(policy, nullptr);
   const auto* a = policy->Identify(Cert("a")).caller;
   const auto* b = policy->Identify(Cert("b")).caller;
   ASSERT_TRUE(a && b);
-  EXPECT_TRUE(policy->Allows(*a, "formance.ledger.v2.LedgerService/CreateTransaction"));
-  EXPECT_FALSE(policy->Allows(*a, "formance.ledger.v2.LedgerService/DeleteAccountMetadata"));
-  EXPECT_TRUE(policy->Allows(*b, "formance.ledger.v2.LedgerService/DeleteAccountMetadata"));
-  EXPECT_TRUE(policy->Allows(*a, "formance.payments.v3.PaymentsService/ListPayments"));
-  EXPECT_FALSE(policy->Allows(*a, "formance.payments.v3.PaymentsService/CreatePayment"));
-  EXPECT_FALSE(policy->Allows(*b, "formance.payments.v3.PaymentsService/CreatePayment"));
-  EXPECT_FALSE(policy->Allows(*a, "formance.webhooks.v1.WebhooksService/GetManyConfigs"));
+  EXPECT_TRUE(
+      policy->Allows(*a, "formance.ledger.v2.LedgerService/CreateTransaction"));
+  EXPECT_FALSE(policy->Allows(
+      *a, "formance.ledger.v2.LedgerService/DeleteAccountMetadata"));
+  EXPECT_TRUE(policy->Allows(
+      *b, "formance.ledger.v2.LedgerService/DeleteAccountMetadata"));
+  EXPECT_TRUE(
+      policy->Allows(*a, "formance.payments.v3.PaymentsService/ListPayments"));
+  EXPECT_FALSE(
+      policy->Allows(*a, "formance.payments.v3.PaymentsService/CreatePayment"));
+  EXPECT_FALSE(
+      policy->Allows(*b, "formance.payments.v3.PaymentsService/CreatePayment"));
+  EXPECT_FALSE(policy->Allows(
+      *a, "formance.webhooks.v1.WebhooksService/GetManyConfigs"));
 }
 
 TEST(CallerPolicyTest, CompileErrorsNameTheKeyPath) {
   absl::Status s = CompileError(
-      "roles:\n  r: [formance.ledger.v2.LedgerService/Get*, formance.nothing.*]\n"
+      "roles:\n  r: [formance.ledger.v2.LedgerService/Get*, "
+      "formance.nothing.*]\n"
       "callers:\n  a:\n    roles: [r, ghost]\n"
       "deny:\n  - callers: [nobody]\n    methods: [formance.ledger.*]\n");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("policy.roles.r[1]: \"formance.nothing.*\" "
-                                     "matches no served method"));
-  EXPECT_THAT(s.message(), HasSubstr("policy.callers.a.roles[1]: unknown role \"ghost\""));
-  EXPECT_THAT(s.message(), HasSubstr("policy.deny[0].callers: unknown caller \"nobody\""));
+  EXPECT_THAT(s.message(),
+              HasSubstr("policy.roles.r[1]: \"formance.nothing.*\" "
+                        "matches no served method"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("policy.callers.a.roles[1]: unknown role \"ghost\""));
+  EXPECT_THAT(s.message(),
+              HasSubstr("policy.deny[0].callers: unknown caller \"nobody\""));
 }
 
 TEST(CallerPolicyTest, IdentitiesAreUniqueAcrossCallers) {
   const std::string h = Sha256Hex("k");
-  EXPECT_THAT(CompileError("callers:\n  a:\n    certificates: [x]\n"
-                           "  b:\n    certificates: [x]\n").message(),
-              HasSubstr("policy.callers.b.certificates: \"x\" is already caller \"a\""));
+  EXPECT_THAT(
+      CompileError("callers:\n  a:\n    certificates: [x]\n"
+                   "  b:\n    certificates: [x]\n")
+          .message(),
+      HasSubstr(
+          "policy.callers.b.certificates: \"x\" is already caller \"a\""));
   EXPECT_THAT(CompileError("callers:\n  a:\n    api_keys_sha256: [" + h +
                            "]\n  b:\n    api_keys_sha256: [" + h + "]\n")
                   .message(),
               HasSubstr("already given to caller \"a\""));
   EXPECT_THAT(CompileError("callers:\n  a:\n    local: true\n"
-                           "  b:\n    local: true\n").message(),
+                           "  b:\n    local: true\n")
+                  .message(),
               HasSubstr("policy.callers.b.local"));
-  EXPECT_THAT(CompileError("callers:\n  a: {}\n", {{"ghost", h}}).message(),
-              HasSubstr("policy.api_keys_file: a key for unknown caller \"ghost\""));
+  EXPECT_THAT(
+      CompileError("callers:\n  a: {}\n", {{"ghost", h}}).message(),
+      HasSubstr("policy.api_keys_file: a key for unknown caller \"ghost\""));
   EXPECT_THAT(CompileError("callers:\n  a: {}\n  b: {}\n", {{"a", h}, {"b", h}})
                   .message(),
               HasSubstr("already given to caller \"a\""));

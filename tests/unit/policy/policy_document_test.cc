@@ -29,17 +29,19 @@ TEST(PolicyDocumentTest, ParsesEverySection) {
       "callers:\n"
       "  billing:\n"
       "    certificates: [spiffe://x/billing]\n"
-      "    api_keys_sha256: [" + hash + "]\n"
-      "    roles: [reader, read-only]\n"
-      "    rate: {per_second: 2.5, burst: 10}\n"
-      "    max_in_flight: 4\n"
-      "  ops:\n"
-      "    local: true\n"
-      "    roles: all\n"
-      "deny:\n"
-      "  - callers: [billing]\n"
-      "    methods: [a.S/GetSecret]\n"
-      "  - methods: [a.S/Drop]\n",
+      "    api_keys_sha256: [" +
+          hash +
+          "]\n"
+          "    roles: [reader, read-only]\n"
+          "    rate: {per_second: 2.5, burst: 10}\n"
+          "    max_in_flight: 4\n"
+          "  ops:\n"
+          "    local: true\n"
+          "    roles: all\n"
+          "deny:\n"
+          "  - callers: [billing]\n"
+          "    methods: [a.S/GetSecret]\n"
+          "  - methods: [a.S/Drop]\n",
       "p.yaml", "");
   ASSERT_TRUE(doc.ok()) << doc.status();
   EXPECT_TRUE(doc->audit);

@@ -19,7 +19,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr char kGet[] = "/formance.ledger.v2.LedgerService/GetAccount";
-constexpr char kCreate[] = "/formance.ledger.v2.LedgerService/CreateTransaction";
+constexpr char kCreate[] =
+    "/formance.ledger.v2.LedgerService/CreateTransaction";
 
 std::vector<ServedMethod> Methods() {
   return {{"formance.ledger.v2.LedgerService/GetAccount", true, false},
@@ -218,6 +219,120 @@ TEST_F(PolicyStoreTest, AdmissionOutlivesAReloadThatDropsTheCaller) {
   { PolicyStore::Admission done = *std::move(held); }  // No use after free.
   EXPECT_EQ(store->Admit(Key("wk"), kCreate).status().code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace fgw
+
+namespace fgw {
+namespace {
+
+// Counts what the store does with the token sources it had made.
+class CountingTokens : public TokenSource {
+ public:
+  explicit CountingTokens(std::string id) : id_(std::move(id)) {}
+  void GetToken(const std::vector<std::string>&, absl::Time,
+                Callback done) override {
+    done(std::string("tok-") + id_);
+  }
+  void Invalidate(const std::vector<std::string>&,
+                  const std::string&) override {}
+  std::string Identity() override { return id_; }
+  void Shutdown() override { ++shutdowns; }
+  int shutdowns = 0;
+
+ private:
+  std::string id_;
+};
+
+TEST(PolicyStoreCallerTokensTest, OwnFormanceClientPerCallerKeptAcrossReloads) {
+  FakeClock clock;
+  TempDir dir;
+  std::vector<std::shared_ptr<CountingTokens>> made;
+  PolicyStoreOptions options;
+  options.methods = {
+      {"formance.ledger.v2.LedgerService/GetAccount", true, false}};
+  auto policy = [&](const std::string& billing_secret) {
+    return "callers:\n"
+           "  billing:\n    api_keys_sha256: [" +
+           Sha256Hex("bk") +
+           "]\n"
+           "    roles: [all]\n"
+           "    formance_client: {client_id: billing-gw, client_secret_file: " +
+           billing_secret +
+           "}\n"
+           "  plain:\n    api_keys_sha256: [" +
+           Sha256Hex("pk") +
+           "]\n"
+           "    roles: [all]\n";
+  };
+  options.file = dir.Write("policy.yaml", policy("/s/billing"));
+  options.make_tokens = [&made](const FormanceClientSpec& client)
+      -> absl::StatusOr<std::shared_ptr<TokenSource>> {
+    EXPECT_EQ(client.client_id, "billing-gw");
+    made.push_back(std::make_shared<CountingTokens>(client.client_secret_file));
+    return std::shared_ptr<TokenSource>(made.back());
+  };
+  auto store = PolicyStore::Create(options, &clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_EQ(made.size(), 1u);
+
+  auto billing = (*store)->Admit(Key("bk"), kGet);
+  ASSERT_TRUE(billing.ok());
+  EXPECT_EQ(billing->tokens, made[0]);
+  auto plain = (*store)->Admit(Key("pk"), kGet);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->tokens, nullptr);  // The gateway's own credentials.
+
+  ASSERT_TRUE(
+      (*store)->Reload().ok());  // Same client: same source (its tokens).
+  EXPECT_EQ(made.size(), 1u);
+  dir.Write("policy.yaml", policy("/s/billing-rotated"));
+  ASSERT_TRUE((*store)->Reload().ok());
+  ASSERT_EQ(made.size(), 2u);
+  EXPECT_EQ((*store)->Admit(Key("bk"), kGet)->tokens, made[1]);
+
+  (*store)->Shutdown();
+  EXPECT_EQ(made[0]->shutdowns, 1);  // Every source made, retired ones too.
+  EXPECT_EQ(made[1]->shutdowns, 1);
+}
+
+TEST(PolicyStoreCallerTokensTest, WithoutAFactoryTheClientIsAnError) {
+  FakeClock clock;
+  PolicyStoreOptions options;
+  options.methods = {
+      {"formance.ledger.v2.LedgerService/GetAccount", true, false}};
+  options.inline_yaml =
+      "callers:\n  b:\n    formance_client: {client_id: x, client_secret_file: "
+      "/s}\n";
+  auto store = PolicyStore::Create(options, &clock);
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("policy.callers.b.formance_client"));
+  options.make_tokens = [](const FormanceClientSpec&)
+      -> absl::StatusOr<std::shared_ptr<TokenSource>> {
+    return absl::FailedPreconditionError("client_secret_file: cannot read /s");
+  };
+  auto failing = PolicyStore::Create(options, &clock);
+  ASSERT_FALSE(failing.ok());
+  EXPECT_THAT(failing.status().message(),
+              HasSubstr("policy.callers.b.formance_client: client_secret_file: "
+                        "cannot read /s"));
+}
+
+TEST(PolicyStoreCallerTokensTest, TheDocumentRefusesASecretValue) {
+  auto doc = ParsePolicyDocument(
+      "callers:\n  b:\n    formance_client: {client_id: x, client_secret: "
+      "hunter2}\n",
+      "p", "");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_THAT(
+      doc.status().message(),
+      HasSubstr("callers.b.formance_client.client_secret: secrets are not"));
+  EXPECT_THAT(
+      doc.status().message(),
+      HasSubstr("callers.b.formance_client.client_secret_file: required"));
+  EXPECT_THAT(doc.status().message(), Not(HasSubstr("hunter2")));
 }
 
 }  // namespace
