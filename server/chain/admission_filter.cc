@@ -5,20 +5,11 @@
 #include <utility>
 
 namespace fgw {
-namespace {
-
-// The places an admitted call holds until its reply.
-struct Places {
-  std::optional<PolicyStore::Admission> caller;
-  std::optional<CallsInFlight::Ticket> gateway;
-};
-
-}  // namespace
 
 void AdmissionFilter::Send(const std::shared_ptr<Exchange>& x,
                            HttpRequest request, const Next& next,
                            ReplyCallback done) {
-  auto held = std::make_shared<Places>();
+  std::optional<PolicyStore::Admission> caller;
   if (policy_ != nullptr) {
     absl::StatusOr<PolicyStore::Admission> admitted =
         policy_->Admit(x->caller(), x->spec().method);
@@ -28,19 +19,23 @@ void AdmissionFilter::Send(const std::shared_ptr<Exchange>& x,
     }
     if (admitted->tokens != nullptr)
       x->set_caller_tokens(admitted->tokens.get());
-    held->caller.emplace(*std::move(admitted));
+    caller.emplace(*std::move(admitted));
   }
+  std::optional<CallsInFlight::Ticket> gateway;
   if (limit_ != nullptr) {
     absl::StatusOr<CallsInFlight::Ticket> ticket = limit_->Admit();
     if (!ticket.ok()) {
       done(ticket.status());
       return;
     }
-    held->gateway.emplace(*std::move(ticket));
+    gateway.emplace(*std::move(ticket));
   }
   next(x, std::move(request),
-       [held = std::move(held), done = std::move(done)](Reply reply) mutable {
-         held.reset();  // The places free before the caller is answered.
+       [caller = std::move(caller), gateway = std::move(gateway),
+        done = std::move(done)](Reply reply) mutable {
+         // The places free before the caller is answered.
+         gateway.reset();
+         caller.reset();
          done(std::move(reply));
        });
 }
