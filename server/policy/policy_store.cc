@@ -235,6 +235,7 @@ void PolicyStore::Install(
     }
   }
   limiters_ = std::move(limiters);
+  open_.store(policy->open(), std::memory_order_release);
   policy_ = std::move(policy);
 }
 
@@ -279,6 +280,7 @@ absl::Status PolicyStore::Refuse(const CallerPolicy& policy,
 
 absl::StatusOr<PolicyStore::Admission> PolicyStore::Admit(
     const CallerCredential& credential, absl::string_view method) {
+  if (open_.load(std::memory_order_acquire)) return Admission();
   std::shared_ptr<const CallerPolicy> policy;
   std::shared_ptr<CallerLimiter> limiter;
   std::shared_ptr<TokenSource> tokens;

@@ -133,6 +133,8 @@ class PolicyStore {
   Clock* const clock_;
   std::shared_ptr<Ticker> ticker_ = std::make_shared<Ticker>();
   std::atomic<uint64_t> generation_{0};
+  // The policy in force has no callers: Admit() answers without a lock (the sidecar's path).
+  std::atomic<bool> open_{true};
 
   absl::Mutex reload_mu_;  // One reload at a time; taken before mu_.
   std::unique_ptr<WatchedFile> policy_watch_ ABSL_GUARDED_BY(reload_mu_);
