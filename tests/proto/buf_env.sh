@@ -15,9 +15,13 @@ make_buf_workspace() {
   cp "$GOOGLEAPIS_DIR/google/api/annotations.proto" "$GOOGLEAPIS_DIR/google/api/http.proto" \
      "$dest/googleapis/google/api/"
   /usr/bin/python3 - "$REPO_ROOT/buf.yaml" "$dest/buf.yaml" <<'PY'
-import sys, yaml
+import os, sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
 c["modules"].append({"path": "googleapis"})
+# BUF_EXCEPT_EXTRA: breaking rules to skip for this one comparison (buf_breaking.sh).
+extra = [r for r in os.environ.get("BUF_EXCEPT_EXTRA", "").split() if r]
+if extra:
+    c["breaking"]["except"] = c["breaking"].get("except", []) + extra
 yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
 PY
 }
