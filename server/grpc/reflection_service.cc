@@ -7,7 +7,7 @@
 #include "google/protobuf/descriptor.h"
 #include "reflection.pb.h"
 #include "server/grpc/pool_reflection_source.h"
-#include "server/grpc/reflection_v1_descriptor.h"
+#include "server/grpc/builtin_descriptors.h"
 #include "server/grpc/status_conversion.h"
 
 namespace fgw {

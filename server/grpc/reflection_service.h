@@ -66,7 +66,7 @@ class ReflectionService {
   // `source` must outlive this object and every stream it serves; null: every lookup answers
   // NOT_FOUND (list_services still works). Lookups the source answers NOT_FOUND fall back on
   // the protobuf generated pool (the reflection proto, well-known types) and on
-  // grpc/reflection/v1/reflection.proto (reflection_v1_descriptor.h).
+  // grpc/reflection/v1/reflection.proto (builtin_descriptors.h).
   ReflectionService(const ReflectionSource* source,
                     std::vector<std::string> service_names);
 

@@ -186,6 +186,11 @@ TEST_F(ReflectionServiceTest, ServesTheV1MethodAndDescribesTheV1Service) {
   ASSERT_EQ(file.service_size(), 1);
   EXPECT_EQ(file.service(0).method(0).input_type(),
             ".grpc.reflection.v1.ServerReflectionRequest");
+
+  rpb::ServerReflectionRequest health;
+  health.set_file_containing_symbol("grpc.health.v1.Health");
+  EXPECT_THAT(FileNames(stream.Ask(health)),
+              ElementsAre("grpc/health/v1/health.proto"));
   EXPECT_TRUE(stream.Close().ok());
 }
 

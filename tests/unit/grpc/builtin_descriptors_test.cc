@@ -1,5 +1,6 @@
-// grpc.reflection.v1's descriptor is v1alpha's, renamed, and resolves in the fallback pool.
-#include "server/grpc/reflection_v1_descriptor.h"
+// grpc.reflection.v1's descriptor is v1alpha's, renamed; health.proto is gRPC's; both
+// resolve in the fallback pool.
+#include "server/grpc/builtin_descriptors.h"
 
 #include "gtest/gtest.h"
 #include "reflection.pb.h"
@@ -17,7 +18,7 @@ pb::FileDescriptorProto V1alpha() {
   return file;
 }
 
-TEST(ReflectionV1DescriptorTest, RenamesThePackageAndEveryTypeReference) {
+TEST(BuiltinDescriptorsTest, RenamesThePackageAndEveryTypeReference) {
   pb::FileDescriptorProto v1 = ReflectionV1File(V1alpha());
   EXPECT_EQ(v1.name(), kReflectionV1FileName);
   EXPECT_EQ(v1.package(), "grpc.reflection.v1");
@@ -37,8 +38,7 @@ TEST(ReflectionV1DescriptorTest, RenamesThePackageAndEveryTypeReference) {
   }
 }
 
-TEST(ReflectionV1DescriptorTest,
-     FallbackPoolResolvesV1V1alphaAndWellKnownTypes) {
+TEST(BuiltinDescriptorsTest, FallbackPoolResolvesV1V1alphaAndWellKnownTypes) {
   const pb::DescriptorPool* pool = ReflectionFallbackPool();
   ASSERT_NE(pool, nullptr);
   const pb::ServiceDescriptor* v1 =
@@ -54,6 +54,27 @@ TEST(ReflectionV1DescriptorTest,
             nullptr);
   EXPECT_NE(pool->FindMessageTypeByName("google.protobuf.Struct"), nullptr);
   EXPECT_EQ(pool, ReflectionFallbackPool());
+}
+
+TEST(BuiltinDescriptorsTest, HealthIsGrpcsHealthProto) {
+  const pb::DescriptorPool* pool = ReflectionFallbackPool();
+  const pb::ServiceDescriptor* health =
+      pool->FindServiceByName("grpc.health.v1.Health");
+  ASSERT_NE(health, nullptr);
+  EXPECT_EQ(health->file()->name(), kHealthFileName);
+  ASSERT_NE(health->FindMethodByName("Check"), nullptr);
+  EXPECT_FALSE(health->FindMethodByName("Check")->server_streaming());
+  ASSERT_NE(health->FindMethodByName("Watch"), nullptr);
+  EXPECT_TRUE(health->FindMethodByName("Watch")->server_streaming());
+  const pb::EnumDescriptor* status = pool->FindEnumTypeByName(
+      "grpc.health.v1.HealthCheckResponse.ServingStatus");
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(status->FindValueByName("SERVING")->number(), 1);
+  EXPECT_EQ(status->FindValueByName("SERVICE_UNKNOWN")->number(), 3);
+  const pb::Descriptor* request =
+      pool->FindMessageTypeByName("grpc.health.v1.HealthCheckRequest");
+  ASSERT_NE(request, nullptr);
+  EXPECT_EQ(request->FindFieldByNumber(1)->name(), "service");
 }
 
 }  // namespace
