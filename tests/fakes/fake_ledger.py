@@ -35,6 +35,14 @@ Behaviour copied from ledger v2.4 (internal/api/v2 controllers, go-libs api help
     (Formance stores the log of a success only), so a failed keyed write may be tried again.
   * dryRun=true computes the answer and stores nothing.
 
+--forward URL: every request the fake does not route (other modules, ledger v1, ledger v2 routes
+it does not implement) goes to URL instead of Go's 404 (method, path, query, headers and body as
+received; hop-by-hop headers dropped; 502 BAD_GATEWAY JSON when URL does not answer). The
+quickstart (deploy/quickstart.sh) puts Prism there, so one gateway upstream serves the stateful
+ledger and a mock of everything else.
+
+--ledger NAME (repeatable): ledgers created at start (bucket _default, no metadata).
+
 Test-only endpoints (never under /api/):
   GET  /_fake/requests[?since=N&path_prefix=P&method=M]  every request received: seq, method, path,
                                                         query, headers, body (text), status
@@ -52,6 +60,7 @@ import json
 import re
 import sys
 import threading
+import http.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -59,6 +68,9 @@ LEDGER_NAME_RE = re.compile(r"^[0-9a-zA-Z_-]{1,63}$")
 ADDRESS_RE = re.compile(r"^[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*$")
 ASSET_RE = re.compile(r"^[A-Z][A-Z0-9]{0,16}(_[A-Z]{1,16})?(/\d{1,6})?$")
 WORLD = "world"
+FORWARD = None  # (host, port) of --forward, or None
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+              "upgrade", "content-length", "host"}
 VERSION = "v2.4.12-fake"
 
 
@@ -325,6 +337,7 @@ class Handler(BaseHTTPRequestHandler):
             if fake:
                 status, headers, body = self._fake_endpoint(parts, raw)
             else:
+                self._current = (parts, raw)
                 status, headers, body = self._route(parts, raw)
         except ApiError as e:
             err = {"errorCode": e.code, "errorMessage": e.message}
@@ -424,9 +437,30 @@ class Handler(BaseHTTPRequestHandler):
             return self._aggregate_balances(name, q)
         return self._not_found_route()
 
-    @staticmethod
-    def _not_found_route():
+    def _not_found_route(self):
+        current = getattr(self, "_current", None)
+        if FORWARD and current:
+            return self._forward(*current)
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
+
+    def _forward(self, parts, raw):
+        """The request, as received, to --forward; its answer as (status, headers, body)."""
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        conn = http.client.HTTPConnection(FORWARD[0], FORWARD[1], timeout=30)
+        try:
+            conn.request(self.command, target, body=raw if raw or self.command in ("POST", "PUT", "PATCH")
+                         else None, headers=headers)
+            r = conn.getresponse()
+            body = r.read()
+            out = {k: v for k, v in r.getheaders() if k.lower() not in HOP_BY_HOP}
+            return r.status, out, body
+        except (OSError, http.client.HTTPException) as e:
+            return 502, {"Content-Type": "application/json"}, dump_json(
+                {"errorCode": "BAD_GATEWAY", "errorMessage": "fake: --forward %s:%d: %s" % (
+                    FORWARD[0], FORWARD[1], e)}).encode()
+        finally:
+            conn.close()
 
     @staticmethod
     def _not_allowed():
@@ -731,8 +765,23 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--forward", default=None, help="http://HOST:PORT for routes the fake does not serve")
+    ap.add_argument("--ledger", action="append", default=[], help="a ledger to create at start")
     args = ap.parse_args(argv)
+    global FORWARD
+    if args.forward:
+        u = urlsplit(args.forward)
+        if u.scheme != "http" or not u.hostname:
+            ap.error("--forward wants http://HOST:PORT")
+        FORWARD = (u.hostname, u.port or 80)
     srv = Server((args.host, args.port), Handler)
+    for name in args.ledger:
+        if not LEDGER_NAME_RE.match(name):
+            ap.error("bad ledger name: %s" % name)
+        with STATE.lock:
+            if name not in STATE.ledgers:
+                STATE.ledgers[name] = Ledger(name, "", {}, dict(DEFAULT_FEATURES), STATE.next_ledger_id)
+                STATE.next_ledger_id += 1
     print("listening on %d" % srv.server_address[1], flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)

@@ -294,5 +294,49 @@ class FaultProxyTest(unittest.TestCase):
         self.assertEqual(call(self.pport, "GET", "/_fault/stats")[2]["faults"]["delay"], 1)
 
 
+class ForwardTest(unittest.TestCase):
+    """--forward: what the fake does not route goes to another fake (standing in for Prism)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream, cls.uport = start("fake_ledger.py", "--ledger", "there")
+        cls.proc, cls.port = start("fake_ledger.py", "--forward", "http://127.0.0.1:%d" % cls.uport,
+                                   "--ledger", "main")
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.proc, cls.upstream):
+            p.kill()
+            p.wait()
+
+    def test_served_routes_stay_local_and_main_exists(self):
+        st, _, obj, _ = call(self.port, "GET", "/api/ledger/v2/main")
+        self.assertEqual((st, obj["data"]["name"]), (200, "main"))
+        st, _, obj, _ = call(self.port, "GET", "/api/ledger/v2/there")
+        self.assertEqual((st, obj["errorCode"]), (404, "NOT_FOUND"))  # a ledger error is not forwarded
+
+    def test_unrouted_requests_are_forwarded_as_received(self):
+        mark = call(self.uport, "GET", "/_fake/requests?path_prefix=/none")[2]["next"]
+        st, _, _, raw = call(self.port, "POST", "/api/wallets/wallets?x=1", {"name": "w"},
+                             {"Authorization": "Bearer t", "Idempotency-Key": "k"})
+        self.assertEqual(st, 404)  # the upstream fake's own "404 page not found"
+        self.assertEqual(raw, b"404 page not found\n")
+        seen = call(self.uport, "GET", "/_fake/requests?since=%d&path_prefix=/api/" % mark)[2]["requests"]
+        self.assertEqual(len(seen), 1)
+        self.assertEqual((seen[0]["method"], seen[0]["path"], seen[0]["query"]), ("POST", "/api/wallets/wallets", "x=1"))
+        headers = {k.lower(): v for k, v in seen[0]["headers"]}
+        self.assertEqual((headers["authorization"], headers["idempotency-key"]), ("Bearer t", "k"))
+        self.assertEqual(json.loads(seen[0]["body"]), {"name": "w"})
+
+    def test_unanswering_forward_target_is_502(self):
+        p, port = start("fake_ledger.py", "--forward", "http://127.0.0.1:1")
+        try:
+            st, _, obj, _ = call(port, "GET", "/api/payments/v3/accounts")
+            self.assertEqual((st, obj["errorCode"]), (502, "BAD_GATEWAY"))
+        finally:
+            p.kill()
+            p.wait()
+
+
 if __name__ == "__main__":
     unittest.main()
