@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "reflection.pb.h"
-#include "server/grpc/pool_reflection_source.h"
 #include "server/grpc/builtin_descriptors.h"
+#include "server/grpc/pool_reflection_source.h"
 #include "server/grpc/status_conversion.h"
 
 namespace fgw {
