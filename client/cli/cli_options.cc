@@ -1,5 +1,6 @@
 #include "client/cli/cli_options.h"
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,20 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseHeader(
   std::string key =
       absl::AsciiStrToLower(absl::StripAsciiWhitespace(text.substr(0, at)));
   std::string value(absl::StripAsciiWhitespace(text.substr(at + 1)));
+  // gRPC aborts the process on an illegal key or value: refuse them here.
+  bool key_ok = absl::c_all_of(key, [](char c) {
+    return absl::ascii_isdigit(c) || absl::ascii_islower(c) || c == '-' ||
+           c == '_' || c == '.';
+  });
+  if (!key_ok || absl::StartsWith(key, "grpc-")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-H: illegal metadata key '", key, "' (0-9 a-z - _ . only, no grpc-)"));
+  }
+  if (!absl::EndsWith(key, "-bin") &&
+      !absl::c_all_of(value, [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-H ", key, ": the value must be printable ASCII (or use a -bin key)"));
+  }
   return std::make_pair(std::move(key), std::move(value));
 }
 

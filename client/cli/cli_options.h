@@ -7,7 +7,9 @@
 //
 // METHOD: "formance.ledger.v2.LedgerService/ListLedgers", "...LedgerService.ListLedgers" or the
 // short "ledger.v2.ListLedgers". -d '@' (or a JSON argument "-") reads the request from stdin.
-// -H takes grpcurl's "key: value" (and "key=value"); keys are lower-cased, as gRPC requires.
+// -H takes grpcurl's "key: value" (and "key=value"); keys are lower-cased, as gRPC requires;
+// an illegal key (characters other than 0-9 a-z - _ ., or grpc-*) or a non-printable value
+// (unless the key ends in -bin) is a usage error (gRPC would abort the process).
 // -plaintext is accepted and ignored (the CLI speaks plaintext).
 #ifndef FGW_CLIENT_CLI_CLI_OPTIONS_H_
 #define FGW_CLIENT_CLI_CLI_OPTIONS_H_

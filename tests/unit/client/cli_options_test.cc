@@ -66,5 +66,18 @@ TEST(CliOptionsTest, UsageErrors) {
   EXPECT_FALSE(ParseOptions({"-H"}).ok());
 }
 
+// gRPC aborts on these at call time: they must be refused before.
+TEST(CliOptionsTest, IllegalMetadataIsAUsageError) {
+  EXPECT_FALSE(ParseOptions({"-H", "bad key: v", "list"}).ok());
+  EXPECT_FALSE(ParseOptions({"-H", "k\x01: v", "list"}).ok());
+  EXPECT_FALSE(ParseOptions({"-H", "grpc-timeout: 1S", "list"}).ok());
+  EXPECT_FALSE(ParseOptions({"-H", "k: v\x01", "list"}).ok());
+  EXPECT_FALSE(ParseOptions({"-H", "k: caf\xc3\xa9", "list"}).ok());
+  auto bin = ParseOptions({"-H", "trace-bin: \x01\x02", "list"});
+  ASSERT_TRUE(bin.ok()) << bin.status();
+  EXPECT_THAT(bin->metadata, ElementsAre(Pair("trace-bin", "\x01\x02")));
+  EXPECT_TRUE(ParseOptions({"-H", "X-Request.Id_1: a b ~", "list"}).ok());
+}
+
 }  // namespace
 }  // namespace fgw::cli
