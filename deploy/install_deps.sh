@@ -24,7 +24,7 @@ PACKAGES=(
 for arg in "$@"; do
   case "$arg" in
     --npm) npm=1 ;;
-    --clients) PACKAGES+=(  # Go and Java client stubs, compiled and run by tests/clients
+    --clients) clients=1; PACKAGES+=(  # Go and Java client stubs, compiled and run by tests/clients
         golang-go golang-google-protobuf-dev protoc-gen-go-grpc golang-google-grpc-dev
         golang-google-genproto-dev openjdk-17-jdk-headless libprotobuf-java libgrpc-java
         protobuf-compiler-grpc-java-plugin libnetty-java libgoogle-gson-java libperfmark-java
@@ -51,7 +51,7 @@ if ((${#missing[@]})); then
 fi
 
 # The Dockerfile copies this script alone: third_party/ is then absent (and not needed).
-[[ -f third_party/install.sh ]] && bash third_party/install.sh
+if [[ -f third_party/install.sh ]]; then bash third_party/install.sh ${clients:+--go}; fi
 
 if [[ -n "${npm:-}" && -f tests/package.json ]]; then
   if [[ -L tests/node_modules ]]; then

@@ -9,14 +9,15 @@
 #       golang-github-gogo-googleapis-dev (plain protos; the package itself is not installed).
 #       buf.yaml declares this directory as a module, so `buf lint|breaking|generate` work
 #       from the repository root.
-#   third_party/go/   a GOPATH overlay for Go stubs (GO111MODULE=off):
+#   third_party/go/   with --go: a GOPATH overlay for Go stubs (GO111MODULE=off; needs golang-go
+#                     and golang-google-protobuf-dev: deploy/install_deps.sh --clients):
 #       bin/protoc-gen-go   google.golang.org/protobuf v1.28's generator, built offline from
 #                           golang-google-protobuf-dev (Debian's protoc-gen-go package conflicts
 #                           with golang-github-grpc-ecosystem-grpc-gateway-dev, which C++ needs)
 #       src/github.com/golang/protobuf   v1.5 from golang-github-golang-protobuf-1-5-dev,
 #                           unpacked here (not installed: it conflicts with the 1.3 that
 #                           grpc-gateway-dev pulls in); grpc-go and genproto need the 1.5 API.
-# Usage: third_party/install.sh [--check]   (--check: exit 1 when something is missing)
+# Usage: third_party/install.sh [--go] [--check]   (--check: exit 1 when something is missing)
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE="$PWD"
@@ -25,12 +26,21 @@ API_PROTOS=(google/api/annotations.proto google/api/http.proto)
 RPC_PROTOS=(google/rpc/status.proto google/rpc/error_details.proto)
 PROTOS=("${API_PROTOS[@]}" "${RPC_PROTOS[@]}")
 
+with_go="" check=""
+for arg in "$@"; do
+  case "$arg" in
+    --go) with_go=1 ;;
+    --check) check=1 ;;
+    *) echo "third_party/install.sh: unknown argument $arg (--go, --check)" >&2; exit 2 ;;
+  esac
+done
 missing() {
   for p in "${PROTOS[@]}"; do [[ -f googleapis/$p ]] || return 0; done
+  [[ -z "$with_go" ]] && return 1
   [[ -x go/bin/protoc-gen-go && -f go/src/github.com/golang/protobuf/proto/proto.go ]] || return 0
   return 1
 }
-if [[ "${1:-}" == "--check" ]]; then
+if [[ -n "$check" ]]; then
   if missing; then echo "third_party: incomplete (run third_party/install.sh)"; exit 1; fi
   echo "third_party: ok"; exit 0
 fi
@@ -67,6 +77,11 @@ for p in "${RPC_PROTOS[@]}"; do
        "googleapis/$p"
   fi
 done
+
+if [[ -z "$with_go" ]]; then
+  echo "third_party: ok (googleapis protos)"
+  exit 0
+fi
 
 # golang/protobuf 1.5, unpacked from its Debian package.
 if [[ ! -f go/src/github.com/golang/protobuf/proto/proto.go ]]; then

@@ -2,7 +2,8 @@
 # Generates client stubs for the gateway's API with protoc and Debian's plugins, offline:
 #   client/stubs/generate.sh LANG OUT_DIR [PROTO ...]
 # LANG: go | python | node | java. PROTO: paths under proto/ (default: every formance/**.proto).
-# Needs `bash deploy/install_deps.sh` (third_party/install.sh: googleapis protos, protoc-gen-go).
+# Needs `bash deploy/install_deps.sh --clients` (third_party/install.sh: googleapis protos,
+# protoc-gen-go; Go and Java tool chains).
 #   go      protoc-gen-go v1.28 (third_party/go/bin) + protoc-gen-go-grpc (Debian); OUT_DIR is a
 #           GOPATH src/ (files land in OUT_DIR/github.com/formance-grpc-gateway/proto/...).
 #           google/api comes from golang-google-genproto-dev.
@@ -28,6 +29,7 @@ if (($#)); then protos=("$@"); else mapfile -t protos < <(find formance -name '*
 inc=(-I "$ROOT/proto" -I "$GOOGLEAPIS" -I /usr/include)
 case "$lang" in
   go)
+    [[ -x "$ROOT/third_party/go/bin/protoc-gen-go" ]] || bash "$ROOT/third_party/install.sh" --go
     protoc "${inc[@]}" --plugin=protoc-gen-go="$ROOT/third_party/go/bin/protoc-gen-go" \
       --go_out="$out" --go-grpc_out="$out" "${protos[@]}" ;;
   python)
