@@ -5,6 +5,7 @@
 # ../shared/formance/stack.openapi.yaml beside the repository), it serves a local Formance:
 #   ledger v2   tests/fakes/fake_ledger.py, stateful like Formance (balances, exact amounts,
 #               Idempotency-Key replays, Formance error bodies), ledger `main` created up front
+#   wallets v1  the same fake (create, get, list, credit, debit over the ledger wallets-002)
 #   the rest    Prism mocking the spec (canned answers), behind the fake (--forward)
 # and the gateway's one upstream is the fake. Otherwise the gateway proxies FORMANCE_URL.
 # It prints where each log is, and "listening" only once the gateway answers health.
@@ -70,8 +71,8 @@ if [[ -z "$UPSTREAM" && -f "$SPEC" ]]; then
   UPSTREAM="http://127.0.0.1:$FAKE_PORT"
   # The mock has no token endpoint; Prism only checks that secured calls carry a bearer token.
   export FORMANCE_TOKEN="${FORMANCE_TOKEN:-mock-token}"
-  echo "quickstart: local Formance on $UPSTREAM: ledger v2 from the stateful fake (ledger 'main'),"
-  echo "            every other module from Prism mocking $SPEC (127.0.0.1:$PRISM_PORT)"
+  echo "quickstart: local Formance on $UPSTREAM: ledger v2 (ledger 'main') and wallets from the stateful"
+  echo "            fake, every other module from Prism mocking $SPEC (127.0.0.1:$PRISM_PORT)"
 elif [[ -z "$UPSTREAM" ]]; then
   UPSTREAM=http://localhost
   echo "quickstart: spec not found at $SPEC and FORMANCE_URL unset: proxying http://localhost."

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """deploy/quickstart.sh, as a new user runs it (install skipped: CI has installed and built).
 
-It must: relink nothing that is up to date, serve ledger v2 from the stateful fake (ledger `main`
-up front) and the other modules from Prism, print "listening" only once health answers, name
+It must: relink nothing that is up to date, serve ledger v2 (ledger `main` up front) and wallets
+from the stateful fake and the other modules from Prism, print "listening" only once health answers, name
 its logs, and make the README's first calls show 2^128+1 digit for digit and an idempotent
 replay. Free ports on 127.0.0.1; the quickstart is stopped with SIGTERM and must take its
 children down.
@@ -99,8 +99,17 @@ class QuickstartTest(unittest.TestCase):
         ledgers = self.cli("-d", '{"pageSize": "2"}', "ledger.v2.ListLedgers")
         self.assertEqual(re.findall(r'"name": "([^"]+)"', ledgers.stdout), ["main"])
 
-    def test_4_other_modules_from_prism(self):
-        r = self.cli("-d", "{}", "formance.wallets.v1.WalletsService/ListWallets")
+    def test_4_wallets_from_the_fake_other_modules_from_prism(self):
+        created = self.cli("-d", '{"createWalletRequest": {"name": "first-hour", "metadata": {}}}',
+                           "wallets.v1.CreateWallet")
+        self.assertEqual(created.returncode, 0, created.stderr)
+        wallet_id = json.loads(created.stdout)["data"]["id"]
+        credit = self.cli("-d", json.dumps({"id": wallet_id, "creditWalletRequest": {
+            "amount": {"asset": "USD/2", "amount": BIG}}}), "wallets.v1.CreditWallet")
+        self.assertEqual(credit.returncode, 0, credit.stderr)
+        got = self.cli("-d", json.dumps({"id": wallet_id}), "wallets.v1.GetWallet")
+        self.assertEqual(json.loads(got.stdout)["data"]["balances"]["main"]["assets"], {"USD/2": BIG})
+        r = self.cli("-d", "{}", "formance.payments.v3.PaymentsService/ListAccounts")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("formance-http-status: 200", r.stderr)
         with open(os.path.join(self.logs, "fake-ledger.log")) as f:
