@@ -77,7 +77,9 @@ absl::StatusOr<std::string> ServerReflection::AskOn(
   call->Finish(&status, tag);
   Wait(cq);
   cq.Shutdown();
-  while (Wait(cq)) {
+  void* drained_tag = nullptr;
+  bool drained_ok = false;
+  while (cq.Next(&drained_tag, &drained_ok)) {
   }
   if (have_answer) return ToString(in);
   if (status.ok()) {
