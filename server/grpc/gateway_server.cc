@@ -116,7 +116,9 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
       health_(service_names_),
       reactors_(
           [this](const std::string& method) -> std::unique_ptr<CallReactor> {
-            if (method == kReflectionMethod) return reflection_.NewReactor();
+            if (method == kReflectionMethod || method == kReflectionV1Method) {
+              return reflection_.NewReactor();
+            }
             if (method == kHealthCheckMethod) {
               return std::make_unique<UnaryReactor>(&health_);
             }
