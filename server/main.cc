@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   backend.reflection = e->reflection();
   backend.service_names = e->service_names();
   backend.shutdown = [e] { e->Shutdown(); };
+  backend.authenticates_callers = e->authenticates_callers();
   absl::StatusOr<std::unique_ptr<fgw::GatewayApp>> app =
       fgw::GatewayApp::Start(*config, std::move(backend));
   if (!app.ok()) {

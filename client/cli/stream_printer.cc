@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/cli/status_output.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/impl/codegen/sync_stream.h"
@@ -61,8 +62,8 @@ int PrintStream(
   }
   if (parse_error) return 1;
   if (!status.ok()) {
-    err << "ERROR " << status.error_code() << ": " << status.error_message()
-        << "\n";
+    err << cli::FormatError(status.error_code(), status.error_message(),
+                            status.error_details());
     return 1;
   }
   return 0;

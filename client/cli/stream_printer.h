@@ -1,7 +1,7 @@
 // PrintStream: formance-grpc-cli's server-streaming call (the Stream rpcs). Reads every message
 // of `method` (a server-streaming rpc) and prints each as one line of proto3 JSON on `out` (JSON
-// lines: `jq -c`, `while read`), then the formance-* trailers and, on an error, the status on
-// `err`. Returns the CLI's exit status: 0 OK, 1 gRPC error or a reply that does not parse.
+// lines: `jq -c`, `while read`), then the formance-* trailers and, on an error, the status
+// (status_output.h) on `err`. Returns the CLI's exit status: 0 OK, 1 gRPC error or a reply that does not parse.
 //
 // Thread safety: one call at a time per channel use; the prototypes must outlive the call.
 #ifndef FGW_CLIENT_CLI_STREAM_PRINTER_H_

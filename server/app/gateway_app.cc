@@ -35,6 +35,9 @@ ServerOptions ServerOptionsFrom(const GatewayConfig& config) {
   options.keepalive_time = config.keepalive_time;
   options.keepalive_timeout = config.keepalive_timeout;
   options.completion_queues = config.grpc_threads;
+  options.tls = config.tls;
+  options.unix_socket_mode = config.unix_socket_mode;
+  options.allow_insecure_remote = config.allow_insecure_remote;
   return options;
 }
 
@@ -44,10 +47,11 @@ GatewayApp::GatewayApp(const GatewayConfig& config, AppBackend backend)
 absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
     const GatewayConfig& config, AppBackend backend) {
   std::unique_ptr<GatewayApp> app(new GatewayApp(config, std::move(backend)));
-  absl::StatusOr<std::unique_ptr<GatewayServer>> server =
-      GatewayServer::Start(ServerOptionsFrom(config), app->backend_.handler,
-                           app->backend_.reflection,
-                           app->backend_.service_names, app->backend_.streams);
+  ServerOptions options = ServerOptionsFrom(config);
+  options.authenticates_callers = app->backend_.authenticates_callers;
+  absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
+      options, app->backend_.handler, app->backend_.reflection,
+      app->backend_.service_names, app->backend_.streams);
   if (!server.ok()) return server.status();
   app->server_ = std::move(*server);
   spdlog::info("formance-grpc-gateway {} serving {} services on {}",

@@ -36,6 +36,9 @@ struct AppBackend {
   std::vector<std::string> service_names;
   // Runs once, after the server has drained (GatewayEngine::Shutdown). May be empty.
   std::function<void()> shutdown;
+  // The handler identifies callers (a caller policy with callers): a plaintext non-loopback
+  // listener is then allowed (GatewayServer::Start).
+  bool authenticates_callers = false;
 };
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards.

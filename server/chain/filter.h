@@ -1,7 +1,7 @@
 // Filter: one concern on the way from a transcoded REST request to Formance, behind one small
 // interface (Envoy's filter chain is the model). The chain, in the order it runs:
 //
-//   admission (calls in flight) -> cache (hit, singleflight, invalidation) -> retry (attempts,
+//   admission (caller policy, calls in flight) -> cache (hit, singleflight, invalidation) -> retry (attempts,
 //   backoff, budget, idempotency key) -> credentials (token, 401 replay) -> transport
 //
 // (assembled in upstream_chain.cc, one line per filter).

@@ -13,14 +13,14 @@ namespace fgw {
 
 UpstreamChain::UpstreamChain(Options options, Transport* transport,
                              TokenSource* tokens, ResponseCache* cache,
-                             CallsInFlight* limit, Clock* clock,
-                             Random* random) {
+                             CallsInFlight* limit, Clock* clock, Random* random,
+                             PolicyStore* policy) {
   auto retry = std::make_unique<RetryFilter>(options.retry, options.budget,
                                              clock, random);
   retry_ = retry.get();
   std::vector<std::unique_ptr<Filter>> filters;
-  if (limit != nullptr)
-    filters.push_back(std::make_unique<AdmissionFilter>(limit));
+  if (limit != nullptr || policy != nullptr)
+    filters.push_back(std::make_unique<AdmissionFilter>(limit, policy));
   filters.push_back(std::make_unique<CacheFilter>(cache, tokens));
   filters.push_back(std::move(retry));
   filters.push_back(std::make_unique<CredentialsFilter>(tokens));

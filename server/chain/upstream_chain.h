@@ -1,7 +1,7 @@
 // UpstreamChain: the gateway's filter chain, assembled in one place (one line per filter in
 // upstream_chain.cc), in the order a call meets them:
 //
-//   AdmissionFilter   calls in flight                        (admission_filter.h)
+//   AdmissionFilter   caller policy, calls in flight         (admission_filter.h)
 //   CacheFilter       hits, singleflight, write invalidation (cache_filter.h)
 //   RetryFilter       idempotency key, attempts, backoff     (retry_filter.h)
 //   CredentialsFilter bearer token, 401 replay               (credentials_filter.h)
@@ -11,13 +11,14 @@
 // adding a filter and one line in the assembly.
 //
 // Semantics of Call(): as each filter documents; in short, `done` gets a CallOutcome whose
-// response is OK for any HTTP status, and whose errors are admission (RESOURCE_EXHAUSTED),
+// response is OK for any HTTP status, and whose errors are admission (UNAUTHENTICATED,
+// PERMISSION_DENIED, RESOURCE_EXHAUSTED),
 // transport, token, deadline or cancellation statuses; attempts, cache_hit and the idempotency
 // key sent are recorded.
 //
 // Thread safety: Call() may be called concurrently. The transport, token source, cache, limit,
-// clock and random (tokens and cache may be null; a null limit admits everything) are not owned
-// and must outlive every call.
+// policy, clock and random (tokens and cache may be null; a null limit or policy admits
+// everything) are not owned and must outlive every call.
 #ifndef FGW_SERVER_CHAIN_UPSTREAM_CHAIN_H_
 #define FGW_SERVER_CHAIN_UPSTREAM_CHAIN_H_
 
@@ -30,6 +31,7 @@
 #include "server/cache/response_cache.h"
 #include "server/chain/exchange.h"
 #include "server/chain/filter_chain.h"
+#include "server/policy/policy_store.h"
 #include "server/retry/retry_budget.h"
 #include "server/retry/retry_policy.h"
 #include "server/upstream/transport.h"
@@ -54,7 +56,7 @@ class UpstreamChain {
 
   UpstreamChain(Options options, Transport* transport, TokenSource* tokens,
                 ResponseCache* cache, CallsInFlight* limit, Clock* clock,
-                Random* random);
+                Random* random, PolicyStore* policy = nullptr);
   ~UpstreamChain();
 
   void Call(const UpstreamCallSpec& spec, HttpRequest request,

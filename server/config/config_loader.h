@@ -9,6 +9,7 @@
 //   FORMANCE_CLIENT_SECRET_FILE  auth.client_secret_file
 //   FORMANCE_TOKEN_FILE          auth.static_token_file
 //   FGW_LOG_LEVEL                log.level
+//   FGW_ALLOW_INSECURE_REMOTE    grpc.allow_insecure_remote (1/true or 0/false)
 //   FORMANCE_CLIENT_SECRET, FORMANCE_TOKEN: secret values; read by the auth layer at run time,
 //     never copied into GatewayConfig. Their presence counts when the auth mode is inferred.
 //

@@ -57,6 +57,7 @@ void BodyStream::Start(const StreamMethod* method,
   ctx.cancellation = options.cancellation;
   ctx.options = options.call;
   ctx.options.bypass_cache = true;
+  ctx.caller = options.caller;
   // The transport keeps the sink until its request is over, which may be after the chain's
   // answer (a cancel answers at once).
   ctx.options.body_sink = stream;

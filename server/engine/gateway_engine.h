@@ -1,8 +1,9 @@
 // GatewayEngine: owns everything behind the gRPC server: the Formance API descriptors, the
 // route table built from their google.api.http rules, the method table compiled from it, the
-// upstream transport, the token source, the response cache, the calls-in-flight limit and the
-// upstream filter chain; exposes them as the UnaryCallHandler the generic gRPC service calls,
-// the StreamCallHandler of the Stream rpcs and the ReflectionSource server reflection reads.
+// upstream transport, the token source, the response cache, the calls-in-flight limit, the
+// caller policy (policy_store.h, compiled against the served methods) and the upstream filter
+// chain; exposes them as the UnaryCallHandler the generic gRPC service calls, the
+// StreamCallHandler of the Stream rpcs and the ReflectionSource server reflection reads.
 //
 // Shutdown() stops background work (token refreshes, token requests in flight) so the process
 // can exit in order; it is idempotent and the destructor runs it too.
@@ -33,6 +34,7 @@ class TokenSource;
 class CredentialsSource;
 class ResponseCache;
 class CallsInFlight;
+class PolicyStore;
 class MethodTable;
 class UpstreamChain;
 class TranscodingHandler;
@@ -64,6 +66,11 @@ class GatewayEngine {
   // Fully qualified names of the Formance services ("formance.ledger.v2.LedgerService").
   std::vector<std::string> service_names() const;
   size_t route_count() const;
+  // The caller policy. Its Reload() re-reads the policy and API-key files (the SIGHUP handler
+  // calls it); they are also reloaded when they change.
+  PolicyStore* policy();
+  // The policy in force has callers (so calls are authenticated).
+  bool authenticates_callers();
   void Shutdown();
 
  private:
@@ -73,11 +80,15 @@ class GatewayEngine {
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Transport> token_transport_;
+  // The token endpoint's transport for callers' own Formance clients, when it is not the
+  // upstream's; made on first use (policy reloads).
+  std::unique_ptr<Transport> caller_token_transport_;
   std::unique_ptr<CredentialsSource> credentials_;
   std::unique_ptr<TokenSource> tokens_;
   std::unique_ptr<ResponseCache> cache_;
   std::unique_ptr<const MethodTable> methods_;
   std::unique_ptr<CallsInFlight> in_flight_;
+  std::unique_ptr<PolicyStore> policy_;
   std::unique_ptr<UpstreamChain> chain_;
   std::unique_ptr<TranscodingHandler> handler_;
   std::unique_ptr<PoolReflectionSource> reflection_;

@@ -144,6 +144,7 @@ void PageStream::Fetch() {
   ctx.cancellation = options_.cancellation;
   ctx.options = options_.call;
   ctx.options.bypass_cache = true;
+  ctx.caller = options_.caller;
   ++pages_;
   chain_->Call(method_->spec, *std::move(http), ctx,
                [self = shared_from_this()](CallOutcome outcome) {

@@ -61,6 +61,8 @@ struct PageStreamOptions {
   Cancellation* cancellation =
       nullptr;       // The caller's; lives as long as the sink.
   CallOptions call;  // max_attempts; bypass_cache is forced.
+  // The caller's credential: every page is admitted (caller policy) as a call of the list.
+  CallerCredential caller;
 };
 
 class PageStream : public std::enable_shared_from_this<PageStream> {

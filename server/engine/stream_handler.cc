@@ -54,6 +54,7 @@ void StreamHandler::HandleStream(const IncomingCall& call, std::string request,
   PageStreamOptions options;
   options.deadline = call.deadline;
   options.cancellation = call.cancellation;
+  options.caller = call.credential;
   if (const std::string* v = FindMetadata(call, "x-formance-max-items")) {
     if (!absl::SimpleAtoi(*v, &options.max_items) || options.max_items < 1) {
       sink->Finish(absl::InvalidArgumentError(

@@ -115,7 +115,6 @@ absl::StatusOr<StreamMethod> CompileOne(const MethodDescriptor* method,
     s.raw_body = true;
     s.chunk_number = chunk->number();
     s.spec = s.list->spec;
-    s.spec.method = s.grpc_method;
     s.spec.cache_ttl = absl::ZeroDuration();
     return s;
   }
@@ -172,8 +171,8 @@ absl::StatusOr<StreamMethod> CompileOne(const MethodDescriptor* method,
   }
   s.item_number = item->number();
   s.cursor_number = cursor->number();
+  // The list's method: the caller policy admits each page as a call of the list.
   s.spec = s.list->spec;
-  s.spec.method = s.grpc_method;            // Logs name the stream.
   s.spec.cache_ttl = absl::ZeroDuration();  // Never cached.
   return s;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/grpc/caller_credential_extractor.h"
 #include "server/grpc/outgoing_metadata.h"
 #include "server/grpc/status_conversion.h"
 #include "spdlog/spdlog.h"
@@ -104,6 +105,11 @@ void StreamReactor::Dispatch(ServerCall* call) {
     incoming.metadata.emplace_back(std::string(key.data(), key.size()),
                                    std::string(value.data(), value.size()));
   }
+  std::shared_ptr<const grpc::AuthContext> auth;
+  if (read_certificate_) auth = ctx.auth_context();
+  incoming.credential =
+      ExtractCallerCredential(auth.get(), incoming.metadata, incoming.peer);
+  RemoveCredentialMetadata(&incoming.metadata);
   handler_->HandleStream(incoming, std::move(request_),
                          std::make_shared<CallSink>(call));
 }

@@ -2,8 +2,10 @@
 //
 // Protocol: as UnaryReactor: exactly one request message, then the client's half-close (zero or
 // two messages finish the call with INVALID_ARGUMENT); then HandleStream() with an IncomingCall
-// (method, deadline, lower-case metadata, peer, a Cancellation that fires when the client
-// cancels or the deadline passes) and a StreamSink over the call (stream_call_handler.h).
+// (method, deadline, lower-case metadata, peer, the caller's credential exactly as UnaryReactor
+// extracts it (caller_credential_extractor.h; its metadata removed), a Cancellation that fires
+// when the client cancels or the deadline passes) and a StreamSink over the call
+// (stream_call_handler.h).
 //
 // Lifetime: the sink keeps the call alive (a ServerCall::Hold) while the handler holds it, so it
 // may be used from any thread and never touches freed memory; once the call is over its writes
@@ -22,8 +24,11 @@ namespace fgw {
 
 class StreamReactor final : public CallReactor {
  public:
-  // `handler` (may be null) must outlive the call.
-  explicit StreamReactor(StreamCallHandler* handler) : handler_(handler) {}
+  // `handler` (may be null) must outlive the call. `read_certificate`: as UnaryReactor (the
+  // listener is TLS: the caller's certificate identifies it).
+  explicit StreamReactor(StreamCallHandler* handler,
+                         bool read_certificate = false)
+      : handler_(handler), read_certificate_(read_certificate) {}
 
   void OnMessage(ServerCall* call, std::string message) override;
   void OnHalfClose(ServerCall* call) override;
@@ -33,6 +38,7 @@ class StreamReactor final : public CallReactor {
   void Dispatch(ServerCall* call);
 
   StreamCallHandler* const handler_;
+  const bool read_certificate_;
   Cancellation cancellation_;
   std::string request_;
   int messages_read_ = 0;
