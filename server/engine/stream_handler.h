@@ -8,7 +8,8 @@
 //                            the gateway's other per-call settings, so the Stream request stays
 //                            the list's request field for field.
 //   x-formance-max-attempts  lowers the attempt limit of each page (1 = no retry).
-// The cache is always bypassed.
+// The cache is always bypassed. The caller's credential (IncomingCall::credential) goes with
+// every page, which the caller policy admits as a call of the list (StreamMethod::spec).
 //
 // Errors before the first page: UNIMPLEMENTED for a method that is not a Stream rpc,
 // INVALID_ARGUMENT for a request that does not parse, a malformed stream cursor
