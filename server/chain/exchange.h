@@ -83,6 +83,8 @@ struct CallOutcome {
   bool cache_hit = false;
   std::string idempotency_key;  // The key sent, if any.
   std::string trace_id;  // The call's trace, when the observe filter ran.
+  std::string
+      caller;  // The caller the policy identified; empty for an open policy.
 };
 
 class Exchange {
@@ -123,6 +125,15 @@ class Exchange {
     absl::MutexLock lock(&mu_);
     return idempotency_key_;
   }
+  // The identity the admission filter established (a policy caller name, never a secret).
+  void set_caller_identity(std::string identity) {
+    absl::MutexLock lock(&mu_);
+    caller_identity_ = std::move(identity);
+  }
+  std::string caller_identity() {
+    absl::MutexLock lock(&mu_);
+    return caller_identity_;
+  }
   void set_incoming_trace(std::string traceparent, std::string tracestate) {
     absl::MutexLock lock(&mu_);
     incoming_traceparent_ = std::move(traceparent);
@@ -155,6 +166,7 @@ class Exchange {
   std::atomic<bool> cache_hit_{false};
   absl::Mutex mu_;
   std::string idempotency_key_ ABSL_GUARDED_BY(mu_);
+  std::string caller_identity_ ABSL_GUARDED_BY(mu_);
   std::string incoming_traceparent_ ABSL_GUARDED_BY(mu_);
   std::string incoming_tracestate_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const TraceContext> trace_ ABSL_GUARDED_BY(mu_);

@@ -78,6 +78,7 @@ class CallScope {
     if (std::shared_ptr<const TraceContext> trace = x_.trace()) {
       outcome.trace_id = trace->trace_id;
     }
+    outcome.caller = x_.caller_identity();
     std::function<void(CallOutcome)> done = std::move(done_);
     done(std::move(outcome));
   }

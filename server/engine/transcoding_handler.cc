@@ -209,6 +209,7 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
             record.cache_hit = outcome.cache_hit;
             record.latency = latency;
             record.trace_id = outcome.trace_id;
+            record.caller = outcome.caller;
             spdlog::info("{}", FormatCallLog(record, LogFormatInUse()));
           }
         };
