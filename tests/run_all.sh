@@ -6,7 +6,8 @@
 #   Java programs with generated stubs, formance-grpc-cli, deploy/quickstart.sh, against the
 #   gateway and the stateful fake ledger), fault injection (exactly-once writes), system (no secret in any
 #   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, callers
-#   (TLS, mTLS, API keys, the caller policy: tests/callers), and the
+#   (TLS, mTLS, API keys, the caller policy: tests/callers), operations (admin probes, /metrics,
+#   trace context, JSON logs, drain, reload), and the
 #   clang-14 build with -Wthread-safety -Werror (tests/static/run_thread_safety.sh, build-clang),
 #   the libFuzzer targets for 30 s each (tests/fuzz/run_fuzzers.sh, build-fuzz) and the unit and
 #   integration tests under ASan and UBSan (tests/sanitize/run_sanitizers.sh, build-asan).
@@ -46,6 +47,7 @@ suite clients /usr/bin/python3 -m unittest discover -s tests/clients -p '*_test.
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh
 suite callers bash tests/callers/run_callers_test.sh
+suite ops bash tests/ops/run_ops_test.sh
 suite thread-safety bash tests/static/run_thread_safety.sh
 suite fuzz bash tests/fuzz/run_fuzzers.sh
 SUITE_TIMEOUT="${SAN_SUITE_TIMEOUT:-1500}" suite sanitizers bash tests/sanitize/run_sanitizers.sh
