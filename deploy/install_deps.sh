@@ -11,6 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcpprest-dev libabsl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
+  prometheus-cpp-dev  # server/metrics (prometheus-cpp core) and server/admin (its civetweb)
   clang-14  # tests/static/run_thread_safety.sh: the -Wthread-safety build
   libfuzzer-14-dev libclang-rt-14-dev  # tests/fuzz/run_fuzzers.sh (with clang-14): libFuzzer, ASan/UBSan
   golang-github-grpc-ecosystem-grpc-gateway-dev

@@ -8,24 +8,31 @@
 //   caller cancelled). A filter with pending work (a timer, a wait, a request on the wire)
 //   registers on it and answers CANCELLED promptly; that answer is ignored.
 // - the outcome record the filters write and the chain reports (CallOutcome): attempts, whether
-//   the cache answered, the idempotency key sent.
+//   the cache answered, the idempotency key sent, the trace id;
+// - the trace context: the caller's raw traceparent/tracestate (from CallContext) and the
+//   validated or new TraceContext the observe filter sets, which the attempt filter reads.
 //
 // Thread safety: every method may be called from any thread.
 #ifndef FGW_SERVER_CHAIN_EXCHANGE_H_
 #define FGW_SERVER_CHAIN_EXCHANGE_H_
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/metrics/metrics.h"
 #include "server/upstream/http_message.h"
 #include "server/util/cancellation.h"
 #include "server/util/clock.h"
+#include "server/util/reloadable_duration.h"
+#include "server/util/trace_context.h"
 
 namespace fgw {
 
@@ -37,8 +44,11 @@ struct UpstreamCallSpec {
       false;  // The gateway sends Idempotency-Key and may retry writes.
   bool needs_token = true;          // False for operations without security.
   std::vector<std::string> scopes;  // OAuth2 scopes of the operation.
-  absl::Duration cache_ttl =
-      absl::ZeroDuration();  // > 0: cache 2xx responses of this read.
+  // > 0: cache 2xx responses of this read. A reload of the cache rules may change it while
+  // calls read it (MethodTable::ApplyCacheRules).
+  ReloadableDuration cache_ttl = absl::ZeroDuration();
+  // This method's series (not owned; outlives the spec). Null: nothing recorded.
+  MethodMetrics* metrics = nullptr;
 };
 
 // Per-call settings from the caller's metadata.
@@ -52,6 +62,9 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   Cancellation* cancellation = nullptr;  // The caller's; may be null.
   CallOptions options;
+  // The caller's W3C trace context metadata, raw (the observe filter validates it).
+  std::string traceparent;
+  std::string tracestate;
 };
 
 struct CallOutcome {
@@ -60,6 +73,7 @@ struct CallOutcome {
   int attempts = 0;
   bool cache_hit = false;
   std::string idempotency_key;  // The key sent, if any.
+  std::string trace_id;  // The call's trace, when the observe filter ran.
 };
 
 class Exchange {
@@ -89,6 +103,25 @@ class Exchange {
     absl::MutexLock lock(&mu_);
     return idempotency_key_;
   }
+  void set_incoming_trace(std::string traceparent, std::string tracestate) {
+    absl::MutexLock lock(&mu_);
+    incoming_traceparent_ = std::move(traceparent);
+    incoming_tracestate_ = std::move(tracestate);
+  }
+  std::pair<std::string, std::string> incoming_trace() {
+    absl::MutexLock lock(&mu_);
+    return {incoming_traceparent_, incoming_tracestate_};
+  }
+  void set_trace(TraceContext trace) {
+    auto shared = std::make_shared<const TraceContext>(std::move(trace));
+    absl::MutexLock lock(&mu_);
+    trace_ = std::move(shared);
+  }
+  // Null until the observe filter has run.
+  std::shared_ptr<const TraceContext> trace() {
+    absl::MutexLock lock(&mu_);
+    return trace_;
+  }
 
  private:
   const UpstreamCallSpec* const spec_;  // Immutable; outlives the call.
@@ -100,6 +133,9 @@ class Exchange {
   std::atomic<bool> cache_hit_{false};
   absl::Mutex mu_;
   std::string idempotency_key_ ABSL_GUARDED_BY(mu_);
+  std::string incoming_traceparent_ ABSL_GUARDED_BY(mu_);
+  std::string incoming_tracestate_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const TraceContext> trace_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fgw

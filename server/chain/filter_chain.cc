@@ -75,6 +75,9 @@ class CallScope {
     outcome.attempts = x_->attempts();
     outcome.cache_hit = x_->cache_hit();
     outcome.idempotency_key = x_->idempotency_key();
+    if (std::shared_ptr<const TraceContext> trace = x_->trace()) {
+      outcome.trace_id = trace->trace_id;
+    }
     std::function<void(CallOutcome)> done = std::move(done_);
     done(std::move(outcome));
   }
@@ -104,6 +107,9 @@ void FilterChain::Call(const UpstreamCallSpec& spec, HttpRequest request,
                        const CallContext& ctx,
                        std::function<void(CallOutcome)> done) {
   auto x = std::make_shared<Exchange>(&spec, ctx.deadline, ctx.options, clock_);
+  if (!ctx.traceparent.empty() || !ctx.tracestate.empty()) {
+    x->set_incoming_trace(ctx.traceparent, ctx.tracestate);
+  }
   auto scope =
       std::make_shared<CallScope>(x, ctx.cancellation, std::move(done));
   if (ctx.cancellation != nullptr) {

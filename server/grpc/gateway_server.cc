@@ -24,20 +24,23 @@ int ClampToInt(int64_t value) {
 
 GatewayServer::GatewayServer(std::vector<std::string> service_names,
                              const ReflectionSource* reflection,
-                             UnaryCallHandler* handler)
+                             UnaryCallHandler* handler, bool health_only)
     : service_names_(std::move(service_names)),
-      handler_(handler),
+      handler_(health_only ? nullptr : handler),
       reflection_(reflection, service_names_),
       health_(service_names_),
-      reactors_(
-          [this](const std::string& method) -> std::unique_ptr<CallReactor> {
-            if (method == kReflectionMethod) return reflection_.NewReactor();
-            if (method == kHealthCheckMethod) {
-              return std::make_unique<UnaryReactor>(&health_);
-            }
-            if (method == kHealthWatchMethod) return health_.NewWatchReactor();
-            return std::make_unique<UnaryReactor>(handler_);
-          }) {}
+      reactors_([this, health_only](
+                    const std::string& method) -> std::unique_ptr<CallReactor> {
+        if (method == kHealthCheckMethod) {
+          return std::make_unique<UnaryReactor>(&health_);
+        }
+        if (method == kHealthWatchMethod) return health_.NewWatchReactor();
+        if (method == kReflectionMethod && !health_only) {
+          return reflection_.NewReactor();
+        }
+        return std::make_unique<UnaryReactor>(
+            handler_);  // Null: UNIMPLEMENTED.
+      }) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const ServerOptions& options, UnaryCallHandler* handler,
@@ -58,8 +61,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         "completion queue threads must be between 1 and 64");
   }
 
-  std::unique_ptr<GatewayServer> self(
-      new GatewayServer(std::move(service_names), reflection, handler));
+  std::unique_ptr<GatewayServer> self(new GatewayServer(
+      std::move(service_names), reflection, handler, options.health_only));
 
   // Health is served by our own reactors: gRPC's default service is a callback service,
   // and any callback service starts extra polling threads.
@@ -120,8 +123,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     self->queue_threads_.emplace_back(ServeCompletionQueue, queue.get());
   }
   self->SetServing(true);
-  spdlog::info("grpc: listening on {} ({} services)", self->address_,
-               self->service_names_.size());
+  if (options.health_only) {
+    spdlog::info("admin: grpc health listening on {}", self->address_);
+  } else {
+    spdlog::info("grpc: listening on {} ({} services)", self->address_,
+                 self->service_names_.size());
+  }
   return self;
 }
 
@@ -135,6 +142,14 @@ void GatewayServer::SetServing(bool serving) {
     if (shutdown_started_) return;
   }
   health_.SetServing(serving);
+}
+
+void GatewayServer::SetGate(const std::string& service, bool open) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutdown_started_) return;
+  }
+  health_.SetGate(service, open);
 }
 
 void GatewayServer::Shutdown(absl::Duration grace) {

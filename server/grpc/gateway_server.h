@@ -49,6 +49,9 @@ struct ServerOptions {
   // Threads that poll gRPC and run the calls' steps (request decoding and encoding); the
   // upstream's I/O threads decode the replies.
   int completion_queues = GatewayConfig().grpc_threads;
+  // The admin listener's server (admin.grpc_listen): grpc.health.v1 only; every other method,
+  // reflection included, answers UNIMPLEMENTED and no handler is called.
+  bool health_only = false;
 };
 
 class GatewayServer {
@@ -71,13 +74,16 @@ class GatewayServer {
 
   // Health of "" and every listed service. Ignored after Shutdown() started.
   void SetServing(bool serving);
+  // HealthService::SetGate for one listed service. Ignored after Shutdown() started.
+  void SetGate(const std::string& service, bool open);
 
   void Shutdown(absl::Duration grace);
   void Wait();
 
  private:
   GatewayServer(std::vector<std::string> service_names,
-                const ReflectionSource* reflection, UnaryCallHandler* handler);
+                const ReflectionSource* reflection, UnaryCallHandler* handler,
+                bool health_only);
 
   // Stops the completion-queue threads once no call is alive; after server_->Shutdown().
   void StopQueues();
