@@ -7,7 +7,9 @@
 #   docker run -e FORMANCE_URL=https://org.env.formance.cloud -e FORMANCE_CLIENT_ID=... \
 #     -e FORMANCE_CLIENT_SECRET_FILE=/secrets/client_secret -v ./secrets:/secrets:ro \
 #     -p 127.0.0.1:50051:50051 -p 127.0.0.1:9090:9090 formance-grpc-gateway
-# Arguments replace CMD (the admin listeners): keep --admin_grpc_listen for the HEALTHCHECK.
+# Arguments replace CMD (the listen addresses): keep --admin_grpc_listen=0.0.0.0:9091 (or a
+# loopback one) for the HEALTHCHECK. No ENV sets an address: in a pod the API stays on the
+# built-in 127.0.0.1:50051 unless the args say otherwise.
 FROM debian:12 AS build
 WORKDIR /src
 COPY deploy/install_deps.sh deploy/install_deps.sh
@@ -28,9 +30,8 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
 COPY --from=build /build/server/formance-grpc-gateway /build/client/formance-grpc-cli /usr/local/bin/
 COPY config/gateway.example.yaml /etc/formance-grpc-gateway/gateway.example.yaml
 USER 10001:10001
-ENV FGW_LISTEN=0.0.0.0:50051
 EXPOSE 50051 9090 9091
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["/usr/local/bin/formance-grpc-cli", "--addr=127.0.0.1:9091", "health"]
 ENTRYPOINT ["/usr/local/bin/formance-grpc-gateway"]
-CMD ["--admin_listen=0.0.0.0:9090", "--admin_grpc_listen=0.0.0.0:9091"]
+CMD ["--listen=0.0.0.0:50051", "--admin_listen=0.0.0.0:9090", "--admin_grpc_listen=0.0.0.0:9091"]

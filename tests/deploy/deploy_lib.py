@@ -92,12 +92,23 @@ def example_config():
         return yaml.safe_load(f)
 
 
+def builtin_default_seconds(field):
+    """A duration default of server/config/gateway_config.h (`field = absl::Seconds(N);`)."""
+    with open(os.path.join(ROOT, "server", "config", "gateway_config.h")) as f:
+        m = re.search(r"\b%s = absl::Seconds\((\d+)\);" % field, f.read())
+    expect(m, "no default for %s in gateway_config.h" % field)
+    return "%ss" % m.group(1)
+
+
 def stop_budget(config):
-    """grpc.drain_delay + grpc.shutdown_grace of a config dict, defaults from the example file."""
+    """grpc.drain_delay + grpc.shutdown_grace of a config dict; defaults from the example file,
+    else from gateway_config.h."""
     defaults = example_config().get("grpc", {})
     grpc = (config or {}).get("grpc", {}) or {}
-    drain = grpc.get("drain_delay", defaults.get("drain_delay", "0s"))
-    grace = grpc.get("shutdown_grace", defaults.get("shutdown_grace", "15s"))
+    drain = grpc.get("drain_delay") or defaults.get("drain_delay") or builtin_default_seconds(
+        "drain_delay")
+    grace = grpc.get("shutdown_grace") or defaults.get("shutdown_grace") or builtin_default_seconds(
+        "shutdown_grace")
     return duration_seconds(drain) + duration_seconds(grace)
 
 
@@ -307,3 +318,27 @@ def shell_words(text):
 
 def print_err(*a):
     print(*a, file=sys.stderr, flush=True)
+
+
+# ---- the image, as a container runtime starts it -------------------------------------------------
+def image_config():
+    """(env, entrypoint, cmd) of the Dockerfile's final stage."""
+    final = dockerfile_stages(os.path.join(ROOT, "Dockerfile"))[-1]
+    env, entry, cmd = {}, [], []
+    for instr, args in final["instructions"]:
+        if instr == "ENV":
+            for word in shlex.split(args):
+                k, _, v = word.partition("=")
+                env[k] = v
+        elif instr == "ENTRYPOINT":
+            entry = exec_form_or_shell(args)
+            cmd = []  # An ENTRYPOINT resets an inherited CMD.
+        elif instr == "CMD":
+            cmd = exec_form_or_shell(args)
+    return env, entry, cmd
+
+
+def effective_listen(args, env, config):
+    """The API address the gateway uses: flag > environment (image + container) > YAML > default."""
+    return (flag_value(args, "listen") or env.get("FGW_LISTEN") or (config or {}).get("listen")
+            or "127.0.0.1:50051")

@@ -26,7 +26,8 @@ import yaml
 
 from deploy_lib import (BUILD, CLI, DEPLOY, GATEWAY, GATEWAY_CONTAINER, HERE, K8S, MIB, NODE_MODULES,
                         ROOT, Skip, check, compose_gateway, configmap_gateway_yaml, container_env,
-                        dockerfile_stages, duration_seconds, exec_form_or_shell, expect, flag_value,
+                        dockerfile_stages, duration_seconds, effective_listen, exec_form_or_shell,
+                        expect, flag_value, image_config,
                         gateway_container, kubectl, kustomize_build, kustomize_fallback,
                         load_yaml_docs, pod_spec, quantity_bytes, run_checks, split_hostport,
                         stop_budget, systemd_unit)
@@ -230,13 +231,14 @@ def k8s_probes_target_the_admin_listener():
 def k8s_admin_on_pod_ip_api_on_loopback():
     for label, objects, dep in deployments():
         c = gateway_container(dep)
-        env = container_env(c, "POD-IP")
+        env = image_config()[0]
+        env.update(container_env(c, "POD-IP"))
         (hhost, _), g = admin_ports(c)
         for host in [hhost] + ([g[0]] if g else []):
             expect(host in ("$(POD_IP)", "0.0.0.0", "::"), "%s: admin host %s" % (label, host))
         expect(env.get("POD_IP") == "POD-IP", "%s: POD_IP must come from status.podIP" % label)
         _, config = configmap_gateway_yaml(objects, dep, c)
-        listen = flag_value(c["args"], "listen") or (config or {}).get("listen", "127.0.0.1:50051")
+        listen = effective_listen(c["args"], env, config)
         expect(listen.startswith("unix:") or split_hostport(listen)[0] in ("127.0.0.1", "::1"),
                "%s: the API listens on %s, not loopback" % (label, listen))
         ports = {p["containerPort"] for p in c.get("ports", [])}
