@@ -6,7 +6,8 @@ only a loopback interface exists, so the files' own ports and even 0.0.0.0 stay 
 Each scenario: the image's ENV, ENTRYPOINT and CMD (Dockerfile) with the deploy file's args and
 environment on top; the upstream is a local fake Formance (fake_formance.py, OAuth2 token endpoint
 and ledger reads); the process runs under the deploy file's numeric uid/gid with no new privileges
-and an empty capability bounding set (setpriv), as the securityContext / User= asks.
+and an empty capability bounding set (setpriv), as the securityContext / User= asks, on a read-only
+root filesystem (a mount namespace of its own) where the file asks for one.
 
 - kubernetes (sidecar.yaml, then the component rendered into deploy/kubernetes/example): the pod
   IP is 127.0.0.2 (status.podIP), volumes are laid out as the kubelet's atomic writer does
@@ -52,10 +53,16 @@ PROCS = []
 
 
 # ---- processes -----------------------------------------------------------------------------------
-def spawn(argv, env, log_name, uid=None, gid=None):
+def spawn(argv, env, log_name, uid=None, gid=None, read_only_root=False):
+    """Starts argv as uid:gid with no new privileges and no capabilities; with read_only_root,
+    in a mount namespace of its own whose root filesystem is read-only (readOnlyRootFilesystem,
+    compose read_only, ProtectSystem=strict). The pid is the program's own (each step execs)."""
     if uid is not None:
         argv = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
                 "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"] + argv
+    if read_only_root:
+        argv = ["unshare", "-m", "--", "sh", "-c",
+                'mount --make-rprivate / && mount -o remount,bind,ro / && exec "$@"', "sh"] + argv
     log = open(os.path.join(TMP, log_name), "ab")
     p = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     PROCS.append(p)
@@ -296,7 +303,8 @@ class Pod:
         return flag + eq + self.on_host(value) if eq and arg.startswith("--") else self.on_host(arg)
 
     def start(self):
-        self.proc = spawn(self.argv, self.env, self.log, self.uid, self.gid)
+        ro = self.c.get("securityContext", {}).get("readOnlyRootFilesystem") is True
+        self.proc = spawn(self.argv, self.env, self.log, self.uid, self.gid, read_only_root=ro)
         return self
 
     def rotate_secret(self, value):
@@ -316,6 +324,15 @@ class Pod:
         return "http://%s:%d%s" % (self.admin_host, self.admin_port, path)
 
 
+def root_is_read_only(pid):
+    with open("/proc/%d/mountinfo" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == "/":
+                return "ro" in fields[5].split(",")
+    return False
+
+
 def cli_has_health():
     out = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=10)
     return "health" in out.stdout + out.stderr
@@ -327,6 +344,7 @@ def probe_pod(pod, fake_url):
     expect(pod.admin_host == POD_IP, "admin bound to %s, not the pod IP" % pod.admin_host)
     t = kubelet_wait(pod, "startupProbe")
     kubelet_wait(pod, "livenessProbe", bound=5)
+    expect(root_is_read_only(pod.proc.pid), "the root filesystem is writable for the gateway")
     api_host, api_port = split_hostport(pod.api)
     expect(api_host == "127.0.0.1", "API on %s" % pod.api)
     code, _ = grpc_call(pod.api, LIST_LEDGERS)
@@ -486,13 +504,15 @@ def compose_service_runs_and_probes():
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
     uid, _, gid = str(g["user"]).partition(":")
     # In this namespace only loopback exists: the service's own 0.0.0.0 binds stay here.
-    p = spawn([GATEWAY] + list(g["command"]), env, "compose.log", int(uid), int(gid))
+    p = spawn([GATEWAY] + list(g["command"]), env, "compose.log", int(uid), int(gid),
+              read_only_root=g.get("read_only") is True)
     COMPOSE["proc"] = p
     published = {int(str(x).split(":")[-1]): str(x) for x in g["ports"]}
     admin_port = split_hostport(flag_value(g["command"], "admin_listen"))[1]
     expect(admin_port in published, "the admin port is not published")
     wait_until(lambda: http_status("http://127.0.0.1:%d/healthz" % admin_port)[0] == 200, 15,
                "compose /healthz", proc=p, log="compose.log")
+    expect(root_is_read_only(p.pid) == (g.get("read_only") is True), "read_only not applied")
     api_port = split_hostport(flag_value(g["command"], "listen"))[1]
     code, _ = grpc_call("127.0.0.1:%d" % api_port, LIST_LEDGERS)
     expect(code == "OK", "ListLedgers: %s" % code)
@@ -536,7 +556,7 @@ def dockerfile_image_defaults_serve_health_where_the_healthcheck_asks():
     _, url = start_fake(any_token=True)
     env = dict(img_env, FORMANCE_URL=url, FORMANCE_TOKEN="t", PATH="/usr/bin:/bin")
     expect(entry == ["/usr/local/bin/formance-grpc-gateway"], "ENTRYPOINT %s" % entry)
-    p = spawn([GATEWAY] + cmd, env, "docker.log", 10001, 10001)
+    p = spawn([GATEWAY] + cmd, env, "docker.log", 10001, 10001, read_only_root=True)
     DOCKER["proc"] = p
     wait_until(lambda: grpc_health(healthcheck_addr(hc)) == "SERVING", 15,
                "health at the HEALTHCHECK's address", proc=p, log="docker.log")
@@ -598,12 +618,14 @@ def systemd_unit_runs_rotates_reloads_and_stops():
             env[k] = rooted(v)
     with open(os.path.join(root, "etc", "passwd")) as f:
         user = next(l.split(":") for l in f if l.startswith(d["User"][0] + ":"))
-    p = spawn(argv, env, "systemd.log", int(user[2]), int(user[3]))
+    expect(d["ProtectSystem"] == ["strict"], "ProtectSystem")
+    p = spawn(argv, env, "systemd.log", int(user[2]), int(user[3]), read_only_root=True)
     try:
         admin = "http://%s" % cfg["admin"]["listen"]
         wait_until(lambda: http_status(admin + "/healthz")[0] == 200, 15, "systemd /healthz",
                    proc=p, log="systemd.log")
         expect(cfg["listen"] != cfg["admin"]["listen"], "API and admin on one address")
+        expect(root_is_read_only(p.pid), "ProtectSystem=strict not applied")
         code, _ = grpc_call(cfg["listen"], LIST_LEDGERS)
         expect(code == "OK", "ListLedgers: %s" % code)
         wait_until(lambda: http_status(admin + "/readyz")[0] == 200, 10, "systemd /readyz")

@@ -36,8 +36,14 @@ KUSTOMIZATIONS = [os.path.join(K8S, "example"), os.path.join(HERE, "fixtures", "
 UNIT = os.path.join(DEPLOY, "systemd", "formance-grpc-gateway.service")
 
 
+_RENDERED = {}
+
+
 def rendered(directory):
-    return kustomize_build(directory) or kustomize_fallback(directory)
+    """The kustomization rendered (kubectl, else the fallback), once per run; a fresh copy."""
+    if directory not in _RENDERED:
+        _RENDERED[directory] = json.dumps(kustomize_build(directory) or kustomize_fallback(directory))
+    return json.loads(_RENDERED[directory])
 
 
 def all_manifests():
@@ -468,16 +474,33 @@ def dockerfile_stages_user_healthcheck():
     expect(not dev, "build packages in the final stage: %s" % dev)
 
 
-def owning_package(lib):
-    for path in (os.path.realpath(lib), lib):
-        out = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
-        if out.returncode == 0:
-            return out.stdout.split(":")[0].strip()
-    # /lib is a symlink to /usr/lib on Debian 12: dpkg may know the other spelling.
-    alt = lib.replace("/usr/lib/", "/lib/", 1) if lib.startswith("/usr/lib/") else "/usr" + lib
-    out = subprocess.run(["dpkg", "-S", alt], capture_output=True, text=True)
-    expect(out.returncode == 0, "no package owns %s" % lib)
-    return out.stdout.split(":")[0].strip()
+def owning_packages(libs):
+    """{library path: Debian package} for every path, with one dpkg -S call per spelling tried
+    (the resolved path, the path as ldd prints it, and the /lib <-> /usr/lib twin: /lib is a
+    symlink to /usr/lib on Debian 12 and dpkg knows only the spelling the package ships)."""
+    def spellings(lib):
+        real = os.path.realpath(lib)
+        out = [real, lib]
+        for p in (real, lib):
+            out.append(p.replace("/usr/lib/", "/lib/", 1) if p.startswith("/usr/lib/") else "/usr" + p)
+        return out
+    owners = {}
+    for attempt in range(4):
+        todo = {lib: spellings(lib)[attempt] for lib in libs if lib not in owners}
+        if not todo:
+            break
+        out = subprocess.run(["dpkg", "-S"] + sorted(set(todo.values())), capture_output=True,
+                             text=True, timeout=120)
+        found = {}
+        for line in out.stdout.splitlines():
+            pkg, _, path = line.partition(": ")
+            found[path.strip()] = pkg.split(":")[0].split(",")[0].strip()
+        for lib, path in todo.items():
+            if path in found:
+                owners[lib] = found[path]
+    missing = [lib for lib in libs if lib not in owners]
+    expect(not missing, "no package owns %s" % missing)
+    return owners
 
 
 @check
@@ -492,11 +515,13 @@ def dockerfile_runtime_libraries():
                          capture_output=True, text=True, timeout=120)
     expect(out.returncode == 0, "apt-cache depends: %s" % out.stderr.strip())
     closure = {l.strip().split(":")[0] for l in out.stdout.splitlines() if l and not l[0].isspace()}
-    needed = {}
+    libs = set()
     for b in (GATEWAY, CLI):
         ldd = subprocess.run(["ldd", b], capture_output=True, text=True, check=True).stdout
-        for m in re.finditer(r"=> (/\S+)", ldd):
-            needed.setdefault(owning_package(m.group(1)), set()).add(os.path.basename(m.group(1)))
+        libs |= {m.group(1) for m in re.finditer(r"=> (/\S+)", ldd)}
+    needed = {}
+    for lib, pkg in owning_packages(sorted(libs)).items():
+        needed.setdefault(pkg, set()).add(os.path.basename(lib))
     missing = {p: sorted(l) for p, l in needed.items() if p not in closure}
     expect(not missing, "libraries the final stage does not install: %s" % missing)
     return "%d libraries from %d packages, all in the closure of %d listed" % (

@@ -17,10 +17,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NM = process.env.FGW_NODE_MODULES || path.resolve(HERE, "../node_modules");
 const MODELS = path.join(NM, "kubernetes-models");
 
-// "apps/v1" -> "apps/v1", "v1" -> "v1" (core): the package's folder for an apiVersion.
-function modelFolder(apiVersion) {
-  return apiVersion.includes("/") ? apiVersion : apiVersion;
-}
+// The package's folder for an apiVersion is the apiVersion itself: "apps/v1", "v1" (core).
+const modelFolder = (apiVersion) => apiVersion;
 
 // ---- strict fields, from the .d.ts files ------------------------------------------------------
 const typeCache = new Map();  // absolute .d.ts path -> {fields: Map(name -> typeText), imports}
@@ -105,6 +103,11 @@ function checkObject(value, type, where, errors) {
 }
 
 // ---- main ---------------------------------------------------------------------------------------
+if (!fs.existsSync(path.join(MODELS, "package.json"))) {
+  console.log(`FAIL kubernetes-models is not installed in ${NM} (npm ci in tests/)`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 const input = JSON.parse(fs.readFileSync(0, "utf8"));
 let passed = 0, failed = 0;
 for (const { source, object } of input) {
