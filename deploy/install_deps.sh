@@ -18,7 +18,7 @@ PACKAGES=(
   python3 python3-yaml python3-grpcio python3-protobuf python3-h2
   nodejs npm nginx-light gnuplot-nox iproute2 procps
   nghttp2-client  # tests/bench h2load rows: h2load, nghttp
-  systemd  # tests/deploy: systemd-analyze verify / security --offline, systemd-sysusers --root
+  systemd python3-seccomp  # tests/deploy: systemd-analyze, systemd-sysusers --root; the unit's seccomp filter
 )
 
 missing=()

@@ -21,7 +21,8 @@ root filesystem (a mount namespace of its own) where the file asks for one.
 - Dockerfile: ENTRYPOINT + CMD, the HEALTHCHECK command succeeds while the gateway runs and fails
   once it is stopped.
 - systemd: install.sh into a scratch root, the operator's edit of gateway.yaml, ExecStart and
-  Environment= of the unit with the root prefixed to its paths, as the service user; probes;
+  Environment= of the unit with the root prefixed to its paths, as the service user, under the
+  unit's SystemCallFilter= and RestrictAddressFamilies= (systemd_sandbox.py); probes;
   rotation with install.sh --set-secret; SIGHUP (ExecReload) keeps it serving; SIGTERM.
 """
 
@@ -53,10 +54,15 @@ PROCS = []
 
 
 # ---- processes -----------------------------------------------------------------------------------
-def spawn(argv, env, log_name, uid=None, gid=None, read_only_root=False):
+def spawn(argv, env, log_name, uid=None, gid=None, read_only_root=False, seccomp_unit=None):
     """Starts argv as uid:gid with no new privileges and no capabilities; with read_only_root,
     in a mount namespace of its own whose root filesystem is read-only (readOnlyRootFilesystem,
-    compose read_only, ProtectSystem=strict). The pid is the program's own (each step execs)."""
+    compose read_only, ProtectSystem=strict); with seccomp_unit, under that unit's
+    SystemCallFilter= and RestrictAddressFamilies= (systemd_sandbox.py). The pid is the
+    program's own (each step execs)."""
+    if seccomp_unit:
+        argv = ["/usr/bin/python3", os.path.join(HERE, "systemd_sandbox.py"), seccomp_unit,
+                "--"] + argv
     if uid is not None:
         argv = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
                 "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"] + argv
@@ -619,13 +625,20 @@ def systemd_unit_runs_rotates_reloads_and_stops():
     with open(os.path.join(root, "etc", "passwd")) as f:
         user = next(l.split(":") for l in f if l.startswith(d["User"][0] + ":"))
     expect(d["ProtectSystem"] == ["strict"], "ProtectSystem")
-    p = spawn(argv, env, "systemd.log", int(user[2]), int(user[3]), read_only_root=True)
+    unit = os.path.join(root, "etc", "systemd", "system", "formance-grpc-gateway.service")
+    p = spawn(argv, env, "systemd.log", int(user[2]), int(user[3]), read_only_root=True,
+              seccomp_unit=unit)
     try:
         admin = "http://%s" % cfg["admin"]["listen"]
         wait_until(lambda: http_status(admin + "/healthz")[0] == 200, 15, "systemd /healthz",
                    proc=p, log="systemd.log")
         expect(cfg["listen"] != cfg["admin"]["listen"], "API and admin on one address")
         expect(root_is_read_only(p.pid), "ProtectSystem=strict not applied")
+        with open("/proc/%d/status" % p.pid) as f:
+            status = dict(l.split(":", 1) for l in f if ":" in l)
+        expect(status["Seccomp"].strip() == "2" and status["NoNewPrivs"].strip() == "1",
+               "the seccomp filter is not loaded")
+        expect(int(status["CapBnd"].strip(), 16) == 0, "capabilities left in the bounding set")
         code, _ = grpc_call(cfg["listen"], LIST_LEDGERS)
         expect(code == "OK", "ListLedgers: %s" % code)
         wait_until(lambda: http_status(admin + "/readyz")[0] == 200, 10, "systemd /readyz")
@@ -649,7 +662,8 @@ def systemd_unit_runs_rotates_reloads_and_stops():
         except subprocess.TimeoutExpired:
             raise AssertionError("still running %gs after SIGTERM (TimeoutStopSec)" % limit)
         expect(rc == 0, "exit status %s" % rc)
-        return "as uid %s: probes, rotation, SIGHUP; stopped in %.1fs (TimeoutStopSec %g)" % (
+        return ("as uid %s under the unit's seccomp filter: probes, rotation, SIGHUP; stopped in "
+                "%.1fs (TimeoutStopSec %g)") % (
             user[2], time.monotonic() - t0, limit)
     finally:
         stop(p)

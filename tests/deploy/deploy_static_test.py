@@ -573,7 +573,7 @@ def dockerignore_excludes_what_the_build_does_not_need():
     for p in (".git", ".git/objects/ab/cd", "build", "build/server/x.o", "build-asan/y",
               "build-clang", "build-fuzz/z", "tests/node_modules/ajv/package.json",
               "node_modules/x", "tests/fakes/__pycache__/fake_ledger.cpython-311.pyc",
-              "tests/bench/results/latest.tsv", "x.pyc"):
+              "tests/bench/results/latest.tsv", "x.pyc", "deploy/compose/secrets/client_secret"):
         expect(dockerignored(p, pats), "%s is sent to the docker daemon" % p)
     for p in ("CMakeLists.txt", "server/main.cc", "proto/formance/ledger/v2/ledger.proto",
               "deploy/install_deps.sh", "deploy/build.sh", "config/gateway.example.yaml",
