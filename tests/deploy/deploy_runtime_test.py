@@ -14,7 +14,8 @@ root filesystem (a mount namespace of its own) where the file asks for one.
   (..data symlink); the kubelet's startup, readiness and liveness probes hit the admin port on the
   pod IP while the API answers on 127.0.0.1 only; the admin gRPC port answers grpc.health.v1 and
   nothing else; /metrics answers. For sidecar.yaml also: the secret rotated as the kubelet rotates
-  it reaches the token endpoint without a restart; the peak RSS (VmHWM) under a bounded load stays
+  it reaches the token endpoint without a restart; a ConfigMap edit is reloaded (an invalid one is
+  refused and the running config kept); the peak RSS (VmHWM) under a bounded load stays
   under the memory request; SIGTERM turns /readyz NOT ready at once, the API keeps answering during
   drain_delay, and the process exits 0 within terminationGracePeriodSeconds.
 - compose: the service's command and environment, its healthcheck command, the published ports.
@@ -275,6 +276,7 @@ class Pod:
                 cm = next(o for o in objects if o["kind"] == "ConfigMap"
                           and o["metadata"]["name"] == v["configMap"]["name"])
                 atomic_write_volume(host, cm["data"], v["configMap"].get("defaultMode", 0o644), 1)
+                self.config_dir = (host, v["configMap"].get("defaultMode", 0o644), dict(cm["data"]))
             else:
                 raise AssertionError("volume %s: unsupported type" % m["name"])
             self.mounts[m["mountPath"].rstrip("/")] = host
@@ -309,6 +311,7 @@ class Pod:
         return flag + eq + self.on_host(value) if eq and arg.startswith("--") else self.on_host(arg)
 
     def start(self):
+        ports_free(self.api, "%s:%d" % (self.admin_host, self.admin_port), self.admin_grpc)
         ro = self.c.get("securityContext", {}).get("readOnlyRootFilesystem") is True
         self.proc = spawn(self.argv, self.env, self.log, self.uid, self.gid, read_only_root=ro)
         return self
@@ -319,6 +322,11 @@ class Pod:
                     if "secret" in v)
         atomic_write_volume(self.secret_dir, {"client_secret": value}, mode, self.generation)
 
+    def update_configmap(self, data):
+        self.generation += 1
+        host, mode, _ = self.config_dir
+        atomic_write_volume(host, data, mode, self.generation)
+
     def vm_hwm_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
@@ -328,6 +336,16 @@ class Pod:
 
     def admin_url(self, path):
         return "http://%s:%d%s" % (self.admin_host, self.admin_port, path)
+
+
+def ports_free(*addresses):
+    """Fails when something already answers on one of these host:port addresses (a gateway of
+    an earlier scenario still running would answer this scenario's probes)."""
+    for a in addresses:
+        if a and not a.startswith("unix:"):
+            host, port = split_hostport(a)
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            expect(refused(host, port), "%s is already in use before the start" % a)
 
 
 def root_is_read_only(pid):
@@ -346,7 +364,6 @@ def cli_has_health():
 
 def probe_pod(pod, fake_url):
     """The checks every Kubernetes scenario shares; a summary string."""
-    c = pod.c
     expect(pod.admin_host == POD_IP, "admin bound to %s, not the pod IP" % pod.admin_host)
     t = kubelet_wait(pod, "startupProbe")
     kubelet_wait(pod, "livenessProbe", bound=5)
@@ -363,6 +380,9 @@ def probe_pod(pod, fake_url):
     expect(status == 200 and b"grpc_server_handled_total" in body, "/metrics: %s" % status)
     if pod.admin_grpc:
         expect(grpc_health(pod.admin_grpc) == "SERVING", "admin gRPC health")
+        # The gRPC readiness gate follows /readyz on a refresh timer: the kubelet's next probe.
+        wait_until(lambda: grpc_health(pod.admin_grpc, "readiness") == "SERVING", 5,
+                   "admin gRPC readiness", proc=pod.proc, log=pod.log)
         code, _ = grpc_call(pod.admin_grpc, LIST_LEDGERS)
         expect(code == "UNIMPLEMENTED", "the admin gRPC port serves Formance calls (%s)" % code)
     secrets = fake_secrets(fake_url)
@@ -381,7 +401,11 @@ def k8s_sidecar_yaml_runs_and_probes():
     _, url = start_fake()
     pod = Pod("sidecar.yaml", objects, dep, url, "secret-v1\n").start()
     SIDECAR.update(pod=pod, url=url, dep=dep)
-    note = probe_pod(pod, url)
+    try:
+        note = probe_pod(pod, url)
+    except BaseException:
+        stop(pod.proc)  # Its ports are the next scenarios' ports.
+        raise
     SIDECAR["probed"] = True
     return note
 
@@ -405,6 +429,25 @@ def k8s_secret_rotation_without_restart():
     wait_until(rotated, 20, "the rotated secret at the token endpoint", interval=0.3)
     expect(pod.proc.poll() is None, "the gateway restarted")
     return "token requests carried %s" % fake_secrets(url)
+
+
+@check
+def k8s_configmap_edit_reloads():
+    pod = running_sidecar()
+    host, mode, data = pod.config_dir
+    (key, text), = data.items()
+    cfg = yaml.safe_load(text)
+    before = cfg.get("log", {}).get("level", "info")
+    cfg.setdefault("log", {})["level"] = "debug"
+    pod.update_configmap({key: yaml.safe_dump(cfg)})
+    wait_until(lambda: "log.level %s -> debug" % before in log_tail(pod.log, 400), 20,
+               "the ConfigMap edit reloaded", interval=0.3, proc=pod.proc, log=pod.log)
+    pod.update_configmap({key: text + "\nno_such_key: 1\n"})
+    wait_until(lambda: "keeping the running config" in log_tail(pod.log, 400), 20,
+               "an invalid ConfigMap edit refused", interval=0.3, proc=pod.proc, log=pod.log)
+    expect(grpc_call(pod.api, LIST_LEDGERS)[0] == "OK", "serving after an invalid edit")
+    pod.update_configmap({key: text})
+    return "log.level %s -> debug applied; an unknown key kept the running config" % before
 
 
 @check
@@ -451,7 +494,14 @@ def k8s_peak_rss_under_load_within_request():
 
 @check
 def k8s_sigterm_drains_within_grace_period():
-    pod, dep = running_sidecar(), SIDECAR["dep"]
+    pod = running_sidecar()
+    try:
+        return sigterm_drains(pod, SIDECAR["dep"])
+    finally:
+        stop(pod.proc)
+
+
+def sigterm_drains(pod, dep):
     grace = pod_spec(dep).get("terminationGracePeriodSeconds", 30)
     drain = (pod.config or {}).get("grpc", {}).get("drain_delay", "0s")
     t0 = time.monotonic()
@@ -459,6 +509,8 @@ def k8s_sigterm_drains_within_grace_period():
     wait_until(lambda: not kubelet_probe(pod.c, pod.c["readinessProbe"], POD_IP), 1.0,
                "/readyz NOT ready after SIGTERM", interval=0.05)
     t_unready = time.monotonic() - t0
+    if pod.admin_grpc:
+        expect(grpc_health(pod.admin_grpc, "readiness") == "NOT_SERVING", "gRPC readiness")
     if drain not in ("0s", "0"):
         code, _ = grpc_call(pod.api, LIST_LEDGERS)
         expect(code == "OK", "a call during drain_delay %s: %s" % (drain, code))
@@ -510,6 +562,7 @@ def compose_service_runs_and_probes():
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
     uid, _, gid = str(g["user"]).partition(":")
     # In this namespace only loopback exists: the service's own 0.0.0.0 binds stay here.
+    ports_free(*[flag_value(g["command"], f) for f in ("listen", "admin_listen", "admin_grpc_listen")])
     p = spawn([GATEWAY] + list(g["command"]), env, "compose.log", int(uid), int(gid),
               read_only_root=g.get("read_only") is True)
     COMPOSE["proc"] = p
@@ -562,6 +615,7 @@ def dockerfile_image_defaults_serve_health_where_the_healthcheck_asks():
     _, url = start_fake(any_token=True)
     env = dict(img_env, FORMANCE_URL=url, FORMANCE_TOKEN="t", PATH="/usr/bin:/bin")
     expect(entry == ["/usr/local/bin/formance-grpc-gateway"], "ENTRYPOINT %s" % entry)
+    ports_free(*[flag_value(cmd, f) for f in ("listen", "admin_listen", "admin_grpc_listen")])
     p = spawn([GATEWAY] + cmd, env, "docker.log", 10001, 10001, read_only_root=True)
     DOCKER["proc"] = p
     wait_until(lambda: grpc_health(healthcheck_addr(hc)) == "SERVING", 15,
@@ -625,6 +679,7 @@ def systemd_unit_runs_rotates_reloads_and_stops():
     with open(os.path.join(root, "etc", "passwd")) as f:
         user = next(l.split(":") for l in f if l.startswith(d["User"][0] + ":"))
     expect(d["ProtectSystem"] == ["strict"], "ProtectSystem")
+    ports_free(cfg["listen"], cfg["admin"]["listen"], cfg["admin"]["grpc_listen"])
     unit = os.path.join(root, "etc", "systemd", "system", "formance-grpc-gateway.service")
     p = spawn(argv, env, "systemd.log", int(user[2]), int(user[3]), read_only_root=True,
               seccomp_unit=unit)
