@@ -50,12 +50,14 @@ void Refuse(const MethodEntry& entry, Clock* clock, absl::Time start,
   if (entry.spec.metrics != nullptr) {
     entry.spec.metrics->Handled(status.code(), latency);
   }
-  CallLogRecord record;
-  record.method = entry.spec.method;
-  record.operation_id = entry.route->rules.operation_id();
-  record.code = status.code();
-  record.latency = latency;
-  spdlog::info("{}", FormatCallLog(record, LogFormatInUse()));
+  if (spdlog::should_log(spdlog::level::info)) {
+    CallLogRecord record;
+    record.method = entry.spec.method;
+    record.operation_id = entry.route->rules.operation_id();
+    record.code = status.code();
+    record.latency = latency;
+    spdlog::info("{}", FormatCallLog(record, LogFormatInUse()));
+  }
   Fail(done, std::move(status));
 }
 

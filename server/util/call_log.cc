@@ -95,7 +95,7 @@ void AppendJsonString(std::string* out, absl::string_view value) {
 }
 
 std::string FormatCallLog(const CallLogRecord& r, LogFormat format) {
-  const absl::string_view code = absl::StatusCodeToString(r.code);
+  const std::string code = absl::StatusCodeToString(r.code);
   const double ms = absl::ToDoubleMilliseconds(r.latency);
   std::string out;
   if (format == LogFormat::kText) {
