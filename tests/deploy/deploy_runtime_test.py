@@ -71,7 +71,8 @@ def spawn(argv, env, log_name, uid=None, gid=None, read_only_root=False, seccomp
         argv = ["unshare", "-m", "--", "sh", "-c",
                 'mount --make-rprivate / && mount -o remount,bind,ro / && exec "$@"', "sh"] + argv
     log = open(os.path.join(TMP, log_name), "ab")
-    p = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    p = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
     PROCS.append(p)
     return p
 
@@ -203,7 +204,8 @@ def kubelet_probe(container, probe, pod_ip):
         host = probe[kind].get("host", pod_ip)
         if kind == "httpGet":
             try:
-                status, _ = http_status("http://%s:%d%s" % (host, port, probe[kind]["path"]), timeout)
+                url = "http://%s:%d%s" % (host, port, probe[kind]["path"])
+                status, _ = http_status(url, timeout)
             except OSError:
                 return False
             return 200 <= status < 400
@@ -488,7 +490,8 @@ def k8s_peak_rss_under_load_within_request():
         f.write("%.1f\n" % (hwm / MIB))
     expect(counts["err"] == 0, "%d calls failed" % counts["err"])
     expect(hwm <= req, "VmHWM %.1f MiB above requests.memory %.0f MiB" % (hwm / MIB, req / MIB))
-    return "VmHWM %.1f MiB after %d calls (16 in flight, 1 in 4 a page of 1,000) <= request %.0f MiB" % (
+    return ("VmHWM %.1f MiB after %d calls (16 in flight, 1 in 4 a page of 1,000) <= request "
+            "%.0f MiB") % (
         hwm / MIB, counts["ok"], req / MIB)
 
 
@@ -562,7 +565,8 @@ def compose_service_runs_and_probes():
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
     uid, _, gid = str(g["user"]).partition(":")
     # In this namespace only loopback exists: the service's own 0.0.0.0 binds stay here.
-    ports_free(*[flag_value(g["command"], f) for f in ("listen", "admin_listen", "admin_grpc_listen")])
+    ports_free(*[flag_value(g["command"], f)
+                 for f in ("listen", "admin_listen", "admin_grpc_listen")])
     p = spawn([GATEWAY] + list(g["command"]), env, "compose.log", int(uid), int(gid),
               read_only_root=g.get("read_only") is True)
     COMPOSE["proc"] = p
@@ -632,7 +636,8 @@ def dockerfile_healthcheck_command():
     hc = image_healthcheck()
     try:
         if not cli_has_health():
-            raise Skip("the CLI has no `health` command yet (issue 13): HEALTHCHECK %s not run" % hc)
+            raise Skip("the CLI has no `health` command yet (issue 13): HEALTHCHECK %s not run"
+                       % hc)
         out = run_healthcheck(hc)
         expect(out.returncode == 0, "HEALTHCHECK exit %d: %s" % (out.returncode, out.stderr))
     finally:

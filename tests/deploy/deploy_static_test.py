@@ -24,7 +24,8 @@ import tempfile
 
 import yaml
 
-from deploy_lib import (BUILD, CLI, DEPLOY, GATEWAY, GATEWAY_CONTAINER, HERE, K8S, MIB, NODE_MODULES,
+from deploy_lib import (BUILD, CLI, DEPLOY, GATEWAY, GATEWAY_CONTAINER, HERE, K8S, MIB,
+                        NODE_MODULES,
                         ROOT, Skip, check, compose_gateway, configmap_gateway_yaml, container_env,
                         dockerfile_stages, duration_seconds, effective_listen, exec_form_or_shell,
                         expect, flag_value, image_config,
@@ -42,7 +43,8 @@ _RENDERED = {}
 def rendered(directory):
     """The kustomization rendered (kubectl, else the fallback), once per run; a fresh copy."""
     if directory not in _RENDERED:
-        _RENDERED[directory] = json.dumps(kustomize_build(directory) or kustomize_fallback(directory))
+        objects = kustomize_build(directory) or kustomize_fallback(directory)
+        _RENDERED[directory] = json.dumps(objects)
     return json.loads(_RENDERED[directory])
 
 
@@ -297,7 +299,8 @@ def k8s_memory_requests_cover_the_measured_peak():
         res = gateway_container(dep)["resources"]
         req = quantity_bytes(res["requests"]["memory"]) / MIB
         lim = quantity_bytes(res["limits"]["memory"]) / MIB
-        expect(req >= peak, "%s: requests.memory %g MiB < measured peak %g MiB" % (label, req, peak))
+        expect(req >= peak, "%s: requests.memory %g MiB < measured peak %g MiB" % (
+            label, req, peak))
         expect(lim >= 2 * req, "%s: limits.memory %g MiB leaves no room for bursts" % (label, lim))
         expect("cpu" in res["requests"] and "cpu" not in res.get("limits", {}),
                "a CPU request and no CPU limit (throttling adds latency)")
@@ -356,7 +359,8 @@ def systemd_analyze_security_exposure():
         raise Skip("systemd-analyze not installed (Debian package systemd)")
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager",
-                              verifiable_unit_copy(tmp)], capture_output=True, text=True, timeout=60)
+                              verifiable_unit_copy(tmp)], capture_output=True, text=True,
+                             timeout=60)
     m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out.stdout)
     expect(m, "no exposure level: %s" % out.stderr)
     expect(float(m.group(1)) <= 2.0, "exposure %s > 2.0" % m.group(1))
@@ -389,7 +393,8 @@ def systemd_hardening_and_rotation_directives():
     expect(d.get("ExecReload", [""])[0].endswith("kill -HUP $MAINPID"), "ExecReload: SIGHUP")
     with open(os.path.join(DEPLOY, "systemd", "gateway.yaml")) as f:
         budget = stop_budget(yaml.safe_load(f))
-    stop = duration_seconds(d["TimeoutStopSec"][0] + ("s" if d["TimeoutStopSec"][0].isdigit() else ""))
+    raw = d["TimeoutStopSec"][0]
+    stop = duration_seconds(raw + ("s" if raw.isdigit() else ""))
     expect(stop > budget, "TimeoutStopSec %s <= drain_delay + shutdown_grace %g" % (stop, budget))
 
 
@@ -419,7 +424,8 @@ def systemd_install_script():
             f.write("# edited by the operator\n")
         expect(install(tmp).returncode == 0, "second install failed")
         with open(conf) as f:
-            expect(f.read().endswith("# edited by the operator\n"), "install.sh overwrote the config")
+            expect(f.read().endswith("# edited by the operator\n"),
+                   "install.sh overwrote the config")
         expect(install(tmp, "--set-secret", stdin="").returncode != 0, "an empty secret was taken")
         expect(install(tmp, "--set-secret", stdin="first\n").returncode == 0, "--set-secret")
         sec = os.path.join(tmp, "etc", "formance-grpc-gateway", "secret", "client_secret")
@@ -470,7 +476,8 @@ def dockerfile_stages_user_healthcheck():
     cmd = exec_form_or_shell(hc[-1].split("CMD", 1)[1])
     expect(any(w.endswith("formance-grpc-cli") for w in cmd) and cmd[-1] == "health",
            "HEALTHCHECK must run formance-grpc-cli ... health: %s" % cmd)
-    dev = [p for p in apt_packages(final) if p.endswith("-dev") or p in ("build-essential", "cmake")]
+    dev = [p for p in apt_packages(final)
+           if p.endswith("-dev") or p in ("build-essential", "cmake")]
     expect(not dev, "build packages in the final stage: %s" % dev)
 
 
@@ -482,7 +489,8 @@ def owning_packages(libs):
         real = os.path.realpath(lib)
         out = [real, lib]
         for p in (real, lib):
-            out.append(p.replace("/usr/lib/", "/lib/", 1) if p.startswith("/usr/lib/") else "/usr" + p)
+            twin = p.replace("/usr/lib/", "/lib/", 1) if p.startswith("/usr/lib/") else "/usr" + p
+            out.append(twin)
         return out
     owners = {}
     for attempt in range(4):
@@ -511,7 +519,8 @@ def dockerfile_runtime_libraries():
     _, final = final_stage()
     listed = apt_packages(final)
     out = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-                          "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"] + listed,
+                          "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"]
+                         + listed,
                          capture_output=True, text=True, timeout=120)
     expect(out.returncode == 0, "apt-cache depends: %s" % out.stderr.strip())
     closure = {l.strip().split(":")[0] for l in out.stdout.splitlines() if l and not l[0].isspace()}

@@ -8,8 +8,8 @@ entries removed from it, as systemd merges them; systemd's implicit execve, exit
 getrlimit, rt_sigreturn, sigreturn kept), SystemCallErrorNumber= (the errno of a refused call,
 default EPERM) and RestrictAddressFamilies= (socket() allowed only for the listed families; systemd
 answers EAFNOSUPPORT for the others, this filter the unit's errno). Groups are expanded with
-`systemd-analyze syscall-filter`, so the set is this systemd's own. Then execs PROGRAM with the filter
-loaded (no_new_privs must already be set, e.g. by setpriv --no-new-privs, when not root).
+`systemd-analyze syscall-filter`, so the set is this systemd's own. Then execs PROGRAM with the
+filter loaded (no_new_privs must already be set, e.g. by setpriv --no-new-privs, when not root).
 
 Exit status 2 on a usage or unit error; otherwise PROGRAM's.
 """
