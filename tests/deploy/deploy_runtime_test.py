@@ -540,8 +540,11 @@ def k8s_component_rendered_runs_and_probes():
         stop(fake)
 
 
-def run_healthcheck(cmd):
+def run_healthcheck(cmd, uid=10001, gid=10001):
+    """The health check command as the container runs it: as the container's user."""
     argv = [CLI if w == "/usr/local/bin/formance-grpc-cli" else w for w in cmd]
+    argv = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
+            "--no-new-privs", "--bounding-set=-all", "--"] + argv
     return subprocess.run(argv, capture_output=True, text=True, timeout=15)
 
 
@@ -570,6 +573,14 @@ def compose_service_runs_and_probes():
     p = spawn([GATEWAY] + list(g["command"]), env, "compose.log", int(uid), int(gid),
               read_only_root=g.get("read_only") is True)
     COMPOSE["proc"] = p
+    try:
+        return compose_probes(g, p)
+    except BaseException:
+        stop(p)  # Its ports are the next scenarios' ports.
+        raise
+
+
+def compose_probes(g, p):
     published = {int(str(x).split(":")[-1]): str(x) for x in g["ports"]}
     admin_port = split_hostport(flag_value(g["command"], "admin_listen"))[1]
     expect(admin_port in published, "the admin port is not published")
@@ -590,15 +601,17 @@ def compose_service_runs_and_probes():
 def compose_healthcheck_command():
     p = COMPOSE.get("proc")
     expect(p is not None and p.poll() is None, "the compose gateway is not running")
-    hc = compose_gateway()["healthcheck"]["test"]
     try:
+        g = compose_gateway()
+        hc = g["healthcheck"]["test"]
+        uid, gid = (int(x) for x in str(g["user"]).split(":"))
         if not cli_has_health():
             raise Skip("the CLI has no `health` command yet (issue 13): %s not run" % hc)
-        out = run_healthcheck(hc[1:])
+        out = run_healthcheck(hc[1:], uid, gid)
         expect(out.returncode == 0, "healthcheck exit %d: %s" % (out.returncode, out.stderr))
     finally:
         stop(p)
-    out = run_healthcheck(hc[1:])
+    out = run_healthcheck(hc[1:], uid, gid)
     expect(out.returncode != 0, "the healthcheck succeeds with the gateway stopped")
     return "exit 0 while up, %d once stopped" % out.returncode
 
@@ -622,6 +635,14 @@ def dockerfile_image_defaults_serve_health_where_the_healthcheck_asks():
     ports_free(*[flag_value(cmd, f) for f in ("listen", "admin_listen", "admin_grpc_listen")])
     p = spawn([GATEWAY] + cmd, env, "docker.log", 10001, 10001, read_only_root=True)
     DOCKER["proc"] = p
+    try:
+        return image_probes(p, cmd, hc)
+    except BaseException:
+        stop(p)
+        raise
+
+
+def image_probes(p, cmd, hc):
     wait_until(lambda: grpc_health(healthcheck_addr(hc)) == "SERVING", 15,
                "health at the HEALTHCHECK's address", proc=p, log="docker.log")
     code, _ = grpc_call("127.0.0.1:%d" % split_hostport(flag_value(cmd, "listen"))[1], LIST_LEDGERS)
