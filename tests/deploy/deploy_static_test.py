@@ -122,6 +122,7 @@ def k8s_component_keeps_the_app():
     vols = [v["name"] for v in spec["volumes"]]
     expect(vols[-1] == "app-data" and "formance-client" in vols, "volumes %s" % vols)
     expect([c["name"] for c in spec["containers"]] == ["app"], "containers changed")
+    expect(spec["terminationGracePeriodSeconds"] == 45, "the app's grace period was replaced")
     expect(spec["containers"][0]["volumeMounts"] == [{"name": "app-data", "mountPath": "/data"}],
            "the app's mounts changed")
 
@@ -143,8 +144,8 @@ def k8s_sidecar_yaml_matches_component():
     va = {v["name"]: v for v in pod_spec(dep)["volumes"]}
     for v in pod_spec(patch)["volumes"]:
         expect(va.get(v["name"]) == v, "volume %s differs" % v["name"])
-    expect(pod_spec(dep)["terminationGracePeriodSeconds"]
-           == pod_spec(patch)["terminationGracePeriodSeconds"], "grace periods differ")
+    expect("terminationGracePeriodSeconds" not in pod_spec(patch),
+           "the component must not replace the app's grace period")
     cm = [o for o in side if o["kind"] == "ConfigMap"]
     ccm = load_yaml_docs(os.path.join(K8S, "component", "gateway-config.yaml"))
     expect(cm == ccm, "the ConfigMaps of sidecar.yaml and of the component differ")
