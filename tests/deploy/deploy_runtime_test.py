@@ -43,6 +43,7 @@ import grpc
 import yaml
 
 from deploy_lib import (BUILD, CLI, DEPLOY, GATEWAY, HERE, K8S, MIB, ROOT, Skip, check,
+                        duration_seconds,
                         compose_gateway, configmap_gateway_yaml, container_env, effective_listen,
                         exec_form_or_shell, expand_k8s, expect, flag_value, gateway_container,
                         image_config, kustomize_build, kustomize_fallback, load_yaml_docs, pod_spec,
@@ -517,6 +518,9 @@ def sigterm_drains(pod, dep):
     if drain not in ("0s", "0"):
         code, _ = grpc_call(pod.api, LIST_LEDGERS)
         expect(code == "OK", "a call during drain_delay %s: %s" % (drain, code))
+        live = pod.c["livenessProbe"]
+        expect(kubelet_probe(pod.c, live, POD_IP) or live.get("failureThreshold", 3) * live.get(
+            "periodSeconds", 10) > duration_seconds(drain), "liveness fails during the drain")
     try:
         rc = pod.proc.wait(grace)
     except subprocess.TimeoutExpired:
