@@ -163,7 +163,8 @@ def kustomize_fallback(directory):
         k = yaml.safe_load(f)
     objects = []
     for res in k.get("resources", []):
-        objects += load_yaml_docs(os.path.join(directory, res))
+        path = os.path.normpath(os.path.join(directory, res))
+        objects += kustomize_fallback(path) if os.path.isdir(path) else load_yaml_docs(path)
     patches = []
     for comp in k.get("components", []):
         cdir = os.path.normpath(os.path.join(directory, comp))

@@ -53,6 +53,7 @@ POD_IP = "127.0.0.2"
 TMP = tempfile.mkdtemp(prefix="fgw-deploy-")
 os.chmod(TMP, 0o755)  # The gateway runs as an unprivileged uid and must reach its volumes.
 PROCS = []
+EMPTY_DIRS = []
 
 
 # ---- processes -----------------------------------------------------------------------------------
@@ -280,6 +281,12 @@ class Pod:
                           and o["metadata"]["name"] == v["configMap"]["name"])
                 atomic_write_volume(host, cm["data"], v["configMap"].get("defaultMode", 0o644), 1)
                 self.config_dir = (host, v["configMap"].get("defaultMode", 0o644), dict(cm["data"]))
+            elif "emptyDir" in v:
+                # A writable scratch directory: on /dev/shm, which stays writable (and visible to
+                # this test) when the container's root filesystem is read-only.
+                host = tempfile.mkdtemp(prefix="fgw-deploy-emptydir-", dir="/dev/shm")
+                os.chmod(host, 0o777)
+                EMPTY_DIRS.append(host)
             else:
                 raise AssertionError("volume %s: unsupported type" % m["name"])
             self.mounts[m["mountPath"].rstrip("/")] = host
@@ -297,7 +304,7 @@ class Pod:
         sc = self.c.get("securityContext", {})
         self.uid, self.gid = sc["runAsUser"], sc.get("runAsGroup", sc["runAsUser"])
         _, self.config = configmap_gateway_yaml(objects, dep, self.c)
-        self.api = effective_listen(args, env, self.config)
+        self.api = effective_listen(args, env, self.config)  # unix: paths are on the host
         (self.admin_host, self.admin_port) = split_hostport(flag_value(args, "admin_listen"))
         self.admin_grpc = flag_value(args, "admin_grpc_listen")
         self.log = "%s.log" % label.replace("/", "_")
@@ -311,10 +318,14 @@ class Pod:
 
     def on_host_arg(self, arg):
         flag, eq, value = arg.partition("=")
-        return flag + eq + self.on_host(value) if eq and arg.startswith("--") else self.on_host(arg)
+        if not (eq and arg.startswith("--")):
+            return self.on_host(arg)
+        if value.startswith("unix:"):
+            return flag + eq + "unix:" + self.on_host(value[len("unix:"):])
+        return flag + eq + self.on_host(value)
 
     def start(self):
-        ports_free(self.api, "%s:%d" % (self.admin_host, self.admin_port), self.admin_grpc)
+        ports_free(None if self.api.startswith("unix:") else self.api, "%s:%d" % (self.admin_host, self.admin_port), self.admin_grpc)
         ro = self.c.get("securityContext", {}).get("readOnlyRootFilesystem") is True
         self.proc = spawn(self.argv, self.env, self.log, self.uid, self.gid, read_only_root=ro)
         return self
@@ -371,13 +382,18 @@ def probe_pod(pod, fake_url):
     t = kubelet_wait(pod, "startupProbe")
     kubelet_wait(pod, "livenessProbe", bound=5)
     expect(root_is_read_only(pod.proc.pid), "the root filesystem is writable for the gateway")
-    api_host, api_port = split_hostport(pod.api)
-    expect(api_host == "127.0.0.1", "API on %s" % pod.api)
+    if pod.api.startswith("unix:"):
+        expect(os.path.dirname(pod.api[len("unix:"):]).startswith("/dev/shm/"),
+               "the socket is not on the emptyDir")
+    else:
+        api_host, api_port = split_hostport(pod.api)
+        expect(api_host == "127.0.0.1", "API on %s" % pod.api)
     code, _ = grpc_call(pod.api, LIST_LEDGERS)
     expect(code == "OK", "ListLedgers through the API: %s" % code)
     kubelet_wait(pod, "readinessProbe", bound=10)
-    # What listens where: the API only on loopback, the admin only on the pod IP.
-    expect(refused(POD_IP, api_port), "the API answers on the pod IP")
+    # What listens where: the API only on loopback (or the socket), the admin only on the pod IP.
+    if not pod.api.startswith("unix:"):
+        expect(refused(POD_IP, api_port), "the API answers on the pod IP")
     expect(refused("127.0.0.1", pod.admin_port), "the admin listener answers on loopback")
     status, body = http_status(pod.admin_url("/metrics"), 3)
     expect(status == 200 and b"grpc_server_handled_total" in body, "/metrics: %s" % status)
@@ -537,6 +553,20 @@ def k8s_component_rendered_runs_and_probes():
     dep = next(o for o in objects if o["kind"] == "Deployment")
     fake, url = start_fake()
     pod = Pod("example", objects, dep, url, "secret-v1\n").start()
+    try:
+        return probe_pod(pod, url)
+    finally:
+        stop(pod.proc)
+        stop(fake)
+
+
+@check
+def k8s_unix_socket_variant_runs_and_probes():
+    d = os.path.join(HERE, "fixtures", "unix-socket")
+    objects = kustomize_build(d) or kustomize_fallback(d)
+    dep = next(o for o in objects if o["kind"] == "Deployment")
+    fake, url = start_fake()
+    pod = Pod("unix-socket", objects, dep, url, "secret-v1\n").start()
     try:
         return probe_pod(pod, url)
     finally:
@@ -769,6 +799,8 @@ def main():
         if os.path.exists(peak):
             with open(peak) as f:
                 print("measured peak RSS: %s MiB" % f.read().strip())
+        for d in EMPTY_DIRS:
+            shutil.rmtree(d, ignore_errors=True)
         if os.environ.get("FGW_KEEP_TMP") == "1":
             print("logs kept in", TMP)
         else:

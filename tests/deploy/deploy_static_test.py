@@ -33,7 +33,8 @@ from deploy_lib import (BUILD, CLI, DEPLOY, GATEWAY, GATEWAY_CONTAINER, HERE, K8
                         load_yaml_docs, pod_spec, quantity_bytes, run_checks, split_hostport,
                         stop_budget, systemd_unit)
 
-KUSTOMIZATIONS = [os.path.join(K8S, "example"), os.path.join(HERE, "fixtures", "merge")]
+KUSTOMIZATIONS = [os.path.join(K8S, "example"), os.path.join(HERE, "fixtures", "merge"),
+                  os.path.join(HERE, "fixtures", "unix-socket")]
 UNIT = os.path.join(DEPLOY, "systemd", "formance-grpc-gateway.service")
 
 
