@@ -3,7 +3,8 @@
 #   unit + integration (ctest), proto (generator, coverage, protoc, buf lint/breaking),
 #   contract (all 276 rpcs through the gateway against Prism validating the official spec),
 #   Node @grpc/grpc-js client, fault injection (exactly-once writes), system (no secret in any
-#   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, the deploy
+#   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input,
+#   operations (admin probes, /metrics, trace context, JSON logs, drain, reload), the deploy
 #   files (manifests validated offline, the gateway run with each file's args and probed), and the
 #   clang-14 build with -Wthread-safety -Werror (tests/static/run_thread_safety.sh, build-clang),
 #   the libFuzzer targets for 30 s each (tests/fuzz/run_fuzzers.sh, build-fuzz) and the unit and
@@ -41,6 +42,7 @@ suite proto bash tests/proto/run_proto_tests.sh
 [[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh
+suite ops bash tests/ops/run_ops_test.sh
 suite deploy bash tests/deploy/run_deploy_test.sh
 suite thread-safety bash tests/static/run_thread_safety.sh
 suite fuzz bash tests/fuzz/run_fuzzers.sh

@@ -221,8 +221,7 @@ void GatewayApp::BeginDrain() {
   // Health "" of both listeners and /readyz, at once; the listener still serves.
   if (server_ != nullptr) server_->SetServing(false);
   if (admin_grpc_ != nullptr) admin_grpc_->SetServing(false);
-  spdlog::info("draining: health NOT_SERVING; serving calls for {} more",
-               absl::FormatDuration(drain_delay_));
+  spdlog::info("draining: health NOT_SERVING, /readyz 503");
 }
 
 void GatewayApp::WaitDrainDelay() {

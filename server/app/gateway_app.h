@@ -155,7 +155,6 @@ class GatewayApp {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool waiting_ ABSL_GUARDED_BY(mu_) = false;
-  bool drain_over_ ABSL_GUARDED_BY(mu_) = false;
   pthread_t waiter_ ABSL_GUARDED_BY(mu_){};
   GatewayConfig running_ ABSL_GUARDED_BY(mu_);  // The config as last applied.
   std::vector<std::pair<std::string, ReloadHook>> hooks_ ABSL_GUARDED_BY(mu_);
