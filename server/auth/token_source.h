@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -31,7 +32,8 @@ namespace fgw {
 
 class TokenSource {
  public:
-  using Callback = std::function<void(absl::StatusOr<std::string>)>;
+  // Move-only: a callback that captures no more than a shared_ptr is stored without allocating.
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
   virtual ~TokenSource() = default;
 
   virtual void GetToken(const std::vector<std::string>& scopes,

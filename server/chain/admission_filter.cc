@@ -1,6 +1,7 @@
 #include "server/chain/admission_filter.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace fgw {
@@ -13,9 +14,9 @@ void AdmissionFilter::Send(const std::shared_ptr<Exchange>& x,
     done(ticket.status());
     return;
   }
-  auto held = std::make_shared<CallsInFlight::Ticket>(*std::move(ticket));
   next(x, std::move(request),
-       [held = std::move(held), done = std::move(done)](Reply reply) mutable {
+       [held = std::optional<CallsInFlight::Ticket>(*std::move(ticket)),
+        done = std::move(done)](Reply reply) mutable {
          held.reset();  // The place frees before the caller is answered.
          done(std::move(reply));
        });

@@ -25,7 +25,7 @@ void AttemptFilter::Send(const std::shared_ptr<Exchange>& x,
   Clock* clock = clock_;
   const absl::Time start = clock->Now();
   next(x, std::move(request),
-       [metrics, clock, start, done = std::move(done)](Reply reply) {
+       [metrics, clock, start, done = std::move(done)](Reply reply) mutable {
          metrics->UpstreamAttempt(reply.ok() ? reply->status : 0,
                                   clock->Now() - start);
          done(std::move(reply));

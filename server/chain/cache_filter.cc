@@ -52,6 +52,14 @@ class Follower : public std::enable_shared_from_this<Follower> {
     }
   }
 
+  // Takes the answer back when LookupOrJoin did not make this call a follower (a hit, or the
+  // leader): then nothing else ever calls this object.
+  ReplyCallback Release() {
+    absl::MutexLock lock(&mu_);
+    state_ = State::kAnswered;
+    return std::move(done_);
+  }
+
   // After LookupOrJoin made this call a follower with `id`.
   void Joined(uint64_t id) {
     {
@@ -134,8 +142,8 @@ void CacheFilter::Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
   std::string key = ResponseCache::MakeKey(identity, spec.method, request);
   const std::string path = request.path_and_query;
   // Created before the lookup: the leader may answer it as soon as it has joined.
-  auto follower =
-      std::make_shared<Follower>(cache_, key, x, request, next, done);
+  auto follower = std::make_shared<Follower>(cache_, key, x, request, next,
+                                             std::move(done));
   ResponseCache::Lookup lookup = cache_->LookupOrJoin(
       key, path, [follower](std::optional<ResponseCache::Result> shared) {
         follower->OnShared(std::move(shared));
@@ -144,7 +152,7 @@ void CacheFilter::Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
     case ResponseCache::Lookup::Kind::kHit:
       metrics_->Cache(CacheResult::kHit);
       x->MarkCacheHit();
-      done(std::move(lookup.response));
+      follower->Release()(std::move(lookup.response));
       return;
     case ResponseCache::Lookup::Kind::kFollower:
       metrics_->Cache(CacheResult::kCoalesced);
@@ -154,10 +162,13 @@ void CacheFilter::Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
       metrics_->Cache(CacheResult::kMiss);
       break;
   }
+  ReplyCallback done_as_leader = follower->Release();
+  follower.reset();
   ResponseCache* cache = cache_;
   const absl::Duration ttl = spec.cache_ttl.get();
   next(x, std::move(request),
-       [cache, key = std::move(key), ttl, done = std::move(done)](Reply reply) {
+       [cache, key = std::move(key), ttl,
+        done = std::move(done_as_leader)](Reply reply) mutable {
          if (GaveUp(reply)) {
            cache->Abandon(key);
          } else {
@@ -173,7 +184,8 @@ void CacheFilter::SendWrite(const std::shared_ptr<Exchange>& x,
   ResponseCache* cache = cache_;
   std::string path = request.path_and_query;
   next(x, std::move(request),
-       [cache, path = std::move(path), done = std::move(done)](Reply reply) {
+       [cache, path = std::move(path),
+        done = std::move(done)](Reply reply) mutable {
          if (IsSuccess(reply)) cache->InvalidateForWrite(path);
          done(std::move(reply));
        });

@@ -25,10 +25,10 @@
 #define FGW_SERVER_CHAIN_FILTER_H_
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "server/chain/exchange.h"
 #include "server/upstream/http_message.h"
@@ -36,7 +36,8 @@
 namespace fgw {
 
 using Reply = absl::StatusOr<HttpResponse>;
-using ReplyCallback = std::function<void(Reply)>;
+// Move-only: a callback that captures no more than a shared_ptr is stored without allocating.
+using ReplyCallback = absl::AnyInvocable<void(Reply)>;
 
 class Filter;
 

@@ -32,17 +32,17 @@ void Next::operator()(const std::shared_ptr<Exchange>& x, HttpRequest request,
 
 namespace {
 
-// The call scope: answers the caller once, whoever comes first.
+// The call scope: answers the caller once, whoever comes first. It holds the call's Exchange,
+// so one allocation carries both; the filters get an aliasing shared_ptr to the Exchange.
 class CallScope {
  public:
-  CallScope(std::shared_ptr<Exchange> x, Cancellation* caller_cancellation,
+  CallScope(const UpstreamCallSpec* spec, const CallContext& ctx, Clock* clock,
             std::function<void(CallOutcome)> done)
-      : x_(std::move(x)),
-        caller_cancellation_(caller_cancellation),
+      : x_(spec, ctx.deadline, ctx.options, clock),
+        caller_cancellation_(ctx.cancellation),
         done_(std::move(done)) {}
 
-  Exchange& exchange() { return *x_; }
-  const std::shared_ptr<Exchange>& shared_exchange() { return x_; }
+  Exchange& exchange() { return x_; }
 
   // Records the timer and the caller-cancellation handle; false when already finished (then
   // the caller must drop them itself).
@@ -64,31 +64,26 @@ class CallScope {
       timer = timer_;
       handle = handle_;
     }
-    if (timer != 0) x_->clock()->Cancel(timer);
+    if (timer != 0) x_.clock()->Cancel(timer);
     if (caller_cancellation_ != nullptr && handle != 0) {
       caller_cancellation_->Remove(handle);
     }
-    x_->cancellation()
+    x_.cancellation()
         .Cancel();  // Filters still waiting stop; their answers are ignored.
     CallOutcome outcome;
     outcome.response = std::move(reply);
-    outcome.attempts = x_->attempts();
-    outcome.cache_hit = x_->cache_hit();
-    outcome.idempotency_key = x_->idempotency_key();
-    if (std::shared_ptr<const TraceContext> trace = x_->trace()) {
+    outcome.attempts = x_.attempts();
+    outcome.cache_hit = x_.cache_hit();
+    outcome.idempotency_key = x_.idempotency_key();
+    if (std::shared_ptr<const TraceContext> trace = x_.trace()) {
       outcome.trace_id = trace->trace_id;
     }
     std::function<void(CallOutcome)> done = std::move(done_);
     done(std::move(outcome));
   }
 
-  bool finished() {
-    absl::MutexLock lock(&mu_);
-    return finished_;
-  }
-
  private:
-  const std::shared_ptr<Exchange> x_;
+  Exchange x_;
   Cancellation* const caller_cancellation_;
   std::function<void(CallOutcome)> done_;  // Moved out by the one Finish().
   absl::Mutex mu_;
@@ -106,12 +101,11 @@ FilterChain::FilterChain(std::vector<std::unique_ptr<Filter>> filters,
 void FilterChain::Call(const UpstreamCallSpec& spec, HttpRequest request,
                        const CallContext& ctx,
                        std::function<void(CallOutcome)> done) {
-  auto x = std::make_shared<Exchange>(&spec, ctx.deadline, ctx.options, clock_);
+  auto scope = std::make_shared<CallScope>(&spec, ctx, clock_, std::move(done));
+  std::shared_ptr<Exchange> x(scope, &scope->exchange());
   if (!ctx.traceparent.empty() || !ctx.tracestate.empty()) {
     x->set_incoming_trace(ctx.traceparent, ctx.tracestate);
   }
-  auto scope =
-      std::make_shared<CallScope>(x, ctx.cancellation, std::move(done));
   if (ctx.cancellation != nullptr) {
     Cancellation::Handle handle = ctx.cancellation->OnCancel(
         [scope] { scope->Finish(absl::CancelledError("call cancelled")); });

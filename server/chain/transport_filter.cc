@@ -13,9 +13,10 @@ void TransportFilter::Send(const std::shared_ptr<Exchange>& x,
       std::min(x->deadline(), x->clock()->Now() + attempt_timeout_);
   options.cancellation = &x->cancellation();
   // `x` rides along: the transport watches its cancellation until `done`.
-  transport_->Send(
-      std::move(request), options,
-      [x, done = std::move(done)](Reply reply) { done(std::move(reply)); });
+  transport_->Send(std::move(request), options,
+                   [x, done = std::move(done)](Reply reply) mutable {
+                     done(std::move(reply));
+                   });
 }
 
 }  // namespace fgw

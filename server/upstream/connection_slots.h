@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -34,7 +35,7 @@ namespace fgw {
 
 class ConnectionSlots {
  public:
-  using Granted = std::function<void(absl::Status)>;
+  using Granted = absl::AnyInvocable<void(absl::Status)>;
 
   // `max` >= 1.
   ConnectionSlots(int max, Clock* clock);

@@ -55,6 +55,9 @@ struct SendState {
   std::atomic<Clock::TimerId> timer{0};
   Cancellation* cancellation = nullptr;
   Cancellation::Handle cancel_handle = 0;
+  // The caller's callback, taken by the one finish (pplx continuations must be copyable, so
+  // they share this state rather than hold the move-only callback).
+  Transport::Callback done;
 
   void AbortWith(Abort why) {
     Abort expected = Abort::kNone;
@@ -341,6 +344,7 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
 
   auto state = std::make_shared<SendState>();
   state->cancellation = cancellation;
+  state->done = std::move(done);
   const int64_t max_response_bytes = options_.limits.max_response_bytes;
   // The handler lives in the request, which cpprestsdk destroys after the connection went back
   // to its pool (or was closed): the lease it holds frees the connection slot then.
@@ -391,8 +395,7 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
         [state] { state->AbortWith(Abort::kCancelled); });
   }
 
-  auto finish = [state, clock,
-                 done = std::move(done)](absl::StatusOr<HttpResponse> result) {
+  auto finish = [state, clock](absl::StatusOr<HttpResponse> result) {
     state->finished.store(true);
     if (const Clock::TimerId id = state->timer.load(); id != 0) {
       clock->Cancel(id);
@@ -400,6 +403,7 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
     if (state->cancellation != nullptr && state->cancel_handle != 0) {
       state->cancellation->Remove(state->cancel_handle);
     }
+    Transport::Callback done = std::move(state->done);
     done(std::move(result));
   };
   // Every failure goes through here: not sent unless the request head reached the socket.

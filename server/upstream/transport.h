@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -37,7 +38,8 @@ struct SendOptions {
 
 class Transport {
  public:
-  using Callback = std::function<void(absl::StatusOr<HttpResponse>)>;
+  // Move-only: a callback that captures no more than a shared_ptr is stored without allocating.
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<HttpResponse>)>;
   virtual ~Transport() = default;
   virtual void Send(HttpRequest request, const SendOptions& options,
                     Callback done) = 0;

@@ -6,7 +6,7 @@
 namespace fgw {
 
 void Cancellation::Cancel() {
-  std::map<Handle, std::function<void()>> to_run;
+  Callbacks to_run;
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return;
@@ -21,12 +21,12 @@ bool Cancellation::IsCancelled() const {
   return cancelled_;
 }
 
-Cancellation::Handle Cancellation::OnCancel(std::function<void()> fn) {
+Cancellation::Handle Cancellation::OnCancel(absl::AnyInvocable<void()> fn) {
   {
     absl::MutexLock lock(&mu_);
     if (!cancelled_) {
       Handle h = next_++;
-      callbacks_.emplace(h, std::move(fn));
+      callbacks_.emplace_back(h, std::move(fn));
       return h;
     }
   }
@@ -35,8 +35,16 @@ Cancellation::Handle Cancellation::OnCancel(std::function<void()> fn) {
 }
 
 void Cancellation::Remove(Handle handle) {
+  if (handle == 0) return;
+  absl::AnyInvocable<void()> removed;  // Destroyed after the lock is released.
   absl::MutexLock lock(&mu_);
-  callbacks_.erase(handle);
+  for (auto it = callbacks_.begin(); it != callbacks_.end(); ++it) {
+    if (it->first == handle) {
+      removed = std::move(it->second);
+      callbacks_.erase(it);
+      return;
+    }
+  }
 }
 
 }  // namespace fgw

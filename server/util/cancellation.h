@@ -3,15 +3,20 @@
 //
 // Thread safety: every method may be called from any thread. Callbacks run on the thread that
 // calls Cancel() (or inline in OnCancel() if already cancelled), never under an internal lock.
+//
+// Cost: a call registers a handful of callbacks (the chain, the retry and credentials filters,
+// the transport), so up to kInline of them are stored in the object itself, and a callback that
+// captures no more than a shared_ptr is stored without allocating (absl::AnyInvocable).
 #ifndef FGW_SERVER_UTIL_CANCELLATION_H_
 #define FGW_SERVER_UTIL_CANCELLATION_H_
 
+#include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <map>
-#include <memory>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 
 namespace fgw {
@@ -29,7 +34,7 @@ class Cancellation {
   bool IsCancelled() const;
 
   // Registers `fn` to run on Cancel(). Runs it inline, and returns 0, if already cancelled.
-  Handle OnCancel(std::function<void()> fn);
+  Handle OnCancel(absl::AnyInvocable<void()> fn);
   // Unregisters; a no-op for 0 or a handle that already fired.
   void Remove(Handle handle);
 
@@ -37,7 +42,11 @@ class Cancellation {
   mutable absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   Handle next_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<Handle, std::function<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
+  static constexpr size_t kInline = 4;
+  using Callbacks =
+      absl::InlinedVector<std::pair<Handle, absl::AnyInvocable<void()>>,
+                          kInline>;
+  Callbacks callbacks_ ABSL_GUARDED_BY(mu_);  // In registration order.
 };
 
 }  // namespace fgw

@@ -21,7 +21,7 @@ ThreadedClock::~ThreadedClock() {
 absl::Time ThreadedClock::Now() { return absl::Now(); }
 
 Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay,
-                                       std::function<void()> fn) {
+                                       absl::AnyInvocable<void()> fn) {
   const absl::Time due = absl::Now() + std::max(delay, absl::ZeroDuration());
   absl::MutexLock lock(&mu_);
   const TimerId id = next_id_++;
@@ -34,10 +34,14 @@ Clock::TimerId ThreadedClock::RunAfter(absl::Duration delay,
 }
 
 bool ThreadedClock::Cancel(TimerId id) {
+  absl::AnyInvocable<void()>
+      cancelled;  // Destroyed after the lock is released.
   absl::MutexLock lock(&mu_);
   auto it = due_.find(id);
   if (it == due_.end()) return false;
-  timers_.erase(std::make_pair(it->second, id));
+  auto timer = timers_.find(std::make_pair(it->second, id));
+  cancelled = std::move(timer->second);
+  timers_.erase(timer);
   due_.erase(it);
   return true;
 }
@@ -49,7 +53,7 @@ size_t ThreadedClock::pending_timers() {
 
 void ThreadedClock::Loop() {
   for (;;) {
-    std::function<void()> fn;
+    absl::AnyInvocable<void()> fn;
     {
       absl::MutexLock lock(&mu_);
       for (;;) {

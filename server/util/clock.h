@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -30,7 +31,8 @@ class Clock {
 
   // Runs `fn` once, on a clock-owned thread (RealClock) or inside Advance() (FakeClock), no
   // earlier than `delay` from now. Returns an id for Cancel(). `fn` must not block.
-  virtual TimerId RunAfter(absl::Duration delay, std::function<void()> fn) = 0;
+  virtual TimerId RunAfter(absl::Duration delay,
+                           absl::AnyInvocable<void()> fn) = 0;
 
   // Cancels a timer that has not fired yet. Returns true if it was cancelled (fn will never
   // run), false if it already ran, is running, or is unknown.
@@ -52,7 +54,8 @@ class ThreadedClock : public Clock {
   ThreadedClock& operator=(const ThreadedClock&) = delete;
 
   absl::Time Now() override;
-  TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override;
+  TimerId RunAfter(absl::Duration delay,
+                   absl::AnyInvocable<void()> fn) override;
   bool Cancel(TimerId id) override;
 
   // Timers scheduled and neither run nor cancelled.
@@ -67,8 +70,8 @@ class ThreadedClock : public Clock {
   // The deadline the timer thread waits for; InfiniteFuture when it waits for work.
   absl::Time sleeping_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  absl::btree_map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_
-      ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::pair<absl::Time, TimerId>, absl::AnyInvocable<void()>>
+      timers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TimerId, absl::Time> due_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;  // Last: started once everything above is constructed.
 };

@@ -10,7 +10,7 @@ absl::Time FakeClock::Now() {
 }
 
 Clock::TimerId FakeClock::RunAfter(absl::Duration delay,
-                                   std::function<void()> fn) {
+                                   absl::AnyInvocable<void()> fn) {
   absl::MutexLock lock(&mu_);
   TimerId id = next_id_++;
   absl::Time due = now_ + std::max(delay, absl::ZeroDuration());
@@ -36,7 +36,7 @@ void FakeClock::Advance(absl::Duration d) {
     target = now_ + std::max(d, absl::ZeroDuration());
   }
   for (;;) {
-    std::function<void()> fn;
+    absl::AnyInvocable<void()> fn;
     {
       absl::MutexLock lock(&mu_);
       auto it = timers_.begin();

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/util/clock.h"
@@ -25,7 +26,8 @@ class FakeClock : public Clock {
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1704067200));
 
   absl::Time Now() override;
-  TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override;
+  TimerId RunAfter(absl::Duration delay,
+                   absl::AnyInvocable<void()> fn) override;
   bool Cancel(TimerId id) override;
 
   // Moves time forward by `d` (>= 0), firing every timer due on the way.
@@ -44,7 +46,7 @@ class FakeClock : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
   TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // (due, id) -> callback: iteration order is firing order.
-  std::map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_
+  std::map<std::pair<absl::Time, TimerId>, absl::AnyInvocable<void()>> timers_
       ABSL_GUARDED_BY(mu_);
   std::map<TimerId, absl::Time> due_by_id_ ABSL_GUARDED_BY(mu_);
 };

@@ -144,10 +144,11 @@ class TwiceFilter : public Filter {
   void Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
             const Next& next, ReplyCallback done) override {
     sent_.push_back(request);
-    next(x, request, [this, x, request, next, done](Reply) {
-      sent_.push_back(request);
-      next(x, request, done);
-    });
+    next(x, request,
+         [this, x, request, next, done = std::move(done)](Reply) mutable {
+           sent_.push_back(request);
+           next(x, request, std::move(done));
+         });
   }
   std::vector<HttpRequest> sent_;
 };
