@@ -2,7 +2,9 @@
 # Installs, builds and runs every test of formance-grpc-gateway on Debian 12 (as root):
 #   unit + integration (ctest), proto (generator, coverage, protoc, buf lint/breaking),
 #   contract (all 276 rpcs through the gateway against Prism validating the official spec),
-#   Node @grpc/grpc-js client, fault injection (exactly-once writes), system (no secret in any
+#   Node @grpc/grpc-js client, fakes (the fake ledger's self-test), clients (Go, Python, Node and
+#   Java programs with generated stubs, formance-grpc-cli, deploy/quickstart.sh, against the
+#   gateway and the stateful fake ledger), fault injection (exactly-once writes), system (no secret in any
 #   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input,
 #   operations (admin probes, /metrics, trace context, JSON logs, drain, reload), the deploy
 #   files (manifests validated offline, the gateway run with each file's args and probed), and the
@@ -20,7 +22,7 @@ export FGW_BUILD_DIR="${FGW_BUILD_DIR:-build}"
 export FGW_BIN="$ROOT/$FGW_BUILD_DIR/server/formance-grpc-gateway"
 export PATH="$ROOT/tests/node_modules/.bin:$PATH"
 
-bash deploy/install_deps.sh --npm || exit 1
+bash deploy/install_deps.sh --npm --clients || exit 1
 bash deploy/build.sh || exit 1
 
 passed=0; failed=0; failures=()
@@ -39,6 +41,8 @@ suite unit+integration ctest --test-dir "$FGW_BUILD_DIR" --output-on-failure -j2
 suite proto bash tests/proto/run_proto_tests.sh
 [[ -f tests/contract/run_contract.sh ]] && suite contract bash tests/contract/run_contract.sh
 [[ -d tests/node ]] && suite node-grpc-js node --test tests/node/
+suite fakes /usr/bin/python3 -m unittest discover -s tests/fakes -p 'test_*.py'
+suite clients /usr/bin/python3 -m unittest discover -s tests/clients -p '*_test.py' -v
 [[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh

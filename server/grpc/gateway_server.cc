@@ -35,7 +35,8 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
           return std::make_unique<UnaryReactor>(&health_);
         }
         if (method == kHealthWatchMethod) return health_.NewWatchReactor();
-        if (method == kReflectionMethod && !health_only) {
+        if ((method == kReflectionMethod || method == kReflectionV1Method) &&
+            !health_only) {
           return reflection_.NewReactor();
         }
         return std::make_unique<UnaryReactor>(

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "reflection.pb.h"
+#include "server/grpc/builtin_descriptors.h"
 #include "server/grpc/pool_reflection_source.h"
 #include "server/grpc/status_conversion.h"
 
@@ -52,11 +53,11 @@ void SetFiles(const absl::StatusOr<std::vector<std::string>>& files,
   for (const std::string& file : *files) out->add_file_descriptor_proto(file);
 }
 
-// Asks `source`, then (on NOT_FOUND or no source) the generated pool.
+// Asks `source`, then (on NOT_FOUND or no source) the generated pool with reflection v1.
 template <typename Lookup>
 auto WithFallback(const ReflectionSource* source, Lookup lookup) {
-  static const PoolReflectionSource* generated = new PoolReflectionSource(
-      google::protobuf::DescriptorPool::generated_pool());
+  static const PoolReflectionSource* generated =
+      new PoolReflectionSource(ReflectionFallbackPool());
   if (source != nullptr) {
     auto result = lookup(*source);
     if (result.ok() || !absl::IsNotFound(result.status())) return result;
@@ -83,7 +84,8 @@ absl::StatusOr<std::vector<int>> ReflectionSource::AllExtensionNumbersOfType(
 ReflectionService::ReflectionService(const ReflectionSource* source,
                                      std::vector<std::string> service_names)
     : source_(source), listed_services_(std::move(service_names)) {
-  for (const char* builtin : {kHealthServiceName, kReflectionServiceName}) {
+  for (const char* builtin :
+       {kHealthServiceName, kReflectionV1ServiceName, kReflectionServiceName}) {
     if (std::find(listed_services_.begin(), listed_services_.end(), builtin) ==
         listed_services_.end()) {
       listed_services_.push_back(builtin);

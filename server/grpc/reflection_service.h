@@ -1,12 +1,15 @@
-// Server reflection (grpc.reflection.v1alpha, what gRPC 1.51 clients, grpcurl and grpc-js
-// speak) served from a descriptor source rather than from registered services: the gateway
-// registers no generated service, so gRPC's own reflection would list nothing.
+// Server reflection, grpc.reflection.v1 and v1alpha (v1 is what current grpcurl, Postman and
+// grpc-js tools try first; gRPC 1.51 clients speak v1alpha), served from a descriptor source
+// rather than from registered services: the gateway registers no generated service, so
+// gRPC's own reflection would list nothing. v1 is v1alpha under another package name: the
+// messages are byte-identical, so both methods get the same reactor.
 //
-// The server routes kReflectionMethod to NewReactor() (a reactor of its one generic service,
-// server_call.h). Each stream answers every ServerReflectionRequest with one
-// ServerReflectionResponse, in order, until the client half-closes.
-//   list_services                 the names given at construction, plus grpc.health.v1.Health
-//                                 and grpc.reflection.v1alpha.ServerReflection
+// The server routes kReflectionMethod and kReflectionV1Method to NewReactor() (a reactor of
+// its one generic service, server_call.h). Each stream answers every ServerReflectionRequest
+// with one ServerReflectionResponse, in order, until the client half-closes.
+//   list_services                 the names given at construction, plus grpc.health.v1.Health,
+//                                 grpc.reflection.v1.ServerReflection and
+//                                 grpc.reflection.v1alpha.ServerReflection
 //   file_by_filename,
 //   file_containing_symbol,
 //   file_containing_extension     the file and its transitive dependencies, each once
@@ -32,6 +35,10 @@ inline constexpr char kReflectionMethod[] =
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 inline constexpr char kReflectionServiceName[] =
     "grpc.reflection.v1alpha.ServerReflection";
+inline constexpr char kReflectionV1Method[] =
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+inline constexpr char kReflectionV1ServiceName[] =
+    "grpc.reflection.v1.ServerReflection";
 inline constexpr char kHealthServiceName[] = "grpc.health.v1.Health";
 
 // Where reflection finds descriptors. Each lookup returns serialized FileDescriptorProtos:
@@ -58,7 +65,8 @@ class ReflectionService {
  public:
   // `source` must outlive this object and every stream it serves; null: every lookup answers
   // NOT_FOUND (list_services still works). Lookups the source answers NOT_FOUND fall back on
-  // the protobuf generated pool (the reflection proto, well-known types).
+  // the protobuf generated pool (the reflection proto, well-known types) and on
+  // grpc/reflection/v1/reflection.proto (builtin_descriptors.h).
   ReflectionService(const ReflectionSource* source,
                     std::vector<std::string> service_names);
 

@@ -35,6 +35,16 @@ Behaviour copied from ledger v2.4 (internal/api/v2 controllers, go-libs api help
     (Formance stores the log of a success only), so a failed keyed write may be tried again.
   * dryRun=true computes the answer and stores nothing.
 
+--forward URL: every request the fake does not route (other modules, ledger v1, ledger v2 routes
+it does not implement) goes to URL instead of Go's 404 (method, path, query, headers and body as
+received; hop-by-hop headers dropped; 502 BAD_GATEWAY JSON when URL does not answer). The
+quickstart (deploy/quickstart.sh) puts Prism there, so one gateway upstream serves the stateful
+ledger and a mock of everything else.
+
+--ledger NAME (repeatable): ledgers created at start (bucket _default, no metadata).
+
+Wallets v1 (create, get, list, credit, debit) over the ledger `wallets-002`: tests/fakes/fake_wallets.py.
+
 Test-only endpoints (never under /api/):
   GET  /_fake/requests[?since=N&path_prefix=P&method=M]  every request received: seq, method, path,
                                                         query, headers, body (text), status
@@ -52,6 +62,9 @@ import json
 import re
 import sys
 import threading
+import http.client
+import os
+import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -59,6 +72,9 @@ LEDGER_NAME_RE = re.compile(r"^[0-9a-zA-Z_-]{1,63}$")
 ADDRESS_RE = re.compile(r"^[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*$")
 ASSET_RE = re.compile(r"^[A-Z][A-Z0-9]{0,16}(_[A-Z]{1,16})?(/\d{1,6})?$")
 WORLD = "world"
+FORWARD = None  # (host, port) of --forward, or None
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+              "upgrade", "content-length", "host"}
 VERSION = "v2.4.12-fake"
 
 
@@ -281,6 +297,81 @@ def params_from_cursor(q):
     return None
 
 
+def commit_transaction(led, postings, metadata, reference, ts, force, key, input_hash, dry_run=False):
+    """Applies a parsed transaction to `led` like the ledger does; -> (transaction JSON, idempotency hit).
+    Raises ApiError (INSUFFICIENT_FUND, CONFLICT, VALIDATION for a reused key with another input)."""
+    with STATE.lock:
+        if key and not dry_run and key in led.idempotency:
+            stored_hash, tx = led.idempotency[key]
+            if stored_hash != input_hash:
+                raise validation("invalid idempotency hash when using IK '%s' for action 'NEW_TRANSACTION', "
+                                 "expected: '%s' and got: '%s'" % (key, stored_hash, input_hash))
+            return Handler._public_tx(tx), True
+        if reference and reference in led.references:
+            raise ApiError(409, "CONFLICT", "transaction with reference %s already exists" % reference)
+        # Apply posting by posting on a scratch copy of the touched volumes.
+        scratch = {}
+
+        def vol(addr, asset):
+            k = (addr, asset)
+            if k not in scratch:
+                acc = led.accounts.get(addr)
+                scratch[k] = list(acc.volumes.get(asset, [0, 0])) if acc else [0, 0]
+            return scratch[k]
+
+        pre = {}
+        for p in postings:
+            for addr in (p["source"], p["destination"]):
+                pre.setdefault(addr, {}).setdefault(p["asset"], list(vol(addr, p["asset"])))
+        for p in postings:
+            src = vol(p["source"], p["asset"])
+            if p["source"] != WORLD and not force and src[0] - src[1] < p["amount"]:
+                raise ApiError(
+                    400, "INSUFFICIENT_FUND",
+                    "running numscript: script execution failed: account(s) @%s had/have insufficient funds"
+                    % p["source"],
+                    details="https://play.numscript.org/?payload=" + base64.urlsafe_b64encode(
+                        dump_json({"error": "account had insufficient funds"}).encode()).decode())
+            src[1] += p["amount"]
+            vol(p["destination"], p["asset"])[0] += p["amount"]
+        when = now_rfc3339()
+        tx = {
+            "id": len(led.transactions),
+            "postings": postings,
+            "metadata": metadata,
+            "timestamp": ts or when,
+            "insertedAt": when,
+            "updatedAt": when,
+            "reverted": False,
+            "preCommitVolumes": {a: {s: {"input": v[0], "output": v[1], "balance": v[0] - v[1]}
+                                     for s, v in assets.items()} for a, assets in pre.items()},
+            "postCommitVolumes": {},
+        }
+        for (addr, asset), v in scratch.items():
+            tx["postCommitVolumes"].setdefault(addr, {})[asset] = {
+                "input": v[0], "output": v[1], "balance": v[0] - v[1]}
+        tx["preCommitEffectiveVolumes"] = tx["preCommitVolumes"]
+        tx["postCommitEffectiveVolumes"] = tx["postCommitVolumes"]
+        if reference:
+            tx["reference"] = reference
+        if dry_run:
+            return tx, False
+        for (addr, asset), v in scratch.items():
+            acc = led.accounts.get(addr)
+            if acc is None:
+                acc = led.accounts[addr] = Account(addr, when)
+            acc.volumes[asset] = v
+            acc.updated_at = when
+        stored = dict(tx)
+        stored["_idempotencyKey"] = key
+        led.transactions.append(stored)
+        if reference:
+            led.references[reference] = tx["id"]
+        if key:
+            led.idempotency[key] = (input_hash, stored)
+    return tx, False
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-formance-ledger/" + VERSION
@@ -325,6 +416,7 @@ class Handler(BaseHTTPRequestHandler):
             if fake:
                 status, headers, body = self._fake_endpoint(parts, raw)
             else:
+                self._current = (parts, raw)
                 status, headers, body = self._route(parts, raw)
         except ApiError as e:
             err = {"errorCode": e.code, "errorMessage": e.message}
@@ -379,6 +471,15 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 ledgers = [l.to_json() for l in sorted(STATE.ledgers.values(), key=lambda l: l.id)]
             return self._ok({"cursor": page(ledgers, q, {})})
+        if path == fake_wallets.WALLETS_PREFIX or path.startswith(fake_wallets.WALLETS_PREFIX + "/"):
+            body = self._body_json(raw, allow_empty=True) if m == "POST" else {}
+            answer = WALLETS.route(m, path, q, body, self.headers.get("Idempotency-Key") or "")
+            if answer is not None:
+                status, value = answer
+                if value is None:
+                    return status, {"Content-Type": "application/json"}, b""
+                return self._ok(value, status)
+            return self._not_found_route()
         if not path.startswith("/api/ledger/v2/"):
             return self._not_found_route()
         segs = [unquote(s) for s in path[len("/api/ledger/v2/"):].split("/")]
@@ -424,9 +525,30 @@ class Handler(BaseHTTPRequestHandler):
             return self._aggregate_balances(name, q)
         return self._not_found_route()
 
-    @staticmethod
-    def _not_found_route():
+    def _not_found_route(self):
+        current = getattr(self, "_current", None)
+        if FORWARD and current:
+            return self._forward(*current)
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
+
+    def _forward(self, parts, raw):
+        """The request, as received, to --forward; its answer as (status, headers, body)."""
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        conn = http.client.HTTPConnection(FORWARD[0], FORWARD[1], timeout=30)
+        try:
+            conn.request(self.command, target, body=raw if raw or self.command in ("POST", "PUT", "PATCH")
+                         else None, headers=headers)
+            r = conn.getresponse()
+            body = r.read()
+            out = {k: v for k, v in r.getheaders() if k.lower() not in HOP_BY_HOP}
+            return r.status, out, body
+        except (OSError, http.client.HTTPException) as e:
+            return 502, {"Content-Type": "application/json"}, dump_json(
+                {"errorCode": "BAD_GATEWAY", "errorMessage": "fake: --forward %s:%d: %s" % (
+                    FORWARD[0], FORWARD[1], e)}).encode()
+        finally:
+            conn.close()
 
     @staticmethod
     def _not_allowed():
@@ -521,76 +643,8 @@ class Handler(BaseHTTPRequestHandler):
         input_hash = hashlib.sha256(canonical({"postings": postings, "metadata": metadata, "reference": reference,
                                                "timestamp": ts, "accountMetadata": body.get("accountMetadata"),
                                                "force": force}).encode()).hexdigest()
-        with STATE.lock:
-            if key and not dry_run and key in led.idempotency:
-                stored_hash, tx = led.idempotency[key]
-                if stored_hash != input_hash:
-                    raise validation("invalid idempotency hash when using IK '%s' for action 'NEW_TRANSACTION', "
-                                     "expected: '%s' and got: '%s'" % (key, stored_hash, input_hash))
-                return self._ok({"data": self._public_tx(tx)}, headers={"Idempotency-Hit": "true"})
-            if reference and reference in led.references:
-                raise ApiError(409, "CONFLICT", "transaction with reference %s already exists" % reference)
-            # Apply posting by posting on a scratch copy of the touched volumes.
-            scratch = {}
-
-            def vol(addr, asset):
-                k = (addr, asset)
-                if k not in scratch:
-                    acc = led.accounts.get(addr)
-                    scratch[k] = list(acc.volumes.get(asset, [0, 0])) if acc else [0, 0]
-                return scratch[k]
-
-            pre = {}
-            for p in postings:
-                for addr in (p["source"], p["destination"]):
-                    pre.setdefault(addr, {}).setdefault(p["asset"], list(vol(addr, p["asset"])))
-            for p in postings:
-                src = vol(p["source"], p["asset"])
-                if p["source"] != WORLD and not force and src[0] - src[1] < p["amount"]:
-                    raise ApiError(
-                        400, "INSUFFICIENT_FUND",
-                        "running numscript: script execution failed: account(s) @%s had/have insufficient funds"
-                        % p["source"],
-                        details="https://play.numscript.org/?payload=" + base64.urlsafe_b64encode(
-                            dump_json({"error": "account had insufficient funds"}).encode()).decode())
-                src[1] += p["amount"]
-                vol(p["destination"], p["asset"])[0] += p["amount"]
-            when = now_rfc3339()
-            tx = {
-                "id": len(led.transactions),
-                "postings": postings,
-                "metadata": metadata,
-                "timestamp": ts or when,
-                "insertedAt": when,
-                "updatedAt": when,
-                "reverted": False,
-                "preCommitVolumes": {a: {s: {"input": v[0], "output": v[1], "balance": v[0] - v[1]}
-                                         for s, v in assets.items()} for a, assets in pre.items()},
-                "postCommitVolumes": {},
-            }
-            for (addr, asset), v in scratch.items():
-                tx["postCommitVolumes"].setdefault(addr, {})[asset] = {
-                    "input": v[0], "output": v[1], "balance": v[0] - v[1]}
-            tx["preCommitEffectiveVolumes"] = tx["preCommitVolumes"]
-            tx["postCommitEffectiveVolumes"] = tx["postCommitVolumes"]
-            if reference:
-                tx["reference"] = reference
-            if dry_run:
-                return self._ok({"data": tx})
-            for (addr, asset), v in scratch.items():
-                acc = led.accounts.get(addr)
-                if acc is None:
-                    acc = led.accounts[addr] = Account(addr, when)
-                acc.volumes[asset] = v
-                acc.updated_at = when
-            stored = dict(tx)
-            stored["_idempotencyKey"] = key
-            led.transactions.append(stored)
-            if reference:
-                led.references[reference] = tx["id"]
-            if key:
-                led.idempotency[key] = (input_hash, stored)
-        return self._ok({"data": tx})
+        tx, hit = commit_transaction(led, postings, metadata, reference, ts, force, key, input_hash, dry_run)
+        return self._ok({"data": tx}, headers={"Idempotency-Hit": "true"} if hit else None)
 
     @staticmethod
     def _public_tx(tx):
@@ -722,6 +776,15 @@ class Handler(BaseHTTPRequestHandler):
         return self._not_found_route()
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_wallets  # noqa: E402
+
+WALLETS = fake_wallets.Wallets(types.SimpleNamespace(
+    STATE=STATE, ApiError=ApiError, Ledger=Ledger, DEFAULT_FEATURES=DEFAULT_FEATURES,
+    commit_transaction=commit_transaction, canonical=canonical, is_int=is_int, now_rfc3339=now_rfc3339,
+    ADDRESS_RE=ADDRESS_RE, ASSET_RE=ASSET_RE, int_param=int_param))
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -731,8 +794,23 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--forward", default=None, help="http://HOST:PORT for routes the fake does not serve")
+    ap.add_argument("--ledger", action="append", default=[], help="a ledger to create at start")
     args = ap.parse_args(argv)
+    global FORWARD
+    if args.forward:
+        u = urlsplit(args.forward)
+        if u.scheme != "http" or not u.hostname:
+            ap.error("--forward wants http://HOST:PORT")
+        FORWARD = (u.hostname, u.port or 80)
     srv = Server((args.host, args.port), Handler)
+    for name in args.ledger:
+        if not LEDGER_NAME_RE.match(name):
+            ap.error("bad ledger name: %s" % name)
+        with STATE.lock:
+            if name not in STATE.ledgers:
+                STATE.ledgers[name] = Ledger(name, "", {}, dict(DEFAULT_FEATURES), STATE.next_ledger_id)
+                STATE.next_ledger_id += 1
     print("listening on %d" % srv.server_address[1], flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)

@@ -294,5 +294,105 @@ class FaultProxyTest(unittest.TestCase):
         self.assertEqual(call(self.pport, "GET", "/_fault/stats")[2]["faults"]["delay"], 1)
 
 
+class WalletsTest(unittest.TestCase):
+    """Wallets v1 over the ledger wallets-002 (fake_wallets.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.port = start("fake_ledger.py")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.kill()
+        cls.proc.wait()
+
+    def create(self, name, key=None):
+        st, _, obj, _ = call(self.port, "POST", "/api/wallets/wallets", {"name": name, "metadata": {"k": "v"}},
+                             {"Idempotency-Key": key} if key else None)
+        self.assertEqual(st, 201, obj)
+        return obj["data"]
+
+    def test_credit_debit_exact_and_in_the_ledger(self):
+        w = self.create("big")
+        self.assertEqual((w["ledger"], w["balances"]), ("wallets-002", {"main": {"assets": {}}}))
+        credit = {"amount": {"asset": "USD/2", "amount": BIG}}
+        self.assertEqual(call(self.port, "POST", "/api/wallets/wallets/%s/credit" % w["id"], credit,
+                              {"Idempotency-Key": "c1"})[0], 204)
+        # A replay of the same key credits nothing more.
+        self.assertEqual(call(self.port, "POST", "/api/wallets/wallets/%s/credit" % w["id"], credit,
+                              {"Idempotency-Key": "c1"})[0], 204)
+        st, _, obj, raw = call(self.port, "GET", "/api/wallets/wallets/%s" % w["id"])
+        self.assertEqual(obj["data"]["balances"]["main"]["assets"], {"USD/2": BIG})
+        self.assertIn(b'"USD/2":%d' % BIG, raw)  # a bare integer, digit for digit
+        debit = {"amount": {"asset": "USD/2", "amount": 1}, "metadata": {}}
+        self.assertEqual(call(self.port, "POST", "/api/wallets/wallets/%s/debit" % w["id"], debit)[0], 204)
+        account = "wallets:%s:main" % w["id"].replace("-", "")
+        st, _, obj, _ = call(self.port, "GET", "/api/ledger/v2/wallets-002/accounts/%s?expand=volumes" % account)
+        self.assertEqual(obj["data"]["volumes"]["USD/2"]["balance"], BIG - 1)
+
+    def test_errors_like_the_wallets_service(self):
+        w = self.create("poor")
+        st, _, obj, _ = call(self.port, "POST", "/api/wallets/wallets/%s/debit" % w["id"],
+                             {"amount": {"asset": "USD/2", "amount": 5}, "metadata": {}})
+        self.assertEqual((st, obj["errorCode"]), (400, "INSUFFICIENT_FUND"))
+        st, _, obj, _ = call(self.port, "POST", "/api/wallets/wallets/%s/credit" % w["id"],
+                             {"amount": {"asset": "USD/2", "amount": -1}})
+        self.assertEqual((st, obj["errorCode"]), (400, "VALIDATION"))
+        st, _, obj, raw = call(self.port, "GET", "/api/wallets/wallets/%s" % uuid.uuid4())
+        self.assertEqual((st, raw), (404, b""))
+
+    def test_create_with_a_key_is_idempotent_and_listed(self):
+        a, b = self.create("same", key="w1"), self.create("same", key="w1")
+        self.assertEqual(a["id"], b["id"])
+        st, _, obj, _ = call(self.port, "GET", "/api/wallets/wallets?name=same&pageSize=5")
+        self.assertEqual([w["id"] for w in obj["cursor"]["data"]], [a["id"]])
+        self.assertEqual(obj["cursor"]["pageSize"], 5)
+
+
+class ForwardTest(unittest.TestCase):
+    """--forward: what the fake does not route goes to another fake (standing in for Prism)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream, cls.uport = start("fake_ledger.py", "--ledger", "there")
+        cls.proc, cls.port = start("fake_ledger.py", "--forward", "http://127.0.0.1:%d" % cls.uport,
+                                   "--ledger", "main")
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.proc, cls.upstream):
+            p.kill()
+            p.wait()
+
+    def test_served_routes_stay_local_and_main_exists(self):
+        st, _, obj, _ = call(self.port, "GET", "/api/ledger/v2/main")
+        self.assertEqual((st, obj["data"]["name"]), (200, "main"))
+        st, _, obj, _ = call(self.port, "GET", "/api/ledger/v2/there")
+        self.assertEqual((st, obj["errorCode"]), (404, "NOT_FOUND"))  # a ledger error is not forwarded
+
+    def test_unrouted_requests_are_forwarded_as_received(self):
+        mark = call(self.uport, "GET", "/_fake/requests?path_prefix=/none")[2]["next"]
+        st, _, _, raw = call(self.port, "POST", "/api/payments/v3/accounts?x=1", {"name": "w"},
+                             {"Authorization": "Bearer t", "Idempotency-Key": "k"})
+        self.assertEqual(st, 404)  # the upstream fake's own "404 page not found"
+        self.assertEqual(raw, b"404 page not found\n")
+        seen = call(self.uport, "GET", "/_fake/requests?since=%d&path_prefix=/api/" % mark)[2]["requests"]
+        self.assertEqual(len(seen), 1)
+        self.assertEqual((seen[0]["method"], seen[0]["path"], seen[0]["query"]),
+                         ("POST", "/api/payments/v3/accounts", "x=1"))
+        headers = {k.lower(): v for k, v in seen[0]["headers"]}
+        self.assertEqual((headers["authorization"], headers["idempotency-key"]), ("Bearer t", "k"))
+        self.assertEqual(json.loads(seen[0]["body"]), {"name": "w"})
+
+    def test_unanswering_forward_target_is_502(self):
+        p, port = start("fake_ledger.py", "--forward", "http://127.0.0.1:1")
+        try:
+            st, _, obj, _ = call(port, "GET", "/api/payments/v3/accounts")
+            self.assertEqual((st, obj["errorCode"]), (502, "BAD_GATEWAY"))
+        finally:
+            p.kill()
+            p.wait()
+
+
 if __name__ == "__main__":
     unittest.main()

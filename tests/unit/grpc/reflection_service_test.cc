@@ -1,4 +1,4 @@
-// Reflection v1alpha over a real stream, served from a tiny DescriptorPool.
+// Reflection v1alpha and v1 over a real stream, served from a tiny DescriptorPool.
 #include <memory>
 
 #include "gmock/gmock.h"
@@ -49,8 +49,9 @@ std::unique_ptr<google::protobuf::DescriptorPool> BuildPool() {
 // One ServerReflectionInfo stream: each request answered by one response.
 class ReflectionStream {
  public:
-  explicit ReflectionStream(grpc::GenericStub& stub)
-      : stream_(stub, kReflectionMethod) {}
+  explicit ReflectionStream(grpc::GenericStub& stub,
+                            const char* method = kReflectionMethod)
+      : stream_(stub, method) {}
   rpb::ServerReflectionResponse Ask(
       const rpb::ServerReflectionRequest& request) {
     EXPECT_TRUE(stream_.Write(request.SerializeAsString()));
@@ -118,6 +119,7 @@ TEST_F(ReflectionServiceTest,
     names.push_back(s.name());
   EXPECT_THAT(names, UnorderedElementsAre(
                          "test.v1.EchoService", "grpc.health.v1.Health",
+                         "grpc.reflection.v1.ServerReflection",
                          "grpc.reflection.v1alpha.ServerReflection"));
 
   rpb::ServerReflectionRequest by_symbol;
@@ -156,6 +158,39 @@ TEST_F(ReflectionServiceTest,
   ASSERT_TRUE(response.has_file_descriptor_response())
       << response.DebugString();
   EXPECT_EQ(FileNames(response).front(), "reflection.proto");
+  EXPECT_TRUE(stream.Close().ok());
+}
+
+// v1 messages are v1alpha's bytes: the v1alpha classes speak v1's method.
+TEST_F(ReflectionServiceTest, ServesTheV1MethodAndDescribesTheV1Service) {
+  ReflectionStream stream(*stub_, kReflectionV1Method);
+  rpb::ServerReflectionRequest list;
+  list.set_list_services("*");
+  EXPECT_EQ(stream.Ask(list).list_services_response().service_size(), 4);
+
+  rpb::ServerReflectionRequest by_symbol;
+  by_symbol.set_file_containing_symbol("test.v1.EchoService");
+  EXPECT_THAT(FileNames(stream.Ask(by_symbol)),
+              ElementsAre("test/echo.proto", "google/protobuf/struct.proto"));
+
+  rpb::ServerReflectionRequest v1;
+  v1.set_file_containing_symbol("grpc.reflection.v1.ServerReflection");
+  rpb::ServerReflectionResponse response = stream.Ask(v1);
+  ASSERT_TRUE(response.has_file_descriptor_response())
+      << response.DebugString();
+  google::protobuf::FileDescriptorProto file;
+  ASSERT_TRUE(file.ParseFromString(
+      response.file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(file.name(), "grpc/reflection/v1/reflection.proto");
+  EXPECT_EQ(file.package(), "grpc.reflection.v1");
+  ASSERT_EQ(file.service_size(), 1);
+  EXPECT_EQ(file.service(0).method(0).input_type(),
+            ".grpc.reflection.v1.ServerReflectionRequest");
+
+  rpb::ServerReflectionRequest health;
+  health.set_file_containing_symbol("grpc.health.v1.Health");
+  EXPECT_THAT(FileNames(stream.Ask(health)),
+              ElementsAre("grpc/health/v1/health.proto"));
   EXPECT_TRUE(stream.Close().ok());
 }
 
