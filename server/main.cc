@@ -17,6 +17,7 @@
 #include "server/app/logging_setup.h"
 #include "server/config/config_loader.h"
 #include "server/engine/gateway_engine.h"
+#include "server/policy/policy_store.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
   backend.reflection = e->reflection();
   backend.service_names = e->service_names();
   backend.shutdown = [e] { e->Shutdown(); };
+  backend.authenticates_callers = e->authenticates_callers();
   backend.ready = [e] { return e->Ready(); };
   backend.metrics = [e] { return e->metrics()->Scrape(); };
   backend.reload = [e](const fgw::GatewayConfig& next) {
@@ -185,5 +187,10 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", app.status().ToString());
     return 1;
   }
+  // SIGHUP and a changed config file also re-read the caller policy and its API-key file
+  // (which the policy store watches on its own as well).
+  (*app)->AddReloadHook("policy", [e](const fgw::GatewayConfig&) {
+    return e->policy()->Reload();
+  });
   return (*app)->RunUntilSignal();
 }

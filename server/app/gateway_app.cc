@@ -106,6 +106,9 @@ ServerOptions ServerOptionsFrom(const GatewayConfig& config) {
   options.keepalive_time = config.keepalive_time;
   options.keepalive_timeout = config.keepalive_timeout;
   options.completion_queues = config.grpc_threads;
+  options.tls = config.tls;
+  options.unix_socket_mode = config.unix_socket_mode;
+  options.allow_insecure_remote = config.allow_insecure_remote;
   return options;
 }
 
@@ -122,9 +125,11 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
     const GatewayConfig& config, AppBackend backend, AppOptions options) {
   std::unique_ptr<GatewayApp> app(
       new GatewayApp(config, std::move(backend), std::move(options)));
+  ServerOptions server_options = ServerOptionsFrom(config);
+  server_options.authenticates_callers = app->backend_.authenticates_callers;
   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
-      ServerOptionsFrom(config), app->backend_.handler,
-      app->backend_.reflection, app->backend_.service_names);
+      server_options, app->backend_.handler, app->backend_.reflection,
+      app->backend_.service_names);
   if (!server.ok()) return server.status();
   app->server_ = std::move(*server);
   if (absl::Status admin = app->StartAdmin(config); !admin.ok()) {

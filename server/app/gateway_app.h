@@ -74,6 +74,9 @@ struct AppBackend {
   std::function<std::string()> metrics;
   // The backend's part of a reload (GatewayEngine::ApplyReload). May be empty.
   std::function<absl::Status(const GatewayConfig&)> reload;
+  // The handler identifies callers (a caller policy with callers): a plaintext non-loopback
+  // listener is then allowed (GatewayServer::Start).
+  bool authenticates_callers = false;
 };
 
 struct AppOptions {

@@ -137,8 +137,11 @@ void CacheFilter::Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
     next(x, std::move(request), std::move(done));
     return;
   }
+  // Entries are separate per Formance identity: a caller's own client, or the gateway's.
+  TokenSource* tokens =
+      x->caller_tokens() != nullptr ? x->caller_tokens() : tokens_;
   const std::string identity =
-      (spec.needs_token && tokens_ != nullptr) ? tokens_->Identity() : "";
+      (spec.needs_token && tokens != nullptr) ? tokens->Identity() : "";
   std::string key = ResponseCache::MakeKey(identity, spec.method, request);
   const std::string path = request.path_and_query;
   // Created before the lookup: the leader may answer it as soon as it has joined.

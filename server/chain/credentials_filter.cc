@@ -134,11 +134,14 @@ class TokenedSend : public std::enable_shared_from_this<TokenedSend> {
 void CredentialsFilter::Send(const std::shared_ptr<Exchange>& x,
                              HttpRequest request, const Next& next,
                              ReplyCallback done) {
-  if (tokens_ == nullptr || !x->spec().needs_token) {
+  // The caller's own Formance client when the policy gives it one, else the gateway's.
+  TokenSource* tokens =
+      x->caller_tokens() != nullptr ? x->caller_tokens() : tokens_;
+  if (tokens == nullptr || !x->spec().needs_token) {
     next(x, std::move(request), std::move(done));
     return;
   }
-  std::make_shared<TokenedSend>(tokens_, x, std::move(request), next,
+  std::make_shared<TokenedSend>(tokens, x, std::move(request), next,
                                 std::move(done))
       ->Start();
 }

@@ -3,10 +3,14 @@
 //
 // What it holds:
 // - the call's immutable facts: its UpstreamCallSpec (from the compiled method table), deadline,
-//   per-call options (CallOptions) and the clock;
+//   per-call options (CallOptions), the caller's credential (checked by the admission filter)
+//   and the clock;
 // - cancellation(): fires once when the call is over for the caller (answered, deadline passed,
 //   caller cancelled). A filter with pending work (a timer, a wait, a request on the wire)
 //   registers on it and answers CANCELLED promptly; that answer is ignored.
+// - caller_tokens(): the caller's own Formance credentials (policy: formance_client), set by the
+//   admission filter before anything below it runs; null: the gateway's token source. The
+//   admission filter keeps the source alive until the call's reply.
 // - the outcome record the filters write and the chain reports (CallOutcome): attempts, whether
 //   the cache answered, the idempotency key sent, the trace id;
 // - the trace context: the caller's raw traceparent/tracestate (from CallContext) and the
@@ -28,6 +32,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/metrics/metrics.h"
+#include "server/auth/token_source.h"
+#include "server/policy/caller_credential.h"
 #include "server/upstream/http_message.h"
 #include "server/util/cancellation.h"
 #include "server/util/clock.h"
@@ -65,6 +71,9 @@ struct CallContext {
   // The caller's W3C trace context metadata, raw (the observe filter validates it).
   std::string traceparent;
   std::string tracestate;
+  // What the caller presented (server/grpc extracts it); the admission filter identifies the
+  // caller from it and applies the policy. Holds a secret (the API key): never logged.
+  CallerCredential caller;
 };
 
 struct CallOutcome {
@@ -79,14 +88,25 @@ struct CallOutcome {
 class Exchange {
  public:
   Exchange(const UpstreamCallSpec* spec, absl::Time deadline,
-           CallOptions options, Clock* clock)
-      : spec_(spec), deadline_(deadline), options_(options), clock_(clock) {}
+           CallOptions options, Clock* clock, CallerCredential caller = {})
+      : spec_(spec),
+        deadline_(deadline),
+        options_(options),
+        clock_(clock),
+        caller_(std::move(caller)) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
   const UpstreamCallSpec& spec() const { return *spec_; }
   absl::Time deadline() const { return deadline_; }
   const CallOptions& options() const { return options_; }
+  const CallerCredential& caller() const { return caller_; }
+  void set_caller_tokens(TokenSource* tokens) {
+    caller_tokens_.store(tokens, std::memory_order_release);
+  }
+  TokenSource* caller_tokens() const {
+    return caller_tokens_.load(std::memory_order_acquire);
+  }
   Clock* clock() const { return clock_; }
   Cancellation& cancellation() { return cancellation_; }
   bool over() const { return cancellation_.IsCancelled(); }
@@ -128,7 +148,9 @@ class Exchange {
   const absl::Time deadline_;
   const CallOptions options_;
   Clock* const clock_;
+  const CallerCredential caller_;
   Cancellation cancellation_;  // Thread-safe itself.
+  std::atomic<TokenSource*> caller_tokens_{nullptr};
   std::atomic<int> attempts_{0};
   std::atomic<bool> cache_hit_{false};
   absl::Mutex mu_;

@@ -38,7 +38,7 @@ class CallScope {
  public:
   CallScope(const UpstreamCallSpec* spec, const CallContext& ctx, Clock* clock,
             std::function<void(CallOutcome)> done)
-      : x_(spec, ctx.deadline, ctx.options, clock),
+      : x_(spec, ctx.deadline, ctx.options, clock, ctx.caller),
         caller_cancellation_(ctx.cancellation),
         done_(std::move(done)) {}
 

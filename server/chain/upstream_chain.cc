@@ -16,13 +16,13 @@ namespace fgw {
 UpstreamChain::UpstreamChain(Options options, Transport* transport,
                              TokenSource* tokens, ResponseCache* cache,
                              CallsInFlight* limit, Clock* clock, Random* random,
-                             Metrics* metrics) {
+                             PolicyStore* policy, Metrics* metrics) {
   auto retry = std::make_unique<RetryFilter>(options.retry, options.budget,
                                              clock, random, metrics);
   retry_ = retry.get();
   std::vector<std::unique_ptr<Filter>> filters;
-  if (limit != nullptr)
-    filters.push_back(std::make_unique<AdmissionFilter>(limit));
+  if (limit != nullptr || policy != nullptr)
+    filters.push_back(std::make_unique<AdmissionFilter>(limit, policy));
   filters.push_back(std::make_unique<ObserveFilter>(random));
   filters.push_back(std::make_unique<CacheFilter>(cache, tokens, metrics));
   filters.push_back(std::move(retry));

@@ -1,7 +1,7 @@
 // UpstreamChain: the gateway's filter chain, assembled in one place (one line per filter in
 // upstream_chain.cc), in the order a call meets them:
 //
-//   AdmissionFilter   calls in flight                        (admission_filter.h)
+//   AdmissionFilter   caller policy, calls in flight         (admission_filter.h)
 //   ObserveFilter     the call's trace context               (observe_filter.h)
 //   CacheFilter       hits, singleflight, write invalidation (cache_filter.h)
 //   RetryFilter       idempotency key, attempts, backoff     (retry_filter.h)
@@ -13,13 +13,14 @@
 // adding a filter and one line in the assembly.
 //
 // Semantics of Call(): as each filter documents; in short, `done` gets a CallOutcome whose
-// response is OK for any HTTP status, and whose errors are admission (RESOURCE_EXHAUSTED),
+// response is OK for any HTTP status, and whose errors are admission (UNAUTHENTICATED,
+// PERMISSION_DENIED, RESOURCE_EXHAUSTED),
 // transport, token, deadline or cancellation statuses; attempts, cache_hit and the idempotency
 // key sent are recorded.
 //
 // Thread safety: Call() may be called concurrently. The transport, token source, cache, limit,
-// clock, random and metrics (tokens and cache may be null; a null limit admits everything; null
-// metrics record nothing) are not owned and must outlive every call.
+// policy, clock, random and metrics (tokens and cache may be null; a null limit or policy
+// admits everything; null metrics record nothing) are not owned and must outlive every call.
 #ifndef FGW_SERVER_CHAIN_UPSTREAM_CHAIN_H_
 #define FGW_SERVER_CHAIN_UPSTREAM_CHAIN_H_
 
@@ -33,6 +34,7 @@
 #include "server/chain/exchange.h"
 #include "server/chain/filter_chain.h"
 #include "server/metrics/metrics.h"
+#include "server/policy/policy_store.h"
 #include "server/retry/retry_budget.h"
 #include "server/retry/retry_policy.h"
 #include "server/upstream/transport.h"
@@ -57,7 +59,8 @@ class UpstreamChain {
 
   UpstreamChain(Options options, Transport* transport, TokenSource* tokens,
                 ResponseCache* cache, CallsInFlight* limit, Clock* clock,
-                Random* random, Metrics* metrics = nullptr);
+                Random* random, PolicyStore* policy = nullptr,
+                Metrics* metrics = nullptr);
   ~UpstreamChain();
 
   void Call(const UpstreamCallSpec& spec, HttpRequest request,

@@ -118,6 +118,34 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
           "must differ from listen");
   k.Check(!same(c.admin.grpc_listen, c.admin.listen), "admin.grpc_listen",
           "must differ from admin.listen");
+  const TlsConfig& tls = c.tls;
+  k.Check(tls.cert_file.empty() == tls.key_file.empty(),
+          tls.cert_file.empty() ? "grpc.tls.cert_file" : "grpc.tls.key_file",
+          "TLS needs both grpc.tls.cert_file and grpc.tls.key_file");
+  k.Check(tls.client_ca_file.empty() || tls.enabled(),
+          "grpc.tls.client_ca_file",
+          "client certificates need TLS: set grpc.tls.cert_file and key_file");
+  k.Check(!tls.client_ca_file.empty() ||
+              (tls.client_certificates != ClientCertificates::kOptional &&
+               tls.client_certificates != ClientCertificates::kRequire),
+          "grpc.tls.client_certificates",
+          "optional and require need grpc.tls.client_ca_file");
+  k.Check(tls.refresh_interval >= absl::Seconds(1), "grpc.tls.refresh_interval",
+          "must be at least 1s");
+  if (!c.unix_socket_mode.empty()) {
+    int mode = -1;
+    const bool octal =
+        c.unix_socket_mode.size() <= 4 &&
+        c.unix_socket_mode.find_first_not_of("01234567") == std::string::npos;
+    if (octal) mode = std::stoi(c.unix_socket_mode, nullptr, 8);
+    k.Check(octal && mode >= 0 && mode <= 0777, "grpc.unix_socket_mode",
+            absl::StrCat("expected octal permission bits such as \"0660\", got "
+                         "\"",
+                         c.unix_socket_mode, "\""));
+    auto listen = ParseListenAddress(c.listen);
+    k.Check(!listen.ok() || listen->kind == ListenAddress::Kind::kUnix,
+            "grpc.unix_socket_mode", "needs a unix:/path listen address");
+  }
   k.Url(c.upstream.url, "upstream.url", /*optional=*/false);
   k.Positive(c.upstream.request_timeout, "upstream.request_timeout");
   k.Positive(c.upstream.connect_timeout, "upstream.connect_timeout");
@@ -281,6 +309,18 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
            &config.admin.listen, &origins);
   Override(env.Get("FGW_ADMIN_GRPC_LISTEN"), "admin.grpc_listen",
            "FGW_ADMIN_GRPC_LISTEN", &config.admin.grpc_listen, &origins);
+  if (std::optional<std::string> v = env.Get("FGW_ALLOW_INSECURE_REMOTE");
+      v.has_value() && !v->empty()) {
+    if (*v == "1" || *v == "true") {
+      config.allow_insecure_remote = true;
+    } else if (*v == "0" || *v == "false") {
+      config.allow_insecure_remote = false;
+    } else {
+      return absl::InvalidArgumentError(
+          "FGW_ALLOW_INSECURE_REMOTE: expected 1, true, 0 or false");
+    }
+  }
+
   Override(flags.listen, "listen", "--listen", &config.listen, &origins);
   Override(flags.log_format, "log.format", "--log-format", &config.log_format,
            &origins);

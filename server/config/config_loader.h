@@ -12,6 +12,7 @@
 //   FGW_LOG_FORMAT               log.format
 //   FGW_ADMIN_LISTEN             admin.listen
 //   FGW_ADMIN_GRPC_LISTEN        admin.grpc_listen
+//   FGW_ALLOW_INSECURE_REMOTE    grpc.allow_insecure_remote (1/true or 0/false)
 //   FORMANCE_CLIENT_SECRET, FORMANCE_TOKEN: secret values; read by the auth layer at run time,
 //     never copied into GatewayConfig. Their presence counts when the auth mode is inferred.
 //

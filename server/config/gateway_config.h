@@ -107,9 +107,44 @@ struct AdminConfig {
   std::string grpc_listen;
 };
 
+// Client certificates on a TLS listener (grpc.tls.client_certificates).
+enum class ClientCertificates {
+  kAuto,      // require when client_ca_file is set, none otherwise.
+  kNone,      // not asked for.
+  kOptional,  // asked for and verified when sent; callers may use API keys instead.
+  kRequire,  // a certificate chaining to client_ca_file is needed to connect (mTLS).
+};
+
+// TLS on the gRPC listener (grpc.tls). The files are PEM and re-read when they change (gRPC's
+// FileWatcherCertificateProvider, every refresh_interval): certificates rotate without restart.
+struct TlsConfig {
+  std::string
+      cert_file;  // Server certificate chain; set: TLS on (with key_file).
+  std::string key_file;        // Its private key.
+  std::string client_ca_file;  // CA bundle client certificates must chain to.
+  ClientCertificates client_certificates = ClientCertificates::kAuto;
+  absl::Duration refresh_interval = absl::Seconds(60);
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// Who may call what (policy; server/policy/policy_document.h has the format). Either inline
+// (the `policy:` section itself) or in `file`, which is reloaded when it changes.
+struct PolicyConfig {
+  std::string file;
+  std::string
+      inline_yaml;  // The `policy:` section as YAML, when `file` is not used.
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:50051";  // host:port or unix:/path.
   AdminConfig admin;
+  TlsConfig tls;
+  // Permission bits of a unix-socket listener ("0660"); empty: as created (umask).
+  std::string unix_socket_mode;
+  // Listen on a non-loopback TCP address without TLS and without callers (anyone who can
+  // reach the port spends the organisation's Formance credentials): refused unless true.
+  bool allow_insecure_remote = false;
+  PolicyConfig policy;
   UpstreamConfig upstream;
   AuthConfig auth;
   RetryConfig retry;

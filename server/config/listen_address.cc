@@ -1,11 +1,13 @@
 #include "server/config/listen_address.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace fgw {
@@ -24,6 +26,24 @@ std::string ListenAddress::ToGrpcUri() const {
   if (kind == Kind::kUnix) return absl::StrCat("unix:", path);
   if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
   return absl::StrCat(host, ":", port);
+}
+
+bool ListenAddress::IsLoopback() const {
+  if (kind == Kind::kUnix) return true;
+  if (host == "localhost" || host == "::1") return true;
+  // 127.a.b.c in dotted-quad form, each part a number from 0 to 255.
+  std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  if (parts.size() != 4 || parts[0] != "127") return false;
+  for (absl::string_view part : parts) {
+    int v = -1;
+    if (part.empty() || part.size() > 3 || !absl::SimpleAtoi(part, &v) ||
+        v < 0 || v > 255 || !std::all_of(part.begin(), part.end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        })) {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {

@@ -26,6 +26,9 @@ struct ListenAddress {
 
   // "127.0.0.1:50051", "[::1]:50051" or "unix:/run/fgw.sock": what grpc::ServerBuilder takes.
   std::string ToGrpcUri() const;
+  // Reachable from this host only: a unix socket, localhost, 127.0.0.0/8 or ::1. 0.0.0.0, [::]
+  // and any other name or address are not.
+  bool IsLoopback() const;
 };
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "server/policy/policy_document.h"
 #include "yaml-cpp/yaml.h"
 
 namespace fgw {
@@ -124,9 +125,22 @@ class Reader {
     };
   }
 
+  Field Bool(bool* out) {
+    return [this, out](const YAML::Node& node, const std::string& path) {
+      if (node.IsScalar() &&
+          (node.Scalar() == "true" || node.Scalar() == "false")) {
+        *out = node.Scalar() == "true";
+        return;
+      }
+      Fail(path, absl::StrCat("expected true or false, got ", Describe(node)));
+    };
+  }
+
   void Fail(const std::string& path, const std::string& problem) {
     errors_.push_back(absl::StrCat(path, ": ", problem));
   }
+  // A message that names its key path already.
+  void Raw(std::string message) { errors_.push_back(std::move(message)); }
 
   const std::vector<std::string>& errors() const { return errors_; }
 
@@ -189,6 +203,42 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
       rules.push_back(std::move(rule));
     }
     c.cache.rules = std::move(rules);
+  };
+
+  auto client_certificates = [&r, &c](const YAML::Node& node,
+                                      const std::string& path) {
+    static const std::map<std::string, ClientCertificates> kModes = {
+        {"auto", ClientCertificates::kAuto},
+        {"none", ClientCertificates::kNone},
+        {"optional", ClientCertificates::kOptional},
+        {"require", ClientCertificates::kRequire}};
+    auto it = node.IsScalar() ? kModes.find(node.Scalar()) : kModes.end();
+    if (it == kModes.end()) {
+      return r.Fail(path, absl::StrCat("expected one of auto, none, optional, "
+                                       "require, got ",
+                                       Describe(node)));
+    }
+    c.tls.client_certificates = it->second;
+  };
+  // `policy:` is {file: path}, or the policy itself (policy_document.h), checked here for its
+  // syntax; the engine compiles it against the served methods.
+  auto policy = [&r, &c](const YAML::Node& node, const std::string& path) {
+    if (node.IsNull()) return;
+    if (node.IsMap() && node["file"]) {
+      if (node.size() != 1) {
+        return r.Fail(path,
+                      "either policy.file or the policy itself (roles, "
+                      "callers, deny, audit, api_keys_file), not both");
+      }
+      r.String (&c.policy.file)(node["file"], path + ".file");
+      return;
+    }
+    YAML::Emitter out;
+    out << node;
+    absl::StatusOr<PolicyDocument> doc =
+        ParsePolicyDocument(out.c_str(), "", path);
+    if (!doc.ok()) return r.Raw(std::string(doc.status().message()));
+    c.policy.inline_yaml = out.c_str();
   };
 
   r.Map(
@@ -262,6 +312,7 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
                  {"max_response_bytes", r.Integer(&u.max_response_bytes)},
                  {"max_upstream_connections", r.Integer(&u.max_connections)}});
         }},
+       {"policy", policy},
        {"log",
         [&](const YAML::Node& n, const std::string& p) {
           r.Map(n, p,
@@ -275,7 +326,18 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
                  {"shutdown_grace", r.Duration(&c.shutdown_grace)},
                  {"drain_delay", r.Duration(&c.drain_delay)},
                  {"keepalive_time", r.Duration(&c.keepalive_time)},
-                 {"keepalive_timeout", r.Duration(&c.keepalive_timeout)}});
+                 {"keepalive_timeout", r.Duration(&c.keepalive_timeout)},
+                 {"unix_socket_mode", r.String(&c.unix_socket_mode)},
+                 {"allow_insecure_remote", r.Bool(&c.allow_insecure_remote)},
+                 {"tls", [&](const YAML::Node& tn, const std::string& tp) {
+                    r.Map(tn, tp,
+                          {{"cert_file", r.String(&c.tls.cert_file)},
+                           {"key_file", r.String(&c.tls.key_file)},
+                           {"client_ca_file", r.String(&c.tls.client_ca_file)},
+                           {"client_certificates", client_certificates},
+                           {"refresh_interval",
+                            r.Duration(&c.tls.refresh_interval)}});
+                  }}});
         }}});
   if (!r.errors().empty()) {
     return absl::InvalidArgumentError(

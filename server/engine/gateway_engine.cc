@@ -13,9 +13,12 @@
 #include "server/auth/static_token_source.h"
 #include "server/cache/response_cache.h"
 #include "server/chain/upstream_chain.h"
+#include "server/engine/caller_tokens.h"
 #include "server/engine/method_table.h"
+#include "server/engine/served_methods.h"
 #include "server/engine/transcoding_handler.h"
 #include "server/grpc/pool_reflection_source.h"
+#include "server/policy/policy_store.h"
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/upstream/cpprest_transport.h"
@@ -151,6 +154,47 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   engine->in_flight_ =
       std::make_unique<CallsInFlight>(config.limits.max_calls_in_flight);
 
+  PolicyStoreOptions policy;
+  policy.file = config.policy.file;
+  policy.inline_yaml = config.policy.inline_yaml;
+  policy.methods = ServedMethodsOf(*engine->routes_);
+  // A caller's own Formance client: its token source on the gateway's token endpoint. Runs
+  // under the policy store's reload lock, so caller_token_transport_ is made once.
+  OAuth2Options caller_oauth;
+  caller_oauth.refresh_ahead = config.auth.refresh_ahead;
+  caller_oauth.failure_backoff = config.auth.failure_backoff;
+  caller_oauth.max_failure_backoff = config.auth.max_failure_backoff;
+  caller_oauth.min_token_lifetime = config.auth.min_token_lifetime;
+  GatewayEngine* e = engine.get();
+  Transport* token_override = overrides.token_transport;
+  policy.make_tokens = [e, config, caller_oauth, token_override,
+                        clock](const FormanceClientSpec& client) mutable
+      -> absl::StatusOr<std::shared_ptr<TokenSource>> {
+    absl::StatusOr<TokenEndpoint> endpoint =
+        ResolveTokenEndpoint(config.upstream.url, config.auth.token_url);
+    if (!endpoint.ok()) return endpoint.status();
+    caller_oauth.token_path = endpoint->path;
+    Transport* transport = e->transport_.get();
+    if (token_override != nullptr) {
+      transport = token_override;
+    } else if (endpoint->origin != config.upstream.url) {
+      if (e->caller_token_transport_ == nullptr) {
+        auto t = CpprestTransport::Create(
+            TransportOptionsFrom(config.upstream, config.limits.upstream,
+                                 endpoint->origin),
+            clock);
+        if (!t.ok()) return t.status();
+        e->caller_token_transport_ = *std::move(t);
+      }
+      transport = e->caller_token_transport_.get();
+    }
+    return MakeCallerTokenSource(client, caller_oauth, transport, clock);
+  };
+  absl::StatusOr<std::unique_ptr<PolicyStore>> store =
+      PolicyStore::Create(std::move(policy), clock);
+  if (!store.ok()) return store.status();
+  engine->policy_ = *std::move(store);
+
   UpstreamChain::Options chain;
   chain.retry.max_attempts = config.retry.max_attempts;
   chain.retry.initial_backoff = config.retry.initial_backoff;
@@ -162,7 +206,7 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   engine->chain_ = std::make_unique<UpstreamChain>(
       chain, engine->transport_.get(), engine->tokens_.get(),
       engine->cache_.get(), engine->in_flight_.get(), clock, random,
-      engine->metrics_.get());
+      engine->policy_.get(), engine->metrics_.get());
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
       engine->descriptors_.get(), engine->methods_.get(), engine->chain_.get(),
@@ -279,10 +323,18 @@ absl::Status GatewayEngine::ApplyReload(const GatewayConfig& config) {
   return absl::OkStatus();
 }
 
+PolicyStore* GatewayEngine::policy() { return policy_.get(); }
+
+bool GatewayEngine::authenticates_callers() {
+  return !policy_->current()->open();
+}
+
 void GatewayEngine::Shutdown() {
   // Stops background token refreshes and cancels token requests in flight; callers still
   // waiting for a token (none once the gRPC server has drained) get UNAVAILABLE.
   if (tokens_ != nullptr) tokens_->Shutdown();
+  if (policy_ != nullptr)
+    policy_->Shutdown();  // The callers' own token sources.
 }
 
 }  // namespace fgw

@@ -1,7 +1,8 @@
 // GatewayEngine: owns everything behind the gRPC server: the Formance API descriptors, the
 // route table built from their google.api.http rules, the method table compiled from it, the
-// upstream transport, the token source, the response cache, the calls-in-flight limit and the
-// upstream filter chain; exposes them as the UnaryCallHandler the generic gRPC service calls
+// upstream transport, the token source, the response cache, the calls-in-flight limit, the
+// caller policy (policy_store.h, compiled against the served methods) and the upstream filter
+// chain; exposes them as the UnaryCallHandler the generic gRPC service calls
 // and as the ReflectionSource server reflection reads.
 //
 // Metrics: the engine owns the PrometheusMetrics every component records into (metrics());
@@ -49,6 +50,7 @@ class TokenSource;
 class CredentialsSource;
 class ResponseCache;
 class CallsInFlight;
+class PolicyStore;
 class MethodTable;
 class UpstreamChain;
 class TranscodingHandler;
@@ -81,6 +83,11 @@ class GatewayEngine {
   // Applies what a reloaded (already validated) config may change; errors name the key and
   // leave everything as it was.
   absl::Status ApplyReload(const GatewayConfig& config);
+  // The caller policy. Its Reload() re-reads the policy and API-key files (the SIGHUP handler
+  // calls it); they are also reloaded when they change.
+  PolicyStore* policy();
+  // The policy in force has callers (so calls are authenticated).
+  bool authenticates_callers();
   void Shutdown();
 
  private:
@@ -96,11 +103,15 @@ class GatewayEngine {
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Transport> token_transport_;
+  // The token endpoint's transport for callers' own Formance clients, when it is not the
+  // upstream's; made on first use (policy reloads).
+  std::unique_ptr<Transport> caller_token_transport_;
   std::unique_ptr<CredentialsSource> credentials_;
   std::unique_ptr<TokenSource> tokens_;
   std::unique_ptr<ResponseCache> cache_;
   std::unique_ptr<const MethodTable> methods_;
   std::unique_ptr<CallsInFlight> in_flight_;
+  std::unique_ptr<PolicyStore> policy_;
   std::unique_ptr<UpstreamChain> chain_;
   std::unique_ptr<TranscodingHandler> handler_;
   std::unique_ptr<PoolReflectionSource> reflection_;

@@ -161,6 +161,7 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
   CallContext ctx;
   ctx.deadline = call.deadline;
   ctx.cancellation = call.cancellation;
+  ctx.caller = call.credential;
   if (const std::string* v = FindMetadata(call, "x-formance-max-attempts")) {
     int n = 0;
     if (!absl::SimpleAtoi(*v, &n) || n < 1) {

@@ -17,7 +17,8 @@
 // Errors: UNIMPLEMENTED for a method that is not in the table, INVALID_ARGUMENT for a request
 // that does not parse or cannot be encoded (a header field or the idempotency-key metadata that
 // is not a valid HTTP header value, a '.'/'..' path parameter, a URL or headers over limits:
-// see request_encoder.h; nothing is sent then), RESOURCE_EXHAUSTED when
+// see request_encoder.h; nothing is sent then), UNAUTHENTICATED / PERMISSION_DENIED /
+// RESOURCE_EXHAUSTED from the caller policy, RESOURCE_EXHAUSTED when
 // limits.max_calls_in_flight calls are being served (admission filter), the error mapper's code
 // for a non-success HTTP status, the chain's status for transport, token and deadline failures.
 //

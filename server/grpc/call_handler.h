@@ -41,6 +41,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/policy/caller_credential.h"
 #include "server/util/cancellation.h"
 
 namespace fgw {
@@ -48,9 +49,13 @@ namespace fgw {
 struct IncomingCall {
   std::string method;  // "/formance.ledger.v2.LedgerService/CreateTransaction".
   absl::Time deadline = absl::InfiniteFuture();
-  // Client metadata, keys lower-case; binary (-bin) values decoded.
+  // Client metadata, keys lower-case; binary (-bin) values decoded. Without the credential
+  // headers (authorization, x-api-key): those are in `credential` only.
   std::vector<std::pair<std::string, std::string>> metadata;
   std::string peer;
+  // What the caller presented (caller_credential_extractor.h); the chain's admission filter
+  // checks it against the caller policy. Holds a secret: never log it.
+  CallerCredential credential;
   Cancellation* cancellation =
       nullptr;  // Fires when the caller cancels; owned by the gRPC layer.
 };

@@ -1,10 +1,17 @@
 #include "server/grpc/gateway_server.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "server/config/listen_address.h"
 #include "server/grpc/unary_reactor.h"
@@ -20,11 +27,90 @@ int ClampToInt(int64_t value) {
   return static_cast<int>(value);
 }
 
+absl::Status CheckReadable(const std::string& path, const char* key) {
+  if (access(path.c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key, ": cannot read ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+// The listener's credentials: plaintext, or TLS from files gRPC re-reads when they change.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
+    const TlsConfig& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  for (auto [path, key] :
+       {std::pair{&tls.cert_file, "grpc.tls.cert_file"},
+        std::pair{&tls.key_file, "grpc.tls.key_file"},
+        std::pair{&tls.client_ca_file, "grpc.tls.client_ca_file"}}) {
+    if (path->empty()) continue;
+    if (absl::Status s = CheckReadable(*path, key); !s.ok()) return s;
+  }
+  const auto refresh = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(tls.refresh_interval)));
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          tls.key_file, tls.cert_file, tls.client_ca_file, refresh);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  ClientCertificates mode = tls.client_certificates;
+  if (mode == ClientCertificates::kAuto) {
+    mode = tls.client_ca_file.empty() ? ClientCertificates::kNone
+                                      : ClientCertificates::kRequire;
+  }
+  if (!tls.client_ca_file.empty()) options.watch_root_certs();
+  switch (mode) {
+    case ClientCertificates::kAuto:
+    case ClientCertificates::kNone:
+      options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      break;
+    case ClientCertificates::kOptional:
+      options.set_cert_request_type(
+          GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+      break;
+    case ClientCertificates::kRequire:
+      options.set_cert_request_type(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      break;
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+// Refuses (or warns about) a listener anyone on the network can use.
+absl::Status CheckExposure(const ServerOptions& options,
+                           const ListenAddress& listen) {
+  if (listen.IsLoopback()) return absl::OkStatus();
+  if (options.tls.enabled()) return absl::OkStatus();
+  if (options.authenticates_callers) {
+    spdlog::warn(
+        "grpc: {} is not a loopback address and has no TLS: API keys cross "
+        "the network in clear text (configure grpc.tls)",
+        options.listen);
+    return absl::OkStatus();
+  }
+  if (!options.allow_insecure_remote) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "listen ", options.listen,
+        " is not a loopback address, and the listener has neither TLS "
+        "(grpc.tls) nor callers (policy.callers): anyone who can reach it "
+        "would spend the organisation's Formance credentials. Configure TLS "
+        "or callers, or set grpc.allow_insecure_remote: true "
+        "(FGW_ALLOW_INSECURE_REMOTE=1) to accept that"));
+  }
+  spdlog::warn(
+      "grpc: listening on {} without TLS or caller authentication "
+      "(grpc.allow_insecure_remote): anyone who can reach it may call every "
+      "method with the organisation's Formance credentials",
+      options.listen);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 GatewayServer::GatewayServer(std::vector<std::string> service_names,
                              const ReflectionSource* reflection,
-                             UnaryCallHandler* handler, bool health_only)
+                             UnaryCallHandler* handler, bool tls,
+                             bool health_only)
     : service_names_(std::move(service_names)),
       handler_(health_only ? nullptr : handler),
       reflection_(reflection, service_names_),
@@ -39,9 +125,10 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
             !health_only) {
           return reflection_.NewReactor();
         }
-        return std::make_unique<UnaryReactor>(
-            handler_);  // Null: UNIMPLEMENTED.
-      }) {}
+        return std::make_unique<UnaryReactor>(handler_,
+                                              tls_);  // Null: UNIMPLEMENTED.
+      }),
+      tls_(tls) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const ServerOptions& options, UnaryCallHandler* handler,
@@ -62,8 +149,19 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         "completion queue threads must be between 1 and 64");
   }
 
-  std::unique_ptr<GatewayServer> self(new GatewayServer(
-      std::move(service_names), reflection, handler, options.health_only));
+  // The health-only admin server answers nothing but health: it may listen anywhere.
+  if (!options.health_only) {
+    if (absl::Status exposed = CheckExposure(options, *listen); !exposed.ok()) {
+      return exposed;
+    }
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ListenerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+
+  std::unique_ptr<GatewayServer> self(
+      new GatewayServer(std::move(service_names), reflection, handler,
+                        options.tls.enabled(), options.health_only));
 
   // Health is served by our own reactors: gRPC's default service is a callback service,
   // and any callback service starts extra polling threads.
@@ -71,8 +169,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   grpc::ServerBuilder builder;
   int selected_port = 0;
   const std::string uri = listen->ToGrpcUri();
-  builder.AddListeningPort(uri, grpc::InsecureServerCredentials(),
-                           &selected_port);
+  builder.AddListeningPort(uri, *credentials, &selected_port);
   builder.RegisterAsyncGenericService(&self->generic_);
   for (int i = 0; i < options.completion_queues; ++i) {
     self->queues_.push_back(builder.AddCompletionQueue());
@@ -108,6 +205,18 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     self->address_ = bound.ToGrpcUri();
   } else {
     self->address_ = uri;
+    if (!options.unix_socket_mode.empty()) {
+      const auto mode = static_cast<mode_t>(
+          std::stoul(options.unix_socket_mode, nullptr, 8) & 0777);
+      if (chmod(listen->path.c_str(), mode) != 0) {
+        const int err = errno;
+        self->server_->Shutdown();
+        self->StopQueues();
+        return absl::FailedPreconditionError(
+            absl::StrCat("grpc.unix_socket_mode: cannot chmod ", listen->path,
+                         ": ", std::strerror(err)));
+      }
+    }
   }
   // Enough listening slots per queue that a burst of new calls does not wait for the
   // queue's thread to post the next one.
@@ -127,8 +236,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   if (options.health_only) {
     spdlog::info("admin: grpc health listening on {}", self->address_);
   } else {
-    spdlog::info("grpc: listening on {} ({} services)", self->address_,
-                 self->service_names_.size());
+    spdlog::info("grpc: listening on {} ({} services, {})", self->address_,
+                 self->service_names_.size(),
+                 !options.tls.enabled() ? "plaintext"
+                 : options.tls.client_ca_file.empty()
+                     ? "TLS"
+                     : "TLS, client certificates");
   }
   return self;
 }

@@ -12,7 +12,17 @@
 // except a completion-queue thread (from a handler, say: it would wait for itself). The
 // destructor shuts down with no grace if Shutdown() was not called.
 //
+// Listener security (ServerOptions::tls, grpc.tls): TLS, or mutual TLS with client
+// certificates verified against client_ca_file, through gRPC's TlsServerCredentials with a
+// FileWatcherCertificateProvider: the certificate, key and CA files are re-read every
+// refresh_interval, so a rotated certificate is served without restart. A client certificate
+// that does not verify (expired, unknown CA) fails the TLS handshake: the client sees
+// UNAVAILABLE and no call exists. A unix socket gets `unix_socket_mode` after binding.
+// A TCP listener on a non-loopback address with neither TLS nor callers
+// (authenticates_callers) is refused unless allow_insecure_remote, and then logs a warning.
+//
 // Errors from Start(): INVALID_ARGUMENT for a malformed listen address or option,
+// FAILED_PRECONDITION for an insecure non-loopback listener or a TLS file that cannot be read,
 // UNAVAILABLE when the address cannot be bound (in use, not permitted). SO_REUSEPORT is off,
 // so a second daemon on the same port fails instead of sharing it.
 #ifndef FGW_SERVER_GRPC_GATEWAY_SERVER_H_
@@ -49,6 +59,13 @@ struct ServerOptions {
   // Threads that poll gRPC and run the calls' steps (request decoding and encoding); the
   // upstream's I/O threads decode the replies.
   int completion_queues = GatewayConfig().grpc_threads;
+  TlsConfig tls;  // grpc.tls; off by default.
+  std::string
+      unix_socket_mode;  // grpc.unix_socket_mode ("0660"); empty: as created.
+  bool allow_insecure_remote = GatewayConfig().allow_insecure_remote;
+  // The caller policy identifies callers (callers configured): a plaintext non-loopback
+  // listener is then allowed, with a warning that API keys cross the network in clear.
+  bool authenticates_callers = false;
   // The admin listener's server (admin.grpc_listen): grpc.health.v1 only; every other method,
   // reflection included, answers UNIMPLEMENTED and no handler is called.
   bool health_only = false;
@@ -83,7 +100,7 @@ class GatewayServer {
  private:
   GatewayServer(std::vector<std::string> service_names,
                 const ReflectionSource* reflection, UnaryCallHandler* handler,
-                bool health_only);
+                bool tls, bool health_only);
 
   // Stops the completion-queue threads once no call is alive; after server_->Shutdown().
   void StopQueues();
@@ -96,6 +113,7 @@ class GatewayServer {
   ReflectionService reflection_;
   HealthService health_;
   const ReactorFactory reactors_;
+  const bool tls_;  // Read client certificates for caller identity.
   grpc::AsyncGenericService generic_;
   std::unique_ptr<CallTracker> calls_ = std::make_unique<CallTracker>();
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/grpc/caller_credential_extractor.h"
 #include "server/grpc/outgoing_metadata.h"
 #include "server/grpc/status_conversion.h"
 #include "spdlog/spdlog.h"
@@ -88,6 +89,11 @@ void UnaryReactor::Dispatch(ServerCall* call) {
     incoming.metadata.emplace_back(std::string(key.data(), key.size()),
                                    std::string(value.data(), value.size()));
   }
+  std::shared_ptr<const grpc::AuthContext> auth;
+  if (read_certificate_) auth = ctx.auth_context();
+  incoming.credential =
+      ExtractCallerCredential(auth.get(), incoming.metadata, incoming.peer);
+  RemoveCredentialMetadata(&incoming.metadata);
   auto ref = std::make_shared<HandlerRef>(call);
   handler_->HandleUnary(
       incoming, std::move(request_), [ref](CallResult result) {

@@ -27,8 +27,11 @@ namespace fgw {
 
 class UnaryReactor final : public CallReactor {
  public:
-  // `handler` (may be null) must outlive the call.
-  explicit UnaryReactor(UnaryCallHandler* handler) : handler_(handler) {}
+  // `handler` (may be null) must outlive the call. `read_certificate`: the listener is TLS,
+  // so the caller's client certificate (if any) is read for its identity.
+  explicit UnaryReactor(UnaryCallHandler* handler,
+                        bool read_certificate = false)
+      : handler_(handler), read_certificate_(read_certificate) {}
 
   void OnMessage(ServerCall* call, std::string message) override;
   void OnHalfClose(ServerCall* call) override;
@@ -41,6 +44,7 @@ class UnaryReactor final : public CallReactor {
   static void Send(const std::shared_ptr<HandlerRef>& ref, CallResult result);
 
   UnaryCallHandler* const handler_;
+  const bool read_certificate_;
   Cancellation cancellation_;
   std::string request_;
   int messages_read_ = 0;

@@ -173,3 +173,86 @@ TEST_F(AdmissionFilterTest, InAChainThePlaceFreesWhenTheCallIsOver) {
 
 }  // namespace
 }  // namespace fgw
+
+namespace fgw {
+namespace {
+
+using ::fgw::testing_chain::FilterStack;
+using ::fgw::testing_chain::Get;
+using ::fgw::testing_chain::ReplySlot;
+using ::fgw::testing_chain::Response;
+
+// The caller policy comes first: a refused call costs no place and reaches nothing below.
+class AdmissionFilterPolicyTest : public ::testing::Test {
+ protected:
+  AdmissionFilterPolicyTest() : limit_(10) {
+    spec_.method = "/formance.ledger.v2.LedgerService/CreateTransaction";
+    PolicyStoreOptions options;
+    options.methods = {
+        {"formance.ledger.v2.LedgerService/CreateTransaction", false, false}};
+    options.inline_yaml =
+        "callers:\n"
+        "  writer:\n    api_keys_sha256: [" +
+        Sha256Hex("wk") +
+        "]\n    roles: [all]\n    max_in_flight: 1\n"
+        "  reader:\n    api_keys_sha256: [" +
+        Sha256Hex("rk") + "]\n    roles: [read-only]\n";
+    auto store = PolicyStore::Create(std::move(options), &clock_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    policy_ = *std::move(store);
+    stack_ = std::make_unique<FilterStack>(
+        std::make_unique<AdmissionFilter>(&limit_, policy_.get()));
+  }
+
+  std::shared_ptr<Exchange> WithKey(const std::string& key) {
+    CallerCredential c;
+    c.api_key = key;
+    return std::make_shared<Exchange>(&spec_, absl::InfiniteFuture(),
+                                      CallOptions{}, &clock_, c);
+  }
+
+  FakeClock clock_;
+  UpstreamCallSpec spec_;
+  CallsInFlight limit_;
+  std::unique_ptr<PolicyStore> policy_;
+  std::unique_ptr<FilterStack> stack_;
+};
+
+TEST_F(AdmissionFilterPolicyTest, RefusalsReachNothingBelow) {
+  for (auto [key, code] :
+       {std::pair{"", absl::StatusCode::kUnauthenticated},
+        std::pair{"wrong", absl::StatusCode::kUnauthenticated},
+        std::pair{"rk", absl::StatusCode::kPermissionDenied}}) {
+    ReplySlot slot;
+    stack_->Send(WithKey(key), Get(), &slot);
+    ASSERT_EQ(slot.calls(), 1) << key;
+    EXPECT_EQ(slot.reply().status().code(), code) << key;
+  }
+  EXPECT_EQ(stack_->scripted().num_calls(), 0);
+  EXPECT_EQ(limit_.current(), 0);
+}
+
+TEST_F(AdmissionFilterPolicyTest, TheCallersPlaceIsHeldUntilTheReply) {
+  stack_->scripted().set_hold(true);
+  ReplySlot first;
+  stack_->Send(WithKey("wk"), Get(), &first);
+  EXPECT_EQ(stack_->scripted().num_calls(), 1);
+  EXPECT_EQ(limit_.current(), 1);
+  ReplySlot second;
+  stack_->Send(WithKey("wk"), Get(), &second);
+  ASSERT_EQ(second.calls(), 1);
+  EXPECT_EQ(second.reply().status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(limit_.current(), 1);  // The refused call took no gateway place.
+  ASSERT_TRUE(stack_->scripted().ReleaseNext(Response(200)));
+  ASSERT_EQ(first.calls(), 1);
+  EXPECT_TRUE(first.reply().ok());
+  ReplySlot third;
+  stack_->Send(WithKey("wk"), Get(), &third);
+  EXPECT_EQ(stack_->scripted().num_calls(), 2);
+  ASSERT_TRUE(stack_->scripted().ReleaseNext(Response(200)));
+  EXPECT_TRUE(third.reply().ok());
+}
+
+}  // namespace
+}  // namespace fgw

@@ -409,3 +409,26 @@ TEST_F(CredentialsFilterTest, EmptyTokenSendsNoAuthorization) {
 
 }  // namespace
 }  // namespace fgw
+
+namespace fgw {
+namespace {
+
+// A caller with its own Formance client (policy: formance_client): the admission filter sets
+// its token source on the Exchange, and that source is asked instead of the gateway's.
+TEST_F(CredentialsFilterTest, TheCallersOwnTokenSourceIsUsedWhenSet) {
+  ScriptedTokenSource callers;
+  below().Enqueue(Response(200));
+  ReplySlot slot;
+  auto x = std::make_shared<Exchange>(&spec_, absl::InfiniteFuture(),
+                                      CallOptions{}, &clock_);
+  x->set_caller_tokens(&callers);
+  stack_.Send(x, Get(), &slot);
+  ASSERT_EQ(below().num_calls(), 1);
+  EXPECT_EQ(callers.gets(), 1);
+  EXPECT_EQ(tokens_.gets(), 0);
+  ASSERT_EQ(slot.calls(), 1);
+  EXPECT_TRUE(slot.reply().ok());
+}
+
+}  // namespace
+}  // namespace fgw

@@ -8,6 +8,7 @@
 #include "server/auth/credentials.h"
 #include "server/auth/oauth2_token_source.h"
 #include "server/cache/response_cache.h"
+#include "server/policy/policy_document.h"
 #include "server/retry/retry_budget.h"
 #include "server/retry/retry_policy.h"
 #include "server/upstream/cpprest_transport.h"
@@ -512,6 +513,119 @@ TEST_F(ConfigLoaderTest, DefaultsAreTheComponentsOwn) {
   const UpstreamLimits limits;
   EXPECT_EQ(d.limits.upstream.max_connections, limits.max_connections);
   EXPECT_EQ(d.limits.upstream.max_response_bytes, limits.max_response_bytes);
+}
+
+}  // namespace
+}  // namespace fgw
+
+namespace fgw {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ConfigLoaderSecurityTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<GatewayConfig> Load(
+      const std::string& text, std::map<std::string, std::string> env = {}) {
+    std::string path = ::testing::TempDir() + "/fgw_config_security_" +
+                       std::to_string(counter_++) + ".yaml";
+    std::ofstream(path) << text;
+    return LoadConfig(path, MapEnvironment(std::move(env)), FlagOverrides());
+  }
+  std::string ErrorOf(const std::string& text,
+                      std::map<std::string, std::string> env = {}) {
+    auto config = Load(text, std::move(env));
+    return config.ok() ? "" : std::string(config.status().message());
+  }
+  int counter_ = 0;
+};
+
+TEST_F(ConfigLoaderSecurityTest, ReadsTlsSocketModeAndTheOverride) {
+  auto c = Load(
+      "listen: unix:/run/fgw.sock\n"
+      "grpc:\n"
+      "  unix_socket_mode: \"0660\"\n"
+      "  allow_insecure_remote: true\n"
+      "  tls:\n"
+      "    cert_file: /tls/server.pem\n"
+      "    key_file: /tls/server.key\n"
+      "    client_ca_file: /tls/ca.pem\n"
+      "    client_certificates: optional\n"
+      "    refresh_interval: 30s\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->unix_socket_mode, "0660");
+  EXPECT_TRUE(c->allow_insecure_remote);
+  EXPECT_TRUE(c->tls.enabled());
+  EXPECT_EQ(c->tls.key_file, "/tls/server.key");
+  EXPECT_EQ(c->tls.client_ca_file, "/tls/ca.pem");
+  EXPECT_EQ(c->tls.client_certificates, ClientCertificates::kOptional);
+  EXPECT_EQ(c->tls.refresh_interval, absl::Seconds(30));
+}
+
+TEST_F(ConfigLoaderSecurityTest, DefaultsAreClosed) {
+  GatewayConfig c;
+  EXPECT_FALSE(c.tls.enabled());
+  EXPECT_FALSE(c.allow_insecure_remote);
+  EXPECT_TRUE(c.policy.file.empty());
+  EXPECT_TRUE(c.policy.inline_yaml.empty());
+}
+
+TEST_F(ConfigLoaderSecurityTest, TlsAndSocketProblemsNameTheirKey) {
+  EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    cert_file: /a\n"),
+              HasSubstr("grpc.tls.key_file: TLS needs both"));
+  EXPECT_THAT(
+      ErrorOf("grpc:\n  tls:\n    client_ca_file: /a\n"),
+      HasSubstr("grpc.tls.client_ca_file: client certificates need TLS"));
+  EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    cert_file: /a\n    key_file: /b\n"
+                      "    client_certificates: require\n"),
+              HasSubstr("grpc.tls.client_certificates: optional and require "
+                        "need grpc.tls.client_ca_file"));
+  EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    client_certificates: sometimes\n"),
+              HasSubstr("grpc.tls.client_certificates: expected one of"));
+  EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    cert_file: /a\n    key_file: /b\n"
+                      "    refresh_interval: 10ms\n"),
+              HasSubstr("grpc.tls.refresh_interval: must be at least 1s"));
+  EXPECT_THAT(ErrorOf("grpc:\n  tls:\n    colour: red\n"),
+              HasSubstr("grpc.tls.colour: unknown key"));
+  EXPECT_THAT(ErrorOf("listen: unix:/s\ngrpc:\n  unix_socket_mode: \"0999\"\n"),
+              HasSubstr("grpc.unix_socket_mode: expected octal"));
+  EXPECT_THAT(ErrorOf("grpc:\n  unix_socket_mode: \"0660\"\n"),
+              HasSubstr("grpc.unix_socket_mode: needs a unix:/path"));
+  EXPECT_THAT(ErrorOf("grpc:\n  allow_insecure_remote: yes please\n"),
+              HasSubstr("grpc.allow_insecure_remote: expected true or false"));
+}
+
+TEST_F(ConfigLoaderSecurityTest, AllowInsecureRemoteFromTheEnvironment) {
+  auto on = Load("", {{"FGW_ALLOW_INSECURE_REMOTE", "1"}});
+  ASSERT_TRUE(on.ok());
+  EXPECT_TRUE(on->allow_insecure_remote);
+  auto off = Load("grpc:\n  allow_insecure_remote: true\n",
+                  {{"FGW_ALLOW_INSECURE_REMOTE", "false"}});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->allow_insecure_remote);
+  EXPECT_THAT(ErrorOf("", {{"FGW_ALLOW_INSECURE_REMOTE", "maybe"}}),
+              HasSubstr("FGW_ALLOW_INSECURE_REMOTE"));
+}
+
+TEST_F(ConfigLoaderSecurityTest, PolicyInlineOrFile) {
+  auto file = Load("policy:\n  file: /etc/fgw/policy.yaml\n");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->policy.file, "/etc/fgw/policy.yaml");
+  EXPECT_TRUE(file->policy.inline_yaml.empty());
+
+  auto inline_policy = Load(
+      "policy:\n  callers:\n    ops:\n      local: true\n      roles: [all]\n");
+  ASSERT_TRUE(inline_policy.ok()) << inline_policy.status();
+  auto doc =
+      ParsePolicyDocument(inline_policy->policy.inline_yaml, "", "policy");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  ASSERT_EQ(doc->callers.size(), 1u);
+  EXPECT_TRUE(doc->callers[0].local);
+
+  EXPECT_THAT(ErrorOf("policy:\n  file: /p\n  audit: true\n"),
+              HasSubstr("policy: either policy.file or the policy itself"));
+  EXPECT_THAT(ErrorOf("policy:\n  callers:\n    a:\n      rolez: [all]\n"),
+              HasSubstr("policy.callers.a.rolez: unknown key"));
 }
 
 }  // namespace

@@ -61,3 +61,24 @@ TEST(ListenAddressTest, RejectsWithTheAddressAndTheReason) {
 
 }  // namespace
 }  // namespace fgw
+
+namespace fgw {
+namespace {
+
+TEST(ListenAddressTest, IsLoopback) {
+  for (const char* a : {"127.0.0.1:1", "127.1.2.3:1", "localhost:1", "[::1]:1",
+                        "unix:/run/fgw.sock"}) {
+    auto addr = ParseListenAddress(a);
+    ASSERT_TRUE(addr.ok()) << a;
+    EXPECT_TRUE(addr->IsLoopback()) << a;
+  }
+  for (const char* a : {"0.0.0.0:1", "[::]:1", "10.0.0.1:1", "127.0.0.1.evil:1",
+                        "127.0.0.256:1", "gateway.internal:1", "128.0.0.1:1"}) {
+    auto addr = ParseListenAddress(a);
+    ASSERT_TRUE(addr.ok()) << a;
+    EXPECT_FALSE(addr->IsLoopback()) << a;
+  }
+}
+
+}  // namespace
+}  // namespace fgw

@@ -1,6 +1,7 @@
 // GatewayServer: binding, address errors, health, graceful shutdown.
 #include "server/grpc/gateway_server.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
@@ -235,6 +236,88 @@ TEST(GatewayServerTest, ShutdownCancelsCallsStillRunningAfterTheGrace) {
   client.join();
   EXPECT_FALSE(result.status.ok());
   (*server)->Shutdown(absl::Seconds(1));  // Idempotent.
+}
+
+}  // namespace
+}  // namespace fgw
+
+namespace fgw {
+namespace {
+
+TEST(GatewayServerSecurityTest, UnixSocketGetsItsModeAndItsPeerIsLocal) {
+  CallerCredential seen;
+  FakeHandler handler([&seen](const IncomingCall& call, std::string,
+                              std::function<void(CallResult)> done) {
+    seen = call.credential;
+    done(CallResult());
+  });
+  std::string path =
+      ::testing::TempDir() + "fgw-mode-" + std::to_string(getpid()) + ".sock";
+  ServerOptions options;
+  options.listen = "unix:" + path;
+  options.unix_socket_mode = "0600";
+  auto server = GatewayServer::Start(options, &handler, nullptr, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  grpc::GenericStub stub(testing::Connect("unix:" + path));
+  auto result = RawCall(stub, kMethod, "");
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_TRUE(seen.local);
+  (*server)->Shutdown(absl::Seconds(1));
+  unlink(path.c_str());
+}
+
+TEST(GatewayServerSecurityTest, ApiKeyReachesTheHandlerOnlyAsTheCredential) {
+  IncomingCall seen;
+  FakeHandler handler([&seen](const IncomingCall& call, std::string,
+                              std::function<void(CallResult)> done) {
+    seen = call;
+    done(CallResult());
+  });
+  auto server = GatewayServer::Start(LocalOptions(), &handler, nullptr, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  grpc::GenericStub stub(testing::Connect((*server)->address()));
+  auto result = RawCall(stub, kMethod, "", [](grpc::ClientContext* ctx) {
+    ctx->AddMetadata("x-api-key", "fgwk_secret");
+    ctx->AddMetadata("x-formance-cache", "no-cache");
+  });
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(seen.credential.api_key, "fgwk_secret");
+  EXPECT_FALSE(seen.credential.local);
+  EXPECT_EQ(seen.credential.certificate_identity, "");  // Plaintext.
+  for (const auto& [key, value] : seen.metadata) {
+    EXPECT_NE(key, "x-api-key");
+    EXPECT_NE(value, "fgwk_secret");
+  }
+  (*server)->Shutdown(absl::Seconds(1));
+}
+
+TEST(GatewayServerSecurityTest, RefusesAnOpenNonLoopbackListener) {
+  FakeHandler handler = EchoHandler();
+  for (const char* listen : {"0.0.0.0:0", "[::]:0", "10.0.0.1:0"}) {
+    ServerOptions options;
+    options.listen = listen;
+    auto server = GatewayServer::Start(options, &handler, nullptr, {});
+    ASSERT_FALSE(server.ok()) << listen;
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(server.status().message(),
+                HasSubstr("grpc.allow_insecure_remote"));
+  }
+}
+
+TEST(GatewayServerSecurityTest, ATlsFileThatCannotBeReadIsNamed) {
+  FakeHandler handler = EchoHandler();
+  ServerOptions options = LocalOptions();
+  options.tls.cert_file = "/nonexistent/server.pem";
+  options.tls.key_file = "/nonexistent/server.key";
+  auto server = GatewayServer::Start(options, &handler, nullptr, {});
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(
+      server.status().message(),
+      HasSubstr("grpc.tls.cert_file: cannot read /nonexistent/server.pem"));
 }
 
 }  // namespace
