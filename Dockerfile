@@ -7,6 +7,8 @@
 #   docker run -e FORMANCE_URL=https://org.env.formance.cloud -e FORMANCE_CLIENT_ID=... \
 #     -e FORMANCE_CLIENT_SECRET_FILE=/secrets/client_secret -v ./secrets:/secrets:ro \
 #     -p 127.0.0.1:50051:50051 -p 127.0.0.1:9090:9090 formance-grpc-gateway
+# The API on 0.0.0.0 in plaintext is refused at start unless it has TLS (grpc.tls) or callers
+# (policy.callers), or you accept the risk on a trusted network: -e FGW_ALLOW_INSECURE_REMOTE=1.
 # Arguments replace CMD (the listen addresses): keep --admin_grpc_listen=0.0.0.0:9091 (or a
 # loopback one) for the HEALTHCHECK. No ENV sets an address: in a pod the API stays on the
 # built-in 127.0.0.1:50051 unless the args say otherwise.

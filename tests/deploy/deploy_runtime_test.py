@@ -667,6 +667,13 @@ def dockerfile_image_defaults_serve_health_where_the_healthcheck_asks():
     env = dict(img_env, FORMANCE_URL=url, FORMANCE_TOKEN="t", PATH="/usr/bin:/bin")
     expect(entry == ["/usr/local/bin/formance-grpc-gateway"], "ENTRYPOINT %s" % entry)
     ports_free(*[flag_value(cmd, f) for f in ("listen", "admin_listen", "admin_grpc_listen")])
+    # As is, the image refuses a plaintext API on 0.0.0.0 (no TLS, no callers): `docker run`
+    # needs one of them or -e FGW_ALLOW_INSECURE_REMOTE=1, the opt-in the Dockerfile documents.
+    refused_run = spawn([GATEWAY] + cmd, env, "docker-refused.log", 10001, 10001,
+                        read_only_root=True)
+    expect(refused_run.wait(20) != 0, "the image's defaults serve a plaintext API on 0.0.0.0")
+    expect("FGW_ALLOW_INSECURE_REMOTE" in log_tail("docker-refused.log"), "refusal message")
+    env["FGW_ALLOW_INSECURE_REMOTE"] = "1"
     p = spawn([GATEWAY] + cmd, env, "docker.log", 10001, 10001, read_only_root=True)
     DOCKER["proc"] = p
     try:
@@ -681,7 +688,8 @@ def image_probes(p, cmd, hc):
                "health at the HEALTHCHECK's address", proc=p, log="docker.log")
     code, _ = grpc_call("127.0.0.1:%d" % split_hostport(flag_value(cmd, "listen"))[1], LIST_LEDGERS)
     expect(code == "OK", "ListLedgers on the image's API port: %s" % code)
-    return "ENTRYPOINT + CMD %s: SERVING at %s" % (cmd, healthcheck_addr(hc))
+    return ("ENTRYPOINT + CMD %s: refused as is (plaintext on 0.0.0.0), with "
+            "FGW_ALLOW_INSECURE_REMOTE=1 SERVING at %s") % (cmd, healthcheck_addr(hc))
 
 
 @check

@@ -341,7 +341,11 @@ def compose_gateway_policy():
     expect(split_hostport(addr)[1] == gport, "the healthcheck must ask the admin gRPC port")
     for p in g.get("ports", []):
         expect(str(p).startswith("127.0.0.1:"), "port %s published beyond the host's loopback" % p)
-    expect("FORMANCE_CLIENT_SECRET" not in g.get("environment", {}), "a secret in the environment")
+    env = g.get("environment", {})
+    expect("FORMANCE_CLIENT_SECRET" not in env, "a secret in the environment")
+    if str(env.get("FGW_ALLOW_INSECURE_REMOTE", "0")) in ("1", "true"):
+        expect(env.get("FORMANCE_URL", "").startswith("http://formance-mock:"),
+               "a plaintext API on 0.0.0.0 is accepted only in front of the mock stack")
 
 
 # ---- systemd -------------------------------------------------------------------------------------
