@@ -21,6 +21,7 @@ PACKAGES=(
   nodejs npm nginx-light gnuplot-nox iproute2 procps
   nghttp2-client  # tests/bench h2load rows: h2load, nghttp
   libgoogle-common-protos-java  # third_party/install.sh: google/api/*.proto (in its jar)
+  systemd python3-seccomp  # tests/deploy: systemd-analyze, systemd-sysusers --root; the unit's seccomp filter
 )
 for arg in "$@"; do
   case "$arg" in
