@@ -1,7 +1,8 @@
 // AdminHttpServer: the admin listener's HTTP side (admin.listen), on civetweb (Debian
 // libcivetweb, which prometheus-cpp's pull library also uses). It serves exactly:
 //
-//   GET /healthz   200 "ok" while the process is live and not draining, else 503
+//   GET /healthz   200 "ok" while AdminHandlers::live says so (the process is up, draining
+//                  included: a liveness probe must not restart a draining gateway), else 503
 //   GET /readyz    200 "ready" when AdminHandlers::ready says OK, else 503 with its reason
 //   GET /metrics   200, the Prometheus text format (AdminHandlers::metrics)
 //
