@@ -13,6 +13,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcpprest-dev libabsl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
+  prometheus-cpp-dev  # server/metrics (prometheus-cpp core) and server/admin (its civetweb)
   clang-14  # tests/static/run_thread_safety.sh: the -Wthread-safety build
   libfuzzer-14-dev libclang-rt-14-dev  # tests/fuzz/run_fuzzers.sh (with clang-14): libFuzzer, ASan/UBSan
   golang-github-grpc-ecosystem-grpc-gateway-dev
@@ -20,6 +21,7 @@ PACKAGES=(
   nodejs npm nginx-light gnuplot-nox iproute2 procps
   nghttp2-client  # tests/bench h2load rows: h2load, nghttp
   libgoogle-common-protos-java  # third_party/install.sh: google/api/*.proto (in its jar)
+  systemd python3-seccomp  # tests/deploy: systemd-analyze, systemd-sysusers --root; the unit's seccomp filter
 )
 for arg in "$@"; do
   case "$arg" in

@@ -7,7 +7,9 @@
 #   gateway and the stateful fake ledger), fault injection (exactly-once writes), the Stream rpcs
 #   against a paging fake (order, resume, pit, flow control, cancel, exports), system (no secret in any
 #   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, callers
-#   (TLS, mTLS, API keys, the caller policy: tests/callers), and the
+#   (TLS, mTLS, API keys, the caller policy: tests/callers), operations (admin probes, /metrics,
+#   trace context, JSON logs, drain, reload), the deploy files (manifests validated offline, the
+#   gateway run with each file's args and probed), and the
 #   clang-14 build with -Wthread-safety -Werror (tests/static/run_thread_safety.sh, build-clang),
 #   the libFuzzer targets for 30 s each (tests/fuzz/run_fuzzers.sh, build-fuzz) and the unit and
 #   integration tests under ASan and UBSan (tests/sanitize/run_sanitizers.sh, build-asan).
@@ -48,6 +50,8 @@ suite stream bash tests/stream/run_stream_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh
 suite callers bash tests/callers/run_callers_test.sh
+suite ops bash tests/ops/run_ops_test.sh
+suite deploy bash tests/deploy/run_deploy_test.sh
 suite thread-safety bash tests/static/run_thread_safety.sh
 suite fuzz bash tests/fuzz/run_fuzzers.sh
 SUITE_TIMEOUT="${SAN_SUITE_TIMEOUT:-1500}" suite sanitizers bash tests/sanitize/run_sanitizers.sh

@@ -168,6 +168,10 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
     absl::ReaderMutexLock lock(&mu_);
     return token_requests_;
   }
+  int64_t token_failures() {
+    absl::ReaderMutexLock lock(&mu_);
+    return token_failures_;
+  }
 
  private:
   // A scope list in canonical form: sorted, without duplicates, and its space-joined key.
@@ -267,6 +271,7 @@ class OAuth2TokenSource::Core : public std::enable_shared_from_this<Core> {
   // By scope key; erased on success and on credentials rotation.
   std::map<std::string, Failure> failures_ ABSL_GUARDED_BY(mu_);
   int64_t token_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t token_failures_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 std::shared_ptr<const OAuth2TokenSource::Core::ScopeKey>
@@ -524,6 +529,7 @@ void OAuth2TokenSource::Core::FinishFetch(
     auto it = fetches_.find(key);
     if (it != fetches_.end() && it->second == fetch) fetches_.erase(it);
     const bool current = fetch->generation == generation_ && !shut_down_;
+    if (!token.ok()) ++token_failures_;
     if (token.ok()) {
       if (current) {
         tokens_[key] = *token;
@@ -714,5 +720,7 @@ std::string OAuth2TokenSource::Identity() { return core_->Identity(); }
 void OAuth2TokenSource::Shutdown() { core_->Shutdown(); }
 
 int64_t OAuth2TokenSource::token_requests() { return core_->token_requests(); }
+
+int64_t OAuth2TokenSource::token_failures() { return core_->token_failures(); }
 
 }  // namespace fgw

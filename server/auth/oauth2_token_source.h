@@ -123,8 +123,10 @@ class OAuth2TokenSource : public TokenSource {
   std::string Identity() override;
   void Shutdown() override;
 
-  // Token requests sent so far (for metrics and tests).
+  // Token requests sent so far, and those that failed (any error, shutdown included), for
+  // metrics and tests.
   int64_t token_requests();
+  int64_t token_failures();
 
  private:
   // Everything mutable, shared with transport callbacks and timers through weak references.

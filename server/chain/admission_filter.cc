@@ -19,6 +19,7 @@ void AdmissionFilter::Send(const std::shared_ptr<Exchange>& x,
     }
     if (admitted->tokens != nullptr)
       x->set_caller_tokens(admitted->tokens.get());
+    if (!admitted->caller.empty()) x->set_caller_identity(admitted->caller);
     caller.emplace(*std::move(admitted));
   }
   std::optional<CallsInFlight::Ticket> gateway;

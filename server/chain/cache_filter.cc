@@ -132,7 +132,8 @@ void CacheFilter::Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
     SendWrite(x, std::move(request), next, std::move(done));
     return;
   }
-  if (spec.cache_ttl <= absl::ZeroDuration() || x->options().bypass_cache) {
+  if (spec.cache_ttl.get() <= absl::ZeroDuration() ||
+      x->options().bypass_cache) {
     next(x, std::move(request), std::move(done));
     return;
   }
@@ -152,19 +153,22 @@ void CacheFilter::Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
       });
   switch (lookup.kind) {
     case ResponseCache::Lookup::Kind::kHit:
+      metrics_->Cache(CacheResult::kHit);
       x->MarkCacheHit();
       follower->Release()(std::move(lookup.response));
       return;
     case ResponseCache::Lookup::Kind::kFollower:
+      metrics_->Cache(CacheResult::kCoalesced);
       follower->Joined(lookup.follower_id);
       return;
     case ResponseCache::Lookup::Kind::kLeader:
+      metrics_->Cache(CacheResult::kMiss);
       break;
   }
   ReplyCallback done_as_leader = follower->Release();
   follower.reset();
   ResponseCache* cache = cache_;
-  const absl::Duration ttl = spec.cache_ttl;
+  const absl::Duration ttl = spec.cache_ttl.get();
   next(x, std::move(request),
        [cache, key = std::move(key), ttl,
         done = std::move(done_as_leader)](Reply reply) mutable {

@@ -10,22 +10,28 @@
 //                 followers; CANCELLED or DEADLINE_EXCEEDED abandons the flight instead.
 // - A write answered 2xx invalidates the cache scope of its path (ResponseCache::WriteScope).
 // - No cache (null) or an uncached method: passes through.
+// - Metrics: each lookup of a cached method is counted as a hit, a miss (leader) or coalesced
+//   (follower).
 //
-// Thread safety: as Filter. `cache` and `tokens` (either may be null) are not owned and must
-// outlive every call.
+// Thread safety: as Filter. `cache`, `tokens` (either may be null) and `metrics` (null:
+// NoMetrics()) are not owned and must outlive every call.
 #ifndef FGW_SERVER_CHAIN_CACHE_FILTER_H_
 #define FGW_SERVER_CHAIN_CACHE_FILTER_H_
 
 #include "server/auth/token_source.h"
 #include "server/cache/response_cache.h"
 #include "server/chain/filter.h"
+#include "server/metrics/metrics.h"
 
 namespace fgw {
 
 class CacheFilter : public Filter {
  public:
-  CacheFilter(ResponseCache* cache, TokenSource* tokens)
-      : cache_(cache), tokens_(tokens) {}
+  CacheFilter(ResponseCache* cache, TokenSource* tokens,
+              Metrics* metrics = nullptr)
+      : cache_(cache),
+        tokens_(tokens),
+        metrics_(metrics != nullptr ? metrics : NoMetrics()) {}
   void Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
             const Next& next, ReplyCallback done) override;
 
@@ -35,6 +41,7 @@ class CacheFilter : public Filter {
 
   ResponseCache* const cache_;
   TokenSource* const tokens_;
+  Metrics* const metrics_;
 };
 
 }  // namespace fgw

@@ -12,7 +12,9 @@
 //   admission filter before anything below it runs; null: the gateway's token source. The
 //   admission filter keeps the source alive until the call's reply.
 // - the outcome record the filters write and the chain reports (CallOutcome): attempts, whether
-//   the cache answered, the idempotency key sent.
+//   the cache answered, the idempotency key sent, the trace id;
+// - the trace context: the caller's raw traceparent/tracestate (from CallContext) and the
+//   validated or new TraceContext the observe filter sets, which the attempt filter reads.
 //
 // Thread safety: every method may be called from any thread.
 #ifndef FGW_SERVER_CHAIN_EXCHANGE_H_
@@ -30,11 +32,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/token_source.h"
+#include "server/metrics/metrics.h"
 #include "server/policy/caller_credential.h"
 #include "server/upstream/http_message.h"
 #include "server/upstream/transport.h"
 #include "server/util/cancellation.h"
 #include "server/util/clock.h"
+#include "server/util/reloadable_duration.h"
+#include "server/util/trace_context.h"
 
 namespace fgw {
 
@@ -46,8 +51,11 @@ struct UpstreamCallSpec {
       false;  // The gateway sends Idempotency-Key and may retry writes.
   bool needs_token = true;          // False for operations without security.
   std::vector<std::string> scopes;  // OAuth2 scopes of the operation.
-  absl::Duration cache_ttl =
-      absl::ZeroDuration();  // > 0: cache 2xx responses of this read.
+  // > 0: cache 2xx responses of this read. A reload of the cache rules may change it while
+  // calls read it (MethodTable::ApplyCacheRules).
+  ReloadableDuration cache_ttl = absl::ZeroDuration();
+  // This method's series (not owned; outlives the spec). Null: nothing recorded.
+  MethodMetrics* metrics = nullptr;
 };
 
 // Per-call settings from the caller's metadata.
@@ -64,6 +72,9 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   Cancellation* cancellation = nullptr;  // The caller's; may be null.
   CallOptions options;
+  // The caller's W3C trace context metadata, raw (the observe filter validates it).
+  std::string traceparent;
+  std::string tracestate;
   // What the caller presented (server/grpc extracts it); the admission filter identifies the
   // caller from it and applies the policy. Holds a secret (the API key): never logged.
   CallerCredential caller;
@@ -75,6 +86,9 @@ struct CallOutcome {
   int attempts = 0;
   bool cache_hit = false;
   std::string idempotency_key;  // The key sent, if any.
+  std::string trace_id;  // The call's trace, when the observe filter ran.
+  std::string
+      caller;  // The caller the policy identified; empty for an open policy.
 };
 
 class Exchange {
@@ -115,6 +129,34 @@ class Exchange {
     absl::MutexLock lock(&mu_);
     return idempotency_key_;
   }
+  // The identity the admission filter established (a policy caller name, never a secret).
+  void set_caller_identity(std::string identity) {
+    absl::MutexLock lock(&mu_);
+    caller_identity_ = std::move(identity);
+  }
+  std::string caller_identity() {
+    absl::MutexLock lock(&mu_);
+    return caller_identity_;
+  }
+  void set_incoming_trace(std::string traceparent, std::string tracestate) {
+    absl::MutexLock lock(&mu_);
+    incoming_traceparent_ = std::move(traceparent);
+    incoming_tracestate_ = std::move(tracestate);
+  }
+  std::pair<std::string, std::string> incoming_trace() {
+    absl::MutexLock lock(&mu_);
+    return {incoming_traceparent_, incoming_tracestate_};
+  }
+  void set_trace(TraceContext trace) {
+    auto shared = std::make_shared<const TraceContext>(std::move(trace));
+    absl::MutexLock lock(&mu_);
+    trace_ = std::move(shared);
+  }
+  // Null until the observe filter has run.
+  std::shared_ptr<const TraceContext> trace() {
+    absl::MutexLock lock(&mu_);
+    return trace_;
+  }
 
  private:
   const UpstreamCallSpec* const spec_;  // Immutable; outlives the call.
@@ -128,6 +170,10 @@ class Exchange {
   std::atomic<bool> cache_hit_{false};
   absl::Mutex mu_;
   std::string idempotency_key_ ABSL_GUARDED_BY(mu_);
+  std::string caller_identity_ ABSL_GUARDED_BY(mu_);
+  std::string incoming_traceparent_ ABSL_GUARDED_BY(mu_);
+  std::string incoming_tracestate_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const TraceContext> trace_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fgw

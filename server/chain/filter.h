@@ -1,8 +1,10 @@
 // Filter: one concern on the way from a transcoded REST request to Formance, behind one small
 // interface (Envoy's filter chain is the model). The chain, in the order it runs:
 //
-//   admission (caller policy, calls in flight) -> cache (hit, singleflight, invalidation) -> retry (attempts,
-//   backoff, budget, idempotency key) -> credentials (token, 401 replay) -> transport
+//   admission (caller policy, calls in flight) -> observe (trace context) -> cache (hit,
+//   singleflight, invalidation) -> retry (attempts, backoff, budget, idempotency key) ->
+//   credentials (token, 401 replay) -> attempt (traceparent per attempt, upstream metrics) ->
+//   transport
 //
 // (assembled in upstream_chain.cc, one line per filter).
 //

@@ -75,6 +75,10 @@ class CallScope {
     outcome.attempts = x_.attempts();
     outcome.cache_hit = x_.cache_hit();
     outcome.idempotency_key = x_.idempotency_key();
+    if (std::shared_ptr<const TraceContext> trace = x_.trace()) {
+      outcome.trace_id = trace->trace_id;
+    }
+    outcome.caller = x_.caller_identity();
     std::function<void(CallOutcome)> done = std::move(done_);
     done(std::move(outcome));
   }
@@ -100,6 +104,9 @@ void FilterChain::Call(const UpstreamCallSpec& spec, HttpRequest request,
                        std::function<void(CallOutcome)> done) {
   auto scope = std::make_shared<CallScope>(&spec, ctx, clock_, std::move(done));
   std::shared_ptr<Exchange> x(scope, &scope->exchange());
+  if (!ctx.traceparent.empty() || !ctx.tracestate.empty()) {
+    x->set_incoming_trace(ctx.traceparent, ctx.tracestate);
+  }
   if (ctx.cancellation != nullptr) {
     Cancellation::Handle handle = ctx.cancellation->OnCancel(
         [scope] { scope->Finish(absl::CancelledError("call cancelled")); });

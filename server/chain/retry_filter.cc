@@ -46,6 +46,26 @@ RetryVerdict Classify(const Reply& reply, bool retry_safe, absl::Time now,
   return verdict;
 }
 
+RetryReason RetryReasonOf(const Reply& reply) {
+  if (reply.ok()) {
+    switch (reply->status) {
+      case 429:
+        return RetryReason::kHttp429;
+      case 502:
+        return RetryReason::kHttp502;
+      case 503:
+        return RetryReason::kHttp503;
+      case 504:
+        return RetryReason::kHttp504;
+      default:
+        return RetryReason::kOtherStatus;
+    }
+  }
+  return reply.status().code() == absl::StatusCode::kDeadlineExceeded
+             ? RetryReason::kAttemptTimeout
+             : RetryReason::kUnavailable;
+}
+
 namespace {
 
 // The attempts of one call. One attempt is in flight at a time; `mu_` guards what the
@@ -132,11 +152,13 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
       return;
     }
     if (!filter_->budget().TryAcquireRetry()) {
+      filter_->metrics()->RetryBudgetExhausted();
       spdlog::debug("upstream {}: retry budget exhausted after attempt {}",
                     x_->spec().method, sent);
       Answer(std::move(last));
       return;
     }
+    filter_->metrics()->Retry(RetryReasonOf(last));
     spdlog::debug(
         "upstream {}: attempt {} failed ({}); retrying in {}",
         x_->spec().method, sent,
@@ -184,9 +206,10 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
 }  // namespace
 
 RetryFilter::RetryFilter(RetryOptions options, RetryBudgetOptions budget,
-                         Clock* clock, Random* random)
+                         Clock* clock, Random* random, Metrics* metrics)
     : clock_(clock),
       random_(random),
+      metrics_(metrics != nullptr ? metrics : NoMetrics()),
       policy_(options, random),
       budget_(budget, clock) {}
 

@@ -15,8 +15,11 @@
 // - Backoff is RetryPolicy's (full jitter, Retry-After, never past the deadline), waited on a
 //   Clock timer (no thread blocks). Each retry takes a RetryBudget token. Attempts are capped by
 //   options.max_attempts and lowered per call by CallOptions::max_attempts.
+// - Metrics: each retry made is counted with the reason of the attempt that failed
+//   (RetryReasonOf); a retry the budget refused is counted as such.
 //
-// Thread safety: as Filter. `clock` and `random` are not owned and must outlive every call.
+// Thread safety: as Filter. `clock`, `random` and `metrics` (null: NoMetrics()) are not owned
+// and must outlive every call.
 #ifndef FGW_SERVER_CHAIN_RETRY_FILTER_H_
 #define FGW_SERVER_CHAIN_RETRY_FILTER_H_
 
@@ -24,6 +27,7 @@
 
 #include "absl/time/time.h"
 #include "server/chain/filter.h"
+#include "server/metrics/metrics.h"
 #include "server/retry/retry_budget.h"
 #include "server/retry/retry_policy.h"
 #include "server/util/clock.h"
@@ -49,20 +53,25 @@ struct RetryVerdict {
 RetryVerdict Classify(const Reply& reply, bool retry_safe, absl::Time now,
                       absl::Time deadline);
 
+// The metrics reason of a reply Classify() decided to retry.
+RetryReason RetryReasonOf(const Reply& reply);
+
 class RetryFilter : public Filter {
  public:
   RetryFilter(RetryOptions options, RetryBudgetOptions budget, Clock* clock,
-              Random* random);
+              Random* random, Metrics* metrics = nullptr);
   void Send(const std::shared_ptr<Exchange>& x, HttpRequest request,
             const Next& next, ReplyCallback done) override;
 
   RetryBudget& budget() { return budget_; }
   const RetryPolicy& policy() const { return policy_; }
   Clock* clock() const { return clock_; }
+  Metrics* metrics() const { return metrics_; }
 
  private:
   Clock* const clock_;
   Random* const random_;
+  Metrics* const metrics_;
   const RetryPolicy policy_;
   RetryBudget budget_;
 };

@@ -2,9 +2,11 @@
 // upstream_chain.cc), in the order a call meets them:
 //
 //   AdmissionFilter   caller policy, calls in flight         (admission_filter.h)
+//   ObserveFilter     the call's trace context               (observe_filter.h)
 //   CacheFilter       hits, singleflight, write invalidation (cache_filter.h)
 //   RetryFilter       idempotency key, attempts, backoff     (retry_filter.h)
 //   CredentialsFilter bearer token, 401 replay               (credentials_filter.h)
+//   AttemptFilter     traceparent per attempt, upstream metrics (attempt_filter.h)
 //   TransportFilter   the HTTP request                       (transport_filter.h)
 //
 // inside FilterChain's call scope (deadline, cancellation: filter_chain.h). Adding a concern is
@@ -17,8 +19,8 @@
 // key sent are recorded.
 //
 // Thread safety: Call() may be called concurrently. The transport, token source, cache, limit,
-// policy, clock and random (tokens and cache may be null; a null limit or policy admits
-// everything) are not owned and must outlive every call.
+// policy, clock, random and metrics (tokens and cache may be null; a null limit or policy
+// admits everything; null metrics record nothing) are not owned and must outlive every call.
 #ifndef FGW_SERVER_CHAIN_UPSTREAM_CHAIN_H_
 #define FGW_SERVER_CHAIN_UPSTREAM_CHAIN_H_
 
@@ -31,6 +33,7 @@
 #include "server/cache/response_cache.h"
 #include "server/chain/exchange.h"
 #include "server/chain/filter_chain.h"
+#include "server/metrics/metrics.h"
 #include "server/policy/policy_store.h"
 #include "server/retry/retry_budget.h"
 #include "server/retry/retry_policy.h"
@@ -56,7 +59,8 @@ class UpstreamChain {
 
   UpstreamChain(Options options, Transport* transport, TokenSource* tokens,
                 ResponseCache* cache, CallsInFlight* limit, Clock* clock,
-                Random* random, PolicyStore* policy = nullptr);
+                Random* random, PolicyStore* policy = nullptr,
+                Metrics* metrics = nullptr);
   ~UpstreamChain();
 
   void Call(const UpstreamCallSpec& spec, HttpRequest request,

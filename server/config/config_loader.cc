@@ -92,6 +92,32 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
   if (auto listen = ParseListenAddress(c.listen); !listen.ok()) {
     k.Check(false, "listen", std::string(listen.status().message()));
   }
+  if (!c.admin.listen.empty()) {
+    auto admin = ParseListenAddress(c.admin.listen);
+    if (!admin.ok()) {
+      k.Check(false, "admin.listen", std::string(admin.status().message()));
+    } else {
+      k.Check(
+          admin->kind == ListenAddress::Kind::kTcp, "admin.listen",
+          "expected IP:port (the HTTP admin listener takes no unix socket)");
+    }
+  }
+  if (!c.admin.grpc_listen.empty()) {
+    if (auto admin = ParseListenAddress(c.admin.grpc_listen); !admin.ok()) {
+      k.Check(false, "admin.grpc_listen",
+              std::string(admin.status().message()));
+    }
+  }
+  // The same fixed address twice cannot be bound (port 0 picks a free port each time).
+  auto same = [](const std::string& a, const std::string& b) {
+    return !a.empty() && a == b && !absl::EndsWith(a, ":0");
+  };
+  k.Check(!same(c.admin.listen, c.listen), "admin.listen",
+          "must differ from listen");
+  k.Check(!same(c.admin.grpc_listen, c.listen), "admin.grpc_listen",
+          "must differ from listen");
+  k.Check(!same(c.admin.grpc_listen, c.admin.listen), "admin.grpc_listen",
+          "must differ from admin.listen");
   const TlsConfig& tls = c.tls;
   k.Check(tls.cert_file.empty() == tls.key_file.empty(),
           tls.cert_file.empty() ? "grpc.tls.cert_file" : "grpc.tls.key_file",
@@ -170,6 +196,8 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
                        "critical, off, got \"",
                        c.log_level, "\""));
 
+  k.Check(c.log_format == "text" || c.log_format == "json", "log.format",
+          absl::StrCat("expected text or json, got \"", c.log_format, "\""));
   k.Positive(c.auth.failure_backoff, "auth.failure_backoff");
   k.Check(c.auth.max_failure_backoff >= c.auth.failure_backoff,
           "auth.max_failure_backoff", "must be >= auth.failure_backoff");
@@ -190,6 +218,11 @@ absl::Status Validate(const GatewayConfig& c, const Origins& origins) {
                    "grpc.max_message_bytes");
   k.Check(c.shutdown_grace >= absl::ZeroDuration(), "grpc.shutdown_grace",
           "must not be negative");
+  k.Check(c.drain_delay >= absl::ZeroDuration() &&
+              c.drain_delay <= absl::Minutes(5),
+          "grpc.drain_delay",
+          absl::StrCat("must be from 0s to 5m, got ",
+                       absl::FormatDuration(c.drain_delay)));
   k.Range(c.grpc_threads, 1, 64, "grpc.threads");
   k.Positive(c.keepalive_time, "grpc.keepalive_time");
   k.Positive(c.keepalive_timeout, "grpc.keepalive_timeout");
@@ -270,6 +303,12 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
   Override(env.Get("FGW_LOG_LEVEL"), "log.level", "FGW_LOG_LEVEL",
            &config.log_level, &origins);
 
+  Override(env.Get("FGW_LOG_FORMAT"), "log.format", "FGW_LOG_FORMAT",
+           &config.log_format, &origins);
+  Override(env.Get("FGW_ADMIN_LISTEN"), "admin.listen", "FGW_ADMIN_LISTEN",
+           &config.admin.listen, &origins);
+  Override(env.Get("FGW_ADMIN_GRPC_LISTEN"), "admin.grpc_listen",
+           "FGW_ADMIN_GRPC_LISTEN", &config.admin.grpc_listen, &origins);
   if (std::optional<std::string> v = env.Get("FGW_ALLOW_INSECURE_REMOTE");
       v.has_value() && !v->empty()) {
     if (*v == "1" || *v == "true") {
@@ -283,6 +322,12 @@ absl::StatusOr<GatewayConfig> LoadConfig(const std::string& yaml_path,
   }
 
   Override(flags.listen, "listen", "--listen", &config.listen, &origins);
+  Override(flags.log_format, "log.format", "--log-format", &config.log_format,
+           &origins);
+  Override(flags.admin_listen, "admin.listen", "--admin-listen",
+           &config.admin.listen, &origins);
+  Override(flags.admin_grpc_listen, "admin.grpc_listen", "--admin-grpc-listen",
+           &config.admin.grpc_listen, &origins);
   Override(flags.upstream_url, "upstream.url", "--upstream",
            &config.upstream.url, &origins);
   Override(flags.log_level, "log.level", "--log_level", &config.log_level,

@@ -9,6 +9,9 @@
 //   FORMANCE_CLIENT_SECRET_FILE  auth.client_secret_file
 //   FORMANCE_TOKEN_FILE          auth.static_token_file
 //   FGW_LOG_LEVEL                log.level
+//   FGW_LOG_FORMAT               log.format
+//   FGW_ADMIN_LISTEN             admin.listen
+//   FGW_ADMIN_GRPC_LISTEN        admin.grpc_listen
 //   FGW_ALLOW_INSECURE_REMOTE    grpc.allow_insecure_remote (1/true or 0/false)
 //   FORMANCE_CLIENT_SECRET, FORMANCE_TOKEN: secret values; read by the auth layer at run time,
 //     never copied into GatewayConfig. Their presence counts when the auth mode is inferred.
@@ -67,6 +70,9 @@ struct FlagOverrides {
   std::optional<std::string> upstream_url;         // --upstream
   std::optional<std::string> log_level;            // --log_level
   std::optional<std::string> descriptor_set_file;  // --descriptor_set
+  std::optional<std::string> log_format;           // --log-format
+  std::optional<std::string> admin_listen;         // --admin-listen
+  std::optional<std::string> admin_grpc_listen;    // --admin-grpc-listen
   // --client_secret exists only to refuse it with a clear message: a secret on a command line
   // is visible to every local user (ps, /proc).
   std::optional<std::string> client_secret;

@@ -97,6 +97,16 @@ struct LimitsConfig {
   UpstreamLimits upstream;
 };
 
+// The admin listener (config key `admin`): off unless an address is given. It serves only
+// probes and metrics, so it may listen on the pod IP or 0.0.0.0 while `listen` stays on
+// loopback or a unix socket.
+struct AdminConfig {
+  // HTTP: GET /healthz, /readyz, /metrics. IP:port ("0.0.0.0:9090"); empty: off.
+  std::string listen;
+  // gRPC: grpc.health.v1 only ("" = live, "readiness" = ready). host:port; empty: off.
+  std::string grpc_listen;
+};
+
 // Client certificates on a TLS listener (grpc.tls.client_certificates).
 enum class ClientCertificates {
   kAuto,      // require when client_ca_file is set, none otherwise.
@@ -127,6 +137,7 @@ struct PolicyConfig {
 
 struct GatewayConfig {
   std::string listen = "127.0.0.1:50051";  // host:port or unix:/path.
+  AdminConfig admin;
   TlsConfig tls;
   // Permission bits of a unix-socket listener ("0660"); empty: as created (umask).
   std::string unix_socket_mode;
@@ -139,11 +150,16 @@ struct GatewayConfig {
   RetryConfig retry;
   CacheConfig cache;
   LimitsConfig limits;
-  std::string log_level = "info";  // trace, debug, info, warn, error.
+  std::string log_level = "info";   // trace, debug, info, warn, error.
+  std::string log_format = "text";  // text or json (one JSON object per line).
   int64_t max_message_bytes = 16LL << 20;
   // Threads serving gRPC (one completion queue each): they read requests, encode them and
   // build replies. One carries ~15k calls/s on 2 cores; more help on bigger machines.
   int grpc_threads = 1;
+  // On SIGTERM: health and /readyz report NOT_SERVING at once, calls are still served for
+  // drain_delay (so load balancers and Kubernetes endpoints stop sending new ones), then the
+  // listener closes and in-flight calls get shutdown_grace to finish.
+  absl::Duration drain_delay = absl::Seconds(5);
   absl::Duration shutdown_grace = absl::Seconds(15);
   // HTTP/2 keepalive pings the server sends to idle clients, and how long it waits for the ack.
   absl::Duration keepalive_time = absl::Minutes(2);

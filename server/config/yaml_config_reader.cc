@@ -244,6 +244,12 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
   r.Map(
       root, "",
       {{"listen", r.String(&c.listen)},
+       {"admin",
+        [&](const YAML::Node& n, const std::string& p) {
+          r.Map(n, p,
+                {{"listen", r.String(&c.admin.listen)},
+                 {"grpc_listen", r.String(&c.admin.grpc_listen)}});
+        }},
        {"descriptor_set_file", r.String(&c.descriptor_set_file)},
        {"upstream",
         [&](const YAML::Node& n, const std::string& p) {
@@ -309,13 +315,16 @@ absl::Status ApplyYamlConfig(const std::string& yaml_text,
        {"policy", policy},
        {"log",
         [&](const YAML::Node& n, const std::string& p) {
-          r.Map(n, p, {{"level", r.String(&c.log_level)}});
+          r.Map(n, p,
+                {{"level", r.String(&c.log_level)},
+                 {"format", r.String(&c.log_format)}});
         }},
        {"grpc", [&](const YAML::Node& n, const std::string& p) {
           r.Map(n, p,
                 {{"max_message_bytes", r.Integer(&c.max_message_bytes)},
                  {"threads", r.Integer(&c.grpc_threads)},
                  {"shutdown_grace", r.Duration(&c.shutdown_grace)},
+                 {"drain_delay", r.Duration(&c.drain_delay)},
                  {"keepalive_time", r.Duration(&c.keepalive_time)},
                  {"keepalive_timeout", r.Duration(&c.keepalive_timeout)},
                  {"unix_socket_mode", r.String(&c.unix_socket_mode)},

@@ -1,8 +1,11 @@
 #include "server/engine/gateway_engine.h"
 
+#include <atomic>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "proto/embedded_descriptors.h"
 #include "server/admission/calls_in_flight.h"
 #include "server/auth/credentials.h"
@@ -43,10 +46,21 @@ TransportOptions TransportOptionsFrom(const UpstreamConfig& up,
 
 }  // namespace
 
+// Shared with the warm-up token request's callback, which may run after the engine is gone.
+struct GatewayEngine::Readiness {
+  std::atomic<bool> token_obtained{false};
+  std::atomic<bool> fetching{false};
+  absl::Mutex mu;
+  std::string last_error ABSL_GUARDED_BY(mu);
+};
+
 GatewayEngine::GatewayEngine() = default;
 // Members are destroyed in reverse order of declaration: the token source before the transports
 // its requests run on. Shutdown() first, while everything its callbacks reach is still alive.
-GatewayEngine::~GatewayEngine() { Shutdown(); }
+GatewayEngine::~GatewayEngine() {
+  Shutdown();
+  if (metrics_ != nullptr) metrics_->RemoveScrapeValues();
+}
 
 absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     const GatewayConfig& config) {
@@ -56,9 +70,12 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
 absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     const GatewayConfig& config, Overrides overrides) {
   std::unique_ptr<GatewayEngine> engine(new GatewayEngine());
+  engine->metrics_ = std::make_unique<PrometheusMetrics>();
+  engine->readiness_ = std::make_shared<Readiness>();
   Clock* clock = overrides.clock != nullptr ? overrides.clock : RealClock();
   Random* random =
       overrides.random != nullptr ? overrides.random : RealRandom();
+  engine->clock_ = clock;
 
   absl::StatusOr<std::unique_ptr<ApiDescriptors>> descriptors =
       config.descriptor_set_file.empty()
@@ -133,8 +150,9 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
     engine->cache_ = std::make_unique<ResponseCache>(cache, clock);
   }
 
-  engine->methods_ = MethodTable::Compile(*engine->descriptors_,
-                                          *engine->routes_, config.cache);
+  engine->methods_ =
+      MethodTable::Compile(*engine->descriptors_, *engine->routes_,
+                           config.cache, engine->metrics_.get());
   engine->in_flight_ =
       std::make_unique<CallsInFlight>(config.limits.max_calls_in_flight);
 
@@ -190,7 +208,7 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   engine->chain_ = std::make_unique<UpstreamChain>(
       chain, engine->transport_.get(), engine->tokens_.get(),
       engine->cache_.get(), engine->in_flight_.get(), clock, random,
-      engine->policy_.get());
+      engine->policy_.get(), engine->metrics_.get());
 
   engine->handler_ = std::make_unique<TranscodingHandler>(
       engine->descriptors_.get(), engine->methods_.get(), engine->chain_.get(),
@@ -204,6 +222,7 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
       clock, config.limits.upstream);
   engine->reflection_ =
       std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
+  engine->AddScrapeValues();
   spdlog::info(
       "route table loaded: {} operations and {} streams in {} services",
       engine->routes_->size(), engine->streams_->size(),
@@ -227,6 +246,96 @@ std::vector<std::string> GatewayEngine::service_names() const {
 }
 
 size_t GatewayEngine::route_count() const { return routes_->size(); }
+
+void GatewayEngine::AddScrapeValues() {
+  using Type = PrometheusMetrics::ValueType;
+  PrometheusMetrics& m = *metrics_;
+  CallsInFlight* in_flight = in_flight_.get();
+  // Names are fixed and distinct: AddScrapeValue cannot fail here.
+  m.AddScrapeValue("fgw_calls_in_flight",
+                   "Formance calls being served (admitted, not answered).",
+                   Type::kGauge, [in_flight] { return in_flight->current(); })
+      .IgnoreError();
+  m.AddScrapeValue("fgw_calls_in_flight_limit",
+                   "limits.max_calls_in_flight: beyond it calls get "
+                   "RESOURCE_EXHAUSTED.",
+                   Type::kGauge, [in_flight] { return in_flight->max(); })
+      .IgnoreError();
+  if (auto* cpprest = dynamic_cast<CpprestTransport*>(transport_.get())) {
+    m.AddScrapeValue("fgw_upstream_connections_open",
+                     "Upstream HTTP connections in use (requests on the wire).",
+                     Type::kGauge,
+                     [cpprest] { return cpprest->connections_in_use(); })
+        .IgnoreError();
+    m.AddScrapeValue("fgw_upstream_connections_waiting",
+                     "Upstream requests waiting for a connection slot "
+                     "(limits.max_upstream_connections).",
+                     Type::kGauge,
+                     [cpprest] { return cpprest->connections_waiting(); })
+        .IgnoreError();
+  }
+  if (auto* oauth = dynamic_cast<OAuth2TokenSource*>(tokens_.get())) {
+    m.AddScrapeValue(
+         "fgw_token_requests_total",
+         "OAuth2 client-credentials token requests sent.", Type::kCounter,
+         [oauth] { return static_cast<double>(oauth->token_requests()); })
+        .IgnoreError();
+    m.AddScrapeValue(
+         "fgw_token_request_failures_total",
+         "OAuth2 token requests that failed (unreachable, "
+         "rejected, malformed answer).",
+         Type::kCounter,
+         [oauth] { return static_cast<double>(oauth->token_failures()); })
+        .IgnoreError();
+  }
+}
+
+absl::Status GatewayEngine::Ready() {
+  if (routes_ == nullptr || routes_->size() == 0) {
+    return absl::UnavailableError("route table not loaded");
+  }
+  if (tokens_ == nullptr ||
+      readiness_->token_obtained.load(std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
+  std::string why;
+  {
+    absl::MutexLock lock(&readiness_->mu);
+    why = readiness_->last_error;
+  }
+  if (!readiness_->fetching.exchange(true)) {
+    std::shared_ptr<Readiness> readiness = readiness_;
+    tokens_->GetToken(
+        {}, clock_->Now() + absl::Seconds(30),
+        [readiness](absl::StatusOr<std::string> token) {
+          if (token.ok()) {
+            readiness->token_obtained.store(true, std::memory_order_release);
+          } else {
+            absl::MutexLock lock(&readiness->mu);
+            // The token source's messages never hold a secret or a token.
+            readiness->last_error = std::string(token.status().message());
+          }
+          readiness->fetching.store(false);
+        });
+    if (readiness_->token_obtained.load(std::memory_order_acquire)) {
+      return absl::OkStatus();  // Answered inline (a cached or static token).
+    }
+  }
+  return absl::UnavailableError(
+      why.empty() ? "no access token obtained yet"
+                  : absl::StrCat("no access token obtained yet (", why, ")"));
+}
+
+absl::Status GatewayEngine::ApplyReload(const GatewayConfig& config) {
+  if (cache_ == nullptr && !config.cache.rules.empty()) {
+    return absl::FailedPreconditionError(
+        "cache.rules: the gateway started without a cache; restart to turn "
+        "it on");
+  }
+  const int cached = methods_->ApplyCacheRules(config.cache);
+  spdlog::info("reload: cache rules applied ({} methods cached)", cached);
+  return absl::OkStatus();
+}
 
 PolicyStore* GatewayEngine::policy() { return policy_.get(); }
 

@@ -5,6 +5,22 @@
 // chain; exposes them as the UnaryCallHandler the generic gRPC service calls, the
 // StreamCallHandler of the Stream rpcs and the ReflectionSource server reflection reads.
 //
+// Metrics: the engine owns the PrometheusMetrics every component records into (metrics());
+// besides the per-call series it exposes, read at scrape time: fgw_calls_in_flight,
+// fgw_calls_in_flight_limit, fgw_upstream_connections_open, fgw_upstream_connections_waiting
+// (the cpprestsdk transport), fgw_token_requests_total, fgw_token_request_failures_total
+// (client credentials).
+//
+// Readiness (Ready(), for /readyz and the admin listener's "readiness" health): the route table
+// is loaded (always, once Create() succeeded) and, when the gateway gets tokens (client
+// credentials or a static token), one token has been obtained. Until then each Ready() call
+// that finds no token request of its own in flight starts one (scopes: none), so a probe, not a
+// timer, drives it; the token source's failure backoff bounds how often the endpoint is asked.
+//
+// Reload (ApplyReload): what can change while calls run: the cache rules' TTLs (when the
+// gateway started with a cache; turning the cache on needs a restart). Everything else in the
+// config is read once at Create().
+//
 // Shutdown() stops background work (token refreshes, token requests in flight) so the process
 // can exit in order; it is idempotent and the destructor runs it too.
 //
@@ -22,6 +38,7 @@
 #include "server/grpc/call_handler.h"
 #include "server/grpc/reflection_service.h"
 #include "server/grpc/stream_call_handler.h"
+#include "server/metrics/prometheus_metrics.h"
 #include "server/upstream/transport.h"
 #include "server/util/clock.h"
 #include "server/util/random.h"
@@ -66,6 +83,11 @@ class GatewayEngine {
   // Fully qualified names of the Formance services ("formance.ledger.v2.LedgerService").
   std::vector<std::string> service_names() const;
   size_t route_count() const;
+  PrometheusMetrics* metrics() { return metrics_.get(); }
+  absl::Status Ready();
+  // Applies what a reloaded (already validated) config may change; errors name the key and
+  // leave everything as it was.
+  absl::Status ApplyReload(const GatewayConfig& config);
   // The caller policy. Its Reload() re-reads the policy and API-key files (the SIGHUP handler
   // calls it); they are also reloaded when they change.
   PolicyStore* policy();
@@ -74,8 +96,14 @@ class GatewayEngine {
   void Shutdown();
 
  private:
+  struct Readiness;
   GatewayEngine();
+  void AddScrapeValues();
 
+  // First: every component below records into it, so it is destroyed last.
+  std::unique_ptr<PrometheusMetrics> metrics_;
+  std::shared_ptr<Readiness> readiness_;
+  Clock* clock_ = nullptr;
   std::unique_ptr<ApiDescriptors> descriptors_;
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Transport> transport_;

@@ -29,7 +29,7 @@ absl::Duration CacheTtlFor(const CacheConfig& config,
 
 std::unique_ptr<const MethodTable> MethodTable::Compile(
     const ApiDescriptors& descriptors, const RouteTable& routes,
-    const CacheConfig& cache) {
+    const CacheConfig& cache, Metrics* metrics) {
   std::unique_ptr<MethodTable> table(new MethodTable());
   std::vector<const google::protobuf::Descriptor*> roots;
   for (const Route& route : routes.routes()) {
@@ -55,9 +55,24 @@ std::unique_ptr<const MethodTable> MethodTable::Compile(
     spec.scopes.assign(route.rules.oauth2_scopes().begin(),
                        route.rules.oauth2_scopes().end());
     if (route.read_only) spec.cache_ttl = CacheTtlFor(cache, route.grpc_method);
+    if (metrics != nullptr) {
+      spec.metrics =
+          metrics->ForMethod(route.grpc_method, route.rules.operation_id());
+    }
     table->entries_.emplace(route.grpc_method, std::move(entry));
   }
   return table;
+}
+
+int MethodTable::ApplyCacheRules(const CacheConfig& cache) const {
+  int cached = 0;
+  for (const auto& [name, entry] : entries_) {
+    const absl::Duration ttl =
+        entry.spec.read_only ? CacheTtlFor(cache, name) : absl::ZeroDuration();
+    entry.spec.cache_ttl.Set(ttl);
+    if (ttl > absl::ZeroDuration()) ++cached;
+  }
+  return cached;
 }
 
 const MethodEntry* MethodTable::Find(absl::string_view grpc_method) const {

@@ -9,7 +9,11 @@
 // and the upstream call spec the filters read (read-only or write, idempotency key, token and
 // scopes, cache TTL from the cache rules).
 //
-// Thread safety: immutable after Compile(). Entries point into the ApiDescriptors and RouteTable
+// Metrics: with a Metrics, each entry's spec.metrics is its method's series
+// (Metrics::ForMethod with the route's operation id), resolved here once.
+//
+// Thread safety: immutable after Compile(), except each read's cache TTL, which
+// ApplyCacheRules() may change while calls run (ReloadableDuration). Entries point into the ApiDescriptors and RouteTable
 // they were compiled from, which must outlive the table.
 #ifndef FGW_SERVER_ENGINE_METHOD_TABLE_H_
 #define FGW_SERVER_ENGINE_METHOD_TABLE_H_
@@ -22,6 +26,7 @@
 #include "google/protobuf/message.h"
 #include "server/chain/exchange.h"
 #include "server/config/gateway_config.h"
+#include "server/metrics/metrics.h"
 #include "server/routing/api_descriptors.h"
 #include "server/routing/route_table.h"
 #include "server/transcoding/codec_plan.h"
@@ -42,7 +47,11 @@ class MethodTable {
  public:
   static std::unique_ptr<const MethodTable> Compile(
       const ApiDescriptors& descriptors, const RouteTable& routes,
-      const CacheConfig& cache);
+      const CacheConfig& cache, Metrics* metrics = nullptr);
+
+  // Sets every read's cache TTL from `cache`'s rules (a reload); returns the number of methods
+  // now cached. Calls in flight see the old or the new TTL.
+  int ApplyCacheRules(const CacheConfig& cache) const;
 
   // The entry of "/pkg.Service/Method", or nullptr.
   const MethodEntry* Find(absl::string_view grpc_method) const;

@@ -10,7 +10,9 @@
 #include "server/transcoding/request_encoder.h"
 #include "server/transcoding/response_decoder.h"
 #include "server/upstream/http_field.h"
+#include "server/util/call_log.h"
 #include "server/util/status_details.h"
+#include "server/util/trace_context.h"
 #include "spdlog/spdlog.h"
 
 namespace fgw {
@@ -38,6 +40,25 @@ void Fail(const std::function<void(CallResult)>& done, absl::Status status) {
   CallResult result;
   result.status = std::move(status);
   done(std::move(result));
+}
+
+// A call refused before the chain (it does not parse, cannot be encoded): counted and logged
+// like the others, with no HTTP status and no attempt.
+void Refuse(const MethodEntry& entry, Clock* clock, absl::Time start,
+            const std::function<void(CallResult)>& done, absl::Status status) {
+  const absl::Duration latency = clock->Now() - start;
+  if (entry.spec.metrics != nullptr) {
+    entry.spec.metrics->Handled(status.code(), latency);
+  }
+  if (spdlog::should_log(spdlog::level::info)) {
+    CallLogRecord record;
+    record.method = entry.spec.method;
+    record.operation_id = entry.route->rules.operation_id();
+    record.code = status.code();
+    record.latency = latency;
+    spdlog::info("{}", FormatCallLog(record, LogFormatInUse()));
+  }
+  Fail(done, std::move(status));
 }
 
 // The response message or the mapped error, from the chain's outcome.
@@ -103,20 +124,23 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
     return;
   }
   const Route& route = *entry->route;
+  const absl::Time start = clock_->Now();
+  if (entry->spec.metrics != nullptr) entry->spec.metrics->Started();
 
   google::protobuf::Arena request_arena(ArenaOptionsFor(request.size()));
   google::protobuf::Message* message =
       entry->request_prototype->New(&request_arena);
   if (!message->ParsePartialFromString(request)) {
-    Fail(done, absl::InvalidArgumentError(
-                   absl::StrCat("request does not parse as ",
-                                route.method->input_type()->full_name())));
+    Refuse(*entry, clock_, start, done,
+           absl::InvalidArgumentError(
+               absl::StrCat("request does not parse as ",
+                            route.method->input_type()->full_name())));
     return;
   }
   absl::StatusOr<HttpRequest> http =
       EncodeRequest(*entry->request_plan, *message, limits_);
   if (!http.ok()) {
-    Fail(done, http.status());
+    Refuse(*entry, clock_, start, done, http.status());
     return;
   }
   if (entry->spec.accepts_idempotency_key &&
@@ -127,7 +151,7 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
           "the idempotency-key metadata", *key,
           static_cast<size_t>(limits_.max_request_header_bytes));
       if (!valid.ok()) {
-        Fail(done, std::move(valid));
+        Refuse(*entry, clock_, start, done, std::move(valid));
         return;
       }
       SetHeader(http->headers, kIdempotencyKeyHeader, *key);
@@ -141,9 +165,10 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
   if (const std::string* v = FindMetadata(call, "x-formance-max-attempts")) {
     int n = 0;
     if (!absl::SimpleAtoi(*v, &n) || n < 1) {
-      Fail(done, absl::InvalidArgumentError(
-                     "x-formance-max-attempts must be a whole number of at "
-                     "least 1"));
+      Refuse(*entry, clock_, start, done,
+             absl::InvalidArgumentError(
+                 "x-formance-max-attempts must be a whole number of at "
+                 "least 1"));
       return;
     }
     ctx.options.max_attempts = n;  // The retry filter caps it.
@@ -151,8 +176,14 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
   if (const std::string* v = FindMetadata(call, "x-formance-cache")) {
     ctx.options.bypass_cache = (*v == "no-cache");
   }
+  // Raw: the observe filter validates them (never logged, never sent as given).
+  if (const std::string* v = FindMetadata(call, kTraceParentHeader)) {
+    ctx.traceparent = v->substr(0, 64);  // Longer is invalid anyway.
+  }
+  if (const std::string* v = FindMetadata(call, kTraceStateHeader)) {
+    ctx.tracestate = v->substr(0, 513);  // Over 512 bytes is dropped.
+  }
 
-  const absl::Time start = clock_->Now();
   const ApiDescriptors* descriptors = descriptors_;
   Clock* clock = clock_;
   chain_->Call(
@@ -163,12 +194,24 @@ void TranscodingHandler::HandleUnary(const IncomingCall& call,
         result.build = [entry, descriptors, clock, start,
                         outcome = std::move(outcome)](CallResult& out) mutable {
           BuildReply(*entry, *descriptors, outcome, out);
-          spdlog::info("call {} http={} code={} attempts={}{} {:.1f}ms",
-                       entry->spec.method,
-                       outcome.response.ok() ? outcome.response->status : 0,
-                       absl::StatusCodeToString(out.status.code()),
-                       outcome.attempts, outcome.cache_hit ? " cache=hit" : "",
-                       absl::ToDoubleMilliseconds(clock->Now() - start));
+          const absl::Duration latency = clock->Now() - start;
+          if (entry->spec.metrics != nullptr) {
+            entry->spec.metrics->Handled(out.status.code(), latency);
+          }
+          if (spdlog::should_log(spdlog::level::info)) {
+            CallLogRecord record;
+            record.method = entry->spec.method;
+            record.operation_id = entry->route->rules.operation_id();
+            record.code = out.status.code();
+            record.http_status =
+                outcome.response.ok() ? outcome.response->status : 0;
+            record.attempts = outcome.attempts;
+            record.cache_hit = outcome.cache_hit;
+            record.latency = latency;
+            record.trace_id = outcome.trace_id;
+            record.caller = outcome.caller;
+            spdlog::info("{}", FormatCallLog(record, LogFormatInUse()));
+          }
         };
         done(std::move(result));
       });

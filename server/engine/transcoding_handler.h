@@ -8,6 +8,8 @@
 //   idempotency-key          used as Idempotency-Key when the request field is empty;
 //   x-formance-max-attempts  lowers the attempt limit for this call (1 = no retry);
 //   x-formance-cache         "no-cache" bypasses the response cache.
+//   traceparent, tracestate  W3C Trace Context, validated by the observe filter and sent on
+//                            with a new span id per attempt (observe_filter.h).
 // Trailing metadata on every answered call: formance-http-status (when an HTTP response
 // came back), formance-attempts, formance-idempotency-key (when one was sent), and
 // formance-cache: hit on a cache hit.
@@ -20,9 +22,13 @@
 // limits.max_calls_in_flight calls are being served (admission filter), the error mapper's code
 // for a non-success HTTP status, the chain's status for transport, token and deadline failures.
 //
+// Metrics: a call of a known method is counted (MethodMetrics::Started, then Handled with its
+// final code and latency, refused requests included) in the entry's series.
+//
 // Thread safety: HandleUnary may be called concurrently; everything it holds is immutable or
-// thread-safe. Logs one line per call (method, HTTP status, attempts, latency); never bodies,
-// headers or tokens.
+// thread-safe. Logs one line per call (server/util/call_log.h: method, operation id, HTTP
+// status, code, attempts, latency, trace id) in the daemon's log format; never bodies, headers
+// or tokens.
 #ifndef FGW_SERVER_ENGINE_TRANSCODING_HANDLER_H_
 #define FGW_SERVER_ENGINE_TRANSCODING_HANDLER_H_
 

@@ -111,26 +111,29 @@ absl::Status CheckExposure(const ServerOptions& options,
 GatewayServer::GatewayServer(std::vector<std::string> service_names,
                              const ReflectionSource* reflection,
                              UnaryCallHandler* handler,
-                             StreamCallHandler* streams, bool tls)
+                             StreamCallHandler* streams, bool tls,
+                             bool health_only)
     : service_names_(std::move(service_names)),
-      handler_(handler),
-      streams_(streams),
+      handler_(health_only ? nullptr : handler),
+      streams_(health_only ? nullptr : streams),
       reflection_(reflection, service_names_),
       health_(service_names_),
-      reactors_(
-          [this](const std::string& method) -> std::unique_ptr<CallReactor> {
-            if (method == kReflectionMethod || method == kReflectionV1Method) {
-              return reflection_.NewReactor();
-            }
-            if (method == kHealthCheckMethod) {
-              return std::make_unique<UnaryReactor>(&health_);
-            }
-            if (method == kHealthWatchMethod) return health_.NewWatchReactor();
-            if (streams_ != nullptr && streams_->IsStream(method)) {
-              return std::make_unique<StreamReactor>(streams_, tls_);
-            }
-            return std::make_unique<UnaryReactor>(handler_, tls_);
-          }),
+      reactors_([this, health_only](
+                    const std::string& method) -> std::unique_ptr<CallReactor> {
+        if (method == kHealthCheckMethod) {
+          return std::make_unique<UnaryReactor>(&health_);
+        }
+        if (method == kHealthWatchMethod) return health_.NewWatchReactor();
+        if ((method == kReflectionMethod || method == kReflectionV1Method) &&
+            !health_only) {
+          return reflection_.NewReactor();
+        }
+        if (streams_ != nullptr && streams_->IsStream(method)) {
+          return std::make_unique<StreamReactor>(streams_, tls_);
+        }
+        return std::make_unique<UnaryReactor>(handler_,
+                                              tls_);  // Null: UNIMPLEMENTED.
+      }),
       tls_(tls) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
@@ -152,8 +155,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         "completion queue threads must be between 1 and 64");
   }
 
-  if (absl::Status exposed = CheckExposure(options, *listen); !exposed.ok()) {
-    return exposed;
+  // The health-only admin server answers nothing but health: it may listen anywhere.
+  if (!options.health_only) {
+    if (absl::Status exposed = CheckExposure(options, *listen); !exposed.ok()) {
+      return exposed;
+    }
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ListenerCredentials(options.tls);
@@ -161,7 +167,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
 
   std::unique_ptr<GatewayServer> self(
       new GatewayServer(std::move(service_names), reflection, handler, streams,
-                        options.tls.enabled()));
+                        options.tls.enabled(), options.health_only));
 
   // Health is served by our own reactors: gRPC's default service is a callback service,
   // and any callback service starts extra polling threads.
@@ -233,12 +239,16 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     self->queue_threads_.emplace_back(ServeCompletionQueue, queue.get());
   }
   self->SetServing(true);
-  spdlog::info("grpc: listening on {} ({} services, {})", self->address_,
-               self->service_names_.size(),
-               !options.tls.enabled() ? "plaintext"
-               : options.tls.client_ca_file.empty()
-                   ? "TLS"
-                   : "TLS, client certificates");
+  if (options.health_only) {
+    spdlog::info("admin: grpc health listening on {}", self->address_);
+  } else {
+    spdlog::info("grpc: listening on {} ({} services, {})", self->address_,
+                 self->service_names_.size(),
+                 !options.tls.enabled() ? "plaintext"
+                 : options.tls.client_ca_file.empty()
+                     ? "TLS"
+                     : "TLS, client certificates");
+  }
   return self;
 }
 
@@ -252,6 +262,14 @@ void GatewayServer::SetServing(bool serving) {
     if (shutdown_started_) return;
   }
   health_.SetServing(serving);
+}
+
+void GatewayServer::SetGate(const std::string& service, bool open) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutdown_started_) return;
+  }
+  health_.SetGate(service, open);
 }
 
 void GatewayServer::Shutdown(absl::Duration grace) {

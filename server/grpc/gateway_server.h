@@ -68,6 +68,9 @@ struct ServerOptions {
   // The caller policy identifies callers (callers configured): a plaintext non-loopback
   // listener is then allowed, with a warning that API keys cross the network in clear.
   bool authenticates_callers = false;
+  // The admin listener's server (admin.grpc_listen): grpc.health.v1 only; every other method,
+  // reflection included, answers UNIMPLEMENTED and no handler is called.
+  bool health_only = false;
 };
 
 class GatewayServer {
@@ -92,6 +95,8 @@ class GatewayServer {
 
   // Health of "" and every listed service. Ignored after Shutdown() started.
   void SetServing(bool serving);
+  // HealthService::SetGate for one listed service. Ignored after Shutdown() started.
+  void SetGate(const std::string& service, bool open);
 
   void Shutdown(absl::Duration grace);
   void Wait();
@@ -99,7 +104,7 @@ class GatewayServer {
  private:
   GatewayServer(std::vector<std::string> service_names,
                 const ReflectionSource* reflection, UnaryCallHandler* handler,
-                StreamCallHandler* streams, bool tls);
+                StreamCallHandler* streams, bool tls, bool health_only);
 
   // Stops the completion-queue threads once no call is alive; after server_->Shutdown().
   void StopQueues();

@@ -84,23 +84,56 @@ HealthService::HealthService(std::vector<std::string> services)
 
 HealthService::~HealthService() { Shutdown(); }
 
+HealthService::Status HealthService::StatusLocked(
+    const std::string& service) const {
+  if (!service.empty() && services_.count(service) == 0) return kServiceUnknown;
+  if (!serving_) return kNotServing;
+  auto gate = gates_.find(service);
+  return (gate == gates_.end() || gate->second) ? kServing : kNotServing;
+}
+
 HealthService::Status HealthService::StatusOf(
     const std::string& service) const {
   absl::MutexLock lock(&mu_);
-  if (!service.empty() && services_.count(service) == 0) return kServiceUnknown;
-  return serving_ ? kServing : kNotServing;
+  return StatusLocked(service);
 }
 
 void HealthService::SetServing(bool serving) {
   absl::MutexLock lock(&mu_);
   if (shutdown_ || serving_ == serving) return;
+  const std::vector<Status> before = WatcherStatusesLocked();
   serving_ = serving;
+  NotifyChangesLocked(before);
+}
+
+void HealthService::SetGate(const std::string& service, bool open) {
+  absl::MutexLock lock(&mu_);
+  if (shutdown_ || services_.count(service) == 0) return;
+  auto it = gates_.find(service);
+  if (it != gates_.end() && it->second == open) return;
+  const std::vector<Status> before = WatcherStatusesLocked();
+  gates_[service] = open;
+  NotifyChangesLocked(before);
+}
+
+std::vector<HealthService::Status> HealthService::WatcherStatusesLocked()
+    const {
+  std::vector<Status> statuses;
+  statuses.reserve(watchers_.size());
+  for (const auto& [key, watcher] : watchers_) {
+    statuses.push_back(StatusLocked(watcher.service));
+  }
+  return statuses;
+}
+
+void HealthService::NotifyChangesLocked(const std::vector<Status>& before) {
   // ServerCall::Write only queues (it never calls back): safe under the lock, and keeps the
   // updates of concurrent calls in order.
+  size_t i = 0;
   for (auto& [key, watcher] : watchers_) {
-    if (watcher.service.empty() || services_.count(watcher.service) != 0) {
-      watcher.hold->call()->Write(
-          HealthCheckResponseBytes(serving ? kServing : kNotServing));
+    const Status now = StatusLocked(watcher.service);
+    if (now != before[i++]) {
+      watcher.hold->call()->Write(HealthCheckResponseBytes(now));
     }
   }
 }
@@ -127,11 +160,7 @@ void HealthService::Shutdown() {
 void HealthService::AddWatcher(const void* key, Watcher watcher) {
   ServerCall* call = watcher.hold->call();
   absl::MutexLock lock(&mu_);
-  Status status = kServiceUnknown;
-  if (watcher.service.empty() || services_.count(watcher.service) != 0) {
-    status = serving_ ? kServing : kNotServing;
-  }
-  call->Write(HealthCheckResponseBytes(status));
+  call->Write(HealthCheckResponseBytes(StatusLocked(watcher.service)));
   if (shutdown_) {
     call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                               "the gateway is shutting down"));

@@ -8,8 +8,10 @@
 //           change; ends when the client cancels, or with UNAVAILABLE after Shutdown().
 // A request that does not parse as HealthCheckRequest finishes with INVALID_ARGUMENT.
 //
-// Every service starts NOT_SERVING. SetServing() changes them all; after Shutdown() every
-// service is NOT_SERVING for good and later SetServing() calls are ignored.
+// Every service starts NOT_SERVING. SetServing() changes them all; SetGate() adds a condition
+// of one listed service of its own (the admin listener's "readiness": SERVING only while the
+// gateway is serving AND ready). After Shutdown() every service is NOT_SERVING for good and
+// later SetServing()/SetGate() calls are ignored.
 //
 // Thread safety: all methods may be called from any thread. A Watch keeps its call alive
 // (ServerCall::Hold) until it ends. The service must outlive the server.
@@ -47,6 +49,9 @@ class HealthService final : public UnaryCallHandler {
   ~HealthService() override;
 
   void SetServing(bool serving) ABSL_LOCKS_EXCLUDED(mu_);
+  // `service` (one of the listed) reports SERVING only while serving and `open`; ungated
+  // services are unaffected. Unknown services are ignored.
+  void SetGate(const std::string& service, bool open) ABSL_LOCKS_EXCLUDED(mu_);
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
   // The status Watch reports for `service`.
   Status StatusOf(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
@@ -63,6 +68,14 @@ class HealthService final : public UnaryCallHandler {
     std::shared_ptr<ServerCall::Hold> hold;
   };
 
+  Status StatusLocked(const std::string& service) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The status of each watcher (in watchers_ order); after a change, NotifyChangesLocked
+  // writes the new status to each watcher whose status differs from `before`.
+  std::vector<Status> WatcherStatusesLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NotifyChangesLocked(const std::vector<Status>& before)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddWatcher(const void* key, Watcher watcher) ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveWatcher(const void* key) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -70,6 +83,7 @@ class HealthService final : public UnaryCallHandler {
   mutable absl::Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, bool> gates_ ABSL_GUARDED_BY(mu_);
   std::map<const void*, Watcher> watchers_ ABSL_GUARDED_BY(mu_);
 };
 

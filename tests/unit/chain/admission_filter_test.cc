@@ -232,6 +232,19 @@ TEST_F(AdmissionFilterPolicyTest, RefusalsReachNothingBelow) {
   EXPECT_EQ(limit_.current(), 0);
 }
 
+TEST_F(AdmissionFilterPolicyTest, TheCallersIdentityIsRecordedForTheLogLine) {
+  stack_->scripted().Enqueue(Response(200));
+  ReplySlot slot;
+  auto x = WithKey("wk");
+  stack_->Send(x, Get(), &slot);
+  ASSERT_EQ(slot.calls(), 1);
+  EXPECT_EQ(x->caller_identity(), "writer");
+  auto refused = WithKey("wrong");
+  ReplySlot no;
+  stack_->Send(refused, Get(), &no);
+  EXPECT_EQ(refused->caller_identity(), "");
+}
+
 TEST_F(AdmissionFilterPolicyTest, TheCallersPlaceIsHeldUntilTheReply) {
   stack_->scripted().set_hold(true);
   ReplySlot first;

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_metrics.h"
 #include "tests/unit/chain/scripted_filter.h"
 
 namespace fgw {
@@ -58,7 +59,7 @@ class CacheFilterTest : public ::testing::Test {
  protected:
   CacheFilterTest()
       : cache_(ResponseCacheOptions{}, &clock_),
-        stack_(std::make_unique<CacheFilter>(&cache_, &tokens_)) {
+        stack_(std::make_unique<CacheFilter>(&cache_, &tokens_, &metrics_)) {
     read_.method = "formance.ledger.v2.LedgerService/GetAccount";
     read_.read_only = true;
     read_.scopes = {"ledger:read"};
@@ -91,6 +92,7 @@ class CacheFilterTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  FakeMetrics metrics_;
   IdentityTokenSource tokens_;
   ResponseCache cache_;
   UpstreamCallSpec read_;
@@ -108,6 +110,32 @@ TEST_F(CacheFilterTest, MissGoesDownAndA2xxIsStored) {
   EXPECT_FALSE(x->cache_hit());
   EXPECT_EQ(cache_.entries(), 1);
   EXPECT_EQ(tokens_.gets(), 0);
+}
+
+TEST_F(CacheFilterTest, MetricsCountMissHitAndCoalesced) {
+  Populate();  // A miss (leader).
+  ReplySlot hit;
+  Read(&hit);
+  ASSERT_EQ(hit.calls(), 1);
+  stack_.scripted().set_hold(true);
+  ReplySlot leader, follower;
+  Read(&leader, Get("/api/ledger/v2/l1/accounts/b"));
+  Read(&follower, Get("/api/ledger/v2/l1/accounts/b"));
+  ASSERT_TRUE(stack_.scripted().ReleaseNext(Response(200, "b")));
+  ASSERT_EQ(follower.calls(), 1);
+  EXPECT_EQ(
+      metrics_.cache(),
+      (std::vector<CacheResult>{CacheResult::kMiss, CacheResult::kHit,
+                                CacheResult::kMiss, CacheResult::kCoalesced}));
+}
+
+TEST_F(CacheFilterTest, UncachedReadsAndWritesAreNotCounted) {
+  read_.cache_ttl = absl::ZeroDuration();
+  stack_.scripted().Enqueue(Response(200));
+  ReplySlot slot;
+  Read(&slot);
+  ASSERT_EQ(slot.calls(), 1);
+  EXPECT_TRUE(metrics_.cache().empty());
 }
 
 TEST_F(CacheFilterTest, HitAnswersWithoutCallingNext) {

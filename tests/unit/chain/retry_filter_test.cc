@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/upstream/transport.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_metrics.h"
 #include "tests/unit/chain/scripted_filter.h"
 
 namespace fgw {
@@ -171,8 +172,8 @@ class RetryFilterTest : public ::testing::Test {
   }
 
   void Build(RetryOptions options, RetryBudgetOptions budget) {
-    auto retry =
-        std::make_unique<RetryFilter>(options, budget, &clock_, &random_);
+    auto retry = std::make_unique<RetryFilter>(options, budget, &clock_,
+                                               &random_, &metrics_);
     retry_ = retry.get();
     stack_ = std::make_unique<FilterStack>(std::move(retry));
   }
@@ -203,6 +204,7 @@ class RetryFilterTest : public ::testing::Test {
 
   FakeClock clock_;
   MaxRandom random_;
+  FakeMetrics metrics_;
   UpstreamCallSpec read_;
   UpstreamCallSpec keyed_write_;
   UpstreamCallSpec plain_write_;
@@ -514,6 +516,38 @@ TEST_F(RetryFilterTest, BudgetExhaustionStopsRetries) {
   EXPECT_EQ(x->attempts(), 2);
   EXPECT_EQ(clock_.pending_timers(), 0);
   EXPECT_LT(retry_->budget().available(), 1);
+}
+
+TEST_F(RetryFilterTest, MetricsCountEachRetryByReasonAndBudgetRefusals) {
+  RetryBudgetOptions budget;
+  budget.ratio = 0;
+  budget.min_per_second = 2;  // Two retries in the bucket.
+  Build(RetryOptions{}, budget);
+  Enqueue(Response(429));
+  Enqueue(absl::UnavailableError("reset"));
+  Enqueue(Response(503));
+  ReplySlot slot;
+  Send(read_, Get(), &slot);
+  clock_.Advance(absl::Milliseconds(100));
+  clock_.Advance(absl::Milliseconds(200));
+  ASSERT_EQ(slot.calls(), 1);
+  EXPECT_EQ(slot.reply()->status, 503);
+  EXPECT_EQ(metrics_.retries(),
+            (std::vector<RetryReason>{RetryReason::kHttp429,
+                                      RetryReason::kUnavailable}));
+  EXPECT_EQ(metrics_.budget_exhausted(), 1);  // The third retry was refused.
+}
+
+TEST(RetryReasonOfTest, MapsRepliesToReasons) {
+  EXPECT_EQ(RetryReasonOf(Response(429)), RetryReason::kHttp429);
+  EXPECT_EQ(RetryReasonOf(Response(502)), RetryReason::kHttp502);
+  EXPECT_EQ(RetryReasonOf(Response(503)), RetryReason::kHttp503);
+  EXPECT_EQ(RetryReasonOf(Response(504)), RetryReason::kHttp504);
+  EXPECT_EQ(RetryReasonOf(Response(500)), RetryReason::kOtherStatus);
+  EXPECT_EQ(RetryReasonOf(absl::UnavailableError("x")),
+            RetryReason::kUnavailable);
+  EXPECT_EQ(RetryReasonOf(absl::DeadlineExceededError("x")),
+            RetryReason::kAttemptTimeout);
 }
 
 TEST_F(RetryFilterTest, EmptyBudgetMeansNoRetryAtAll) {

@@ -355,6 +355,73 @@ TEST_F(ConfigLoaderTest, EnvironmentAndFlagErrorsNameTheirSource) {
               HasSubstr("upstream.url (from --upstream): "));
 }
 
+TEST_F(ConfigLoaderTest, AdminLogFormatAndDrainDelay) {
+  auto config = LoadYaml(R"(
+admin:
+  listen: "0.0.0.0:9090"
+  grpc_listen: "0.0.0.0:9091"
+log:
+  format: json
+grpc:
+  drain_delay: 2s
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->admin.listen, "0.0.0.0:9090");
+  EXPECT_EQ(config->admin.grpc_listen, "0.0.0.0:9091");
+  EXPECT_EQ(config->log_format, "json");
+  EXPECT_EQ(config->drain_delay, absl::Seconds(2));
+  const GatewayConfig d;
+  EXPECT_TRUE(d.admin.listen.empty());  // Off by default.
+  EXPECT_TRUE(d.admin.grpc_listen.empty());
+  EXPECT_EQ(d.log_format, "text");
+  EXPECT_EQ(d.drain_delay, absl::Seconds(5));
+
+  auto env = LoadConfig("",
+                        Env({{"FGW_ADMIN_LISTEN", "127.0.0.2:9090"},
+                             {"FGW_ADMIN_GRPC_LISTEN", "127.0.0.2:9091"},
+                             {"FGW_LOG_FORMAT", "json"}}),
+                        {});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->admin.listen, "127.0.0.2:9090");
+  EXPECT_EQ(env->admin.grpc_listen, "127.0.0.2:9091");
+  EXPECT_EQ(env->log_format, "json");
+  FlagOverrides flags;
+  flags.admin_listen = "127.0.0.3:1";
+  flags.admin_grpc_listen = "127.0.0.3:2";
+  flags.log_format = "text";
+  auto flagged = LoadConfig("", Env({{"FGW_LOG_FORMAT", "json"}}), flags);
+  ASSERT_TRUE(flagged.ok()) << flagged.status();
+  EXPECT_EQ(flagged->admin.listen, "127.0.0.3:1");
+  EXPECT_EQ(flagged->admin.grpc_listen, "127.0.0.3:2");
+  EXPECT_EQ(flagged->log_format, "text");
+}
+
+TEST_F(ConfigLoaderTest, AdminLogFormatAndDrainDelayAreChecked) {
+  EXPECT_THAT(ErrorOf("admin:\n  listen: unix:/tmp/a.sock\n"),
+              HasSubstr("admin.listen: expected IP:port"));
+  EXPECT_THAT(ErrorOf("admin:\n  listen: nowhere\n"),
+              HasSubstr("admin.listen: "));
+  EXPECT_THAT(ErrorOf("admin:\n  grpc_listen: \"a b\"\n"),
+              HasSubstr("admin.grpc_listen: "));
+  EXPECT_THAT(
+      ErrorOf("listen: 127.0.0.1:9000\nadmin:\n  listen: 127.0.0.1:9000\n"),
+      HasSubstr("admin.listen: must differ from listen"));
+  EXPECT_THAT(
+      ErrorOf("admin:\n  listen: 127.0.0.2:9\n  grpc_listen: 127.0.0.2:9\n"),
+      HasSubstr("admin.grpc_listen: must differ from admin.listen"));
+  EXPECT_EQ(
+      ErrorOf("admin:\n  listen: 127.0.0.2:0\n  grpc_listen: 127.0.0.2:0\n"),
+      "");  // Port 0: two free ports.
+  EXPECT_THAT(ErrorOf("admin:\n  port: 9090\n"),
+              HasSubstr("admin.port: unknown key"));
+  EXPECT_THAT(ErrorOf("log:\n  format: xml\n"),
+              HasSubstr("log.format: expected text or json, got \"xml\""));
+  EXPECT_THAT(ErrorOf("grpc:\n  drain_delay: -1s\n"),
+              HasSubstr("grpc.drain_delay: must be from 0s to 5m"));
+  EXPECT_THAT(ErrorOf("grpc:\n  drain_delay: 6m\n"),
+              HasSubstr("grpc.drain_delay: must be from 0s to 5m"));
+}
+
 TEST_F(ConfigLoaderTest, MissingFileIsNotFound) {
   auto config = LoadConfig("/nonexistent/fgw.yaml", MapEnvironment(), {});
   ASSERT_FALSE(config.ok());
@@ -398,6 +465,10 @@ TEST_F(ConfigLoaderTest, ExampleFileLoadsAndEqualsTheDefaults) {
   EXPECT_EQ(config->grpc_threads, 1);
   EXPECT_EQ(config->upstream.io_threads, 1);
   EXPECT_EQ(config->shutdown_grace, d.shutdown_grace);
+  EXPECT_EQ(config->drain_delay, d.drain_delay);
+  EXPECT_EQ(config->admin.listen, d.admin.listen);
+  EXPECT_EQ(config->admin.grpc_listen, d.admin.grpc_listen);
+  EXPECT_EQ(config->log_format, d.log_format);
   EXPECT_EQ(config->keepalive_time, d.keepalive_time);
   EXPECT_EQ(config->keepalive_timeout, d.keepalive_timeout);
   EXPECT_EQ(config->auth.failure_backoff, d.auth.failure_backoff);

@@ -62,6 +62,49 @@ class GatewayEngineTest : public ::testing::Test {
   std::optional<CallResult> result_;
 };
 
+TEST_F(GatewayEngineTest, ReadyOnceATokenWasObtained) {
+  absl::Status first = engine_->Ready();
+  EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(first.message(), "no access token obtained yet");
+  ASSERT_EQ(token_transport_.num_pending(), 1);  // Readiness asked for one.
+  EXPECT_FALSE(engine_->Ready().ok());
+  EXPECT_EQ(token_transport_.num_pending(), 1);  // Not a second one meanwhile.
+  HttpResponse token;
+  token.status = 200;
+  token.body =
+      R"({"access_token":"tok","token_type":"Bearer","expires_in":3600})";
+  ASSERT_TRUE(token_transport_.ReleaseNext(token));
+  EXPECT_TRUE(engine_->Ready().ok());
+}
+
+TEST_F(GatewayEngineTest, NotReadySaysWhyTheTokenFailed) {
+  EXPECT_FALSE(engine_->Ready().ok());
+  HttpResponse refused;
+  refused.status = 401;
+  refused.body = R"({"error":"invalid_client"})";
+  ASSERT_TRUE(token_transport_.ReleaseNext(refused));
+  absl::Status why = engine_->Ready();
+  EXPECT_EQ(why.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(why.message().find("invalid_client"), absl::string_view::npos)
+      << why;
+  EXPECT_EQ(why.message().find("engine-secret"), absl::string_view::npos);
+}
+
+TEST_F(GatewayEngineTest, MetricsAreExposedWithScrapeValues) {
+  const std::string text = engine_->metrics()->Scrape();
+  EXPECT_NE(text.find("fgw_calls_in_flight 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("fgw_token_requests_total 0"), std::string::npos);
+  EXPECT_NE(text.find("fgw_token_request_failures_total 0"), std::string::npos);
+}
+
+TEST_F(GatewayEngineTest, ReloadCannotTurnOnACacheThatWasOff) {
+  GatewayConfig next;
+  next.cache.rules.push_back({"formance.ledger.v2.*", absl::Seconds(1)});
+  absl::Status s = engine_->ApplyReload(next);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(engine_->ApplyReload(GatewayConfig()).ok());
+}
+
 TEST_F(GatewayEngineTest, ShutdownStopsTokenRequestsAndAnswersWaitingCalls) {
   StartCall();
   ASSERT_EQ(token_transport_.num_pending(), 1);

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "proto/embedded_descriptors.h"
+#include "tests/support/fake_metrics.h"
 
 namespace fgw {
 namespace {
@@ -81,6 +82,42 @@ TEST_F(MethodTableTest, EveryMethodIsCompiledWithLinkedPlans) {
                 ->spec.cache_ttl,
             absl::ZeroDuration());
   EXPECT_EQ(table->Find("/formance.ledger.v2.LedgerService/Nope"), nullptr);
+}
+
+TEST_F(MethodTableTest, ApplyCacheRulesChangesReadTtlsOnly) {
+  CacheConfig none;
+  auto table = MethodTable::Compile(*api_, *routes_, none);
+  const MethodEntry* get =
+      table->Find("/formance.ledger.v2.LedgerService/GetAccount");
+  const MethodEntry* create =
+      table->Find("/formance.payments.v3.PaymentsService/CreatePayment");
+  ASSERT_NE(get, nullptr);
+  ASSERT_NE(create, nullptr);
+  EXPECT_EQ(get->spec.cache_ttl.get(), absl::ZeroDuration());
+  CacheConfig rules;
+  rules.rules.push_back(
+      {"formance.ledger.v2.LedgerService/GetAccount", absl::Seconds(3)});
+  rules.rules.push_back({"formance.payments.v3.*", absl::Seconds(2)});
+  const int cached = table->ApplyCacheRules(rules);
+  EXPECT_GT(cached, 1);
+  EXPECT_EQ(get->spec.cache_ttl.get(), absl::Seconds(3));
+  EXPECT_EQ(create->spec.cache_ttl.get(), absl::ZeroDuration());  // A write.
+  EXPECT_EQ(table->ApplyCacheRules(none), 0);
+  EXPECT_EQ(get->spec.cache_ttl.get(), absl::ZeroDuration());
+}
+
+TEST_F(MethodTableTest, EachEntryGetsItsMethodsMetrics) {
+  FakeMetrics metrics;
+  auto table = MethodTable::Compile(*api_, *routes_, CacheConfig(), &metrics);
+  const MethodEntry* get =
+      table->Find("/formance.ledger.v2.LedgerService/GetAccount");
+  ASSERT_NE(get, nullptr);
+  EXPECT_EQ(get->spec.metrics,
+            metrics.method("/formance.ledger.v2.LedgerService/GetAccount"));
+  auto without = MethodTable::Compile(*api_, *routes_, CacheConfig());
+  EXPECT_EQ(without->Find("/formance.ledger.v2.LedgerService/GetAccount")
+                ->spec.metrics,
+            nullptr);
 }
 
 TEST(CacheTtlForTest, FirstMatchingRuleWins) {

@@ -95,6 +95,65 @@ TEST_F(HealthServiceTest, WatchSendsTheStatusThenEachChangeAndEndsAtShutdown) {
   EXPECT_LT(absl::Now() - begin, absl::Seconds(10));
 }
 
+TEST_F(HealthServiceTest,
+       AGateHoldsOneServiceBackAndWatchersSeeOnlyTheirChanges) {
+  WatchStream gated(stub_.get(), kService);
+  WatchStream overall(stub_.get(), "");
+  std::string message;
+  ASSERT_TRUE(gated.Read(&message));
+  EXPECT_EQ(message, kServing);
+  ASSERT_TRUE(overall.Read(&message));
+  EXPECT_EQ(message, kServing);
+  server_->SetGate(kService, false);
+  ASSERT_TRUE(gated.Read(&message));
+  EXPECT_EQ(message, kNotServing);
+  EXPECT_EQ(RawCall(*stub_, kHealthCheckMethod, Request(kService)).response,
+            kNotServing);
+  EXPECT_EQ(RawCall(*stub_, kHealthCheckMethod, Request("")).response,
+            kServing);
+  server_->SetGate(kService, true);
+  ASSERT_TRUE(gated.Read(&message));
+  EXPECT_EQ(message, kServing);
+  // Draining: NOT_SERVING everywhere, whatever the gate.
+  server_->SetServing(false);
+  ASSERT_TRUE(gated.Read(&message));
+  EXPECT_EQ(message, kNotServing);
+  ASSERT_TRUE(overall.Read(&message));
+  EXPECT_EQ(message, kNotServing);     // The first change "" saw.
+  server_->SetGate("no.Such", false);  // Ignored.
+  gated.Cancel();
+  overall.Cancel();
+  gated.Finish();
+  overall.Finish();
+}
+
+TEST(HealthOnlyServerTest, ServesHealthAndNothingElse) {
+  FakeHandler handler([](const IncomingCall&, std::string,
+                         std::function<void(CallResult)> done) {
+    ADD_FAILURE() << "the handler must not be called";
+    done(CallResult());
+  });
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.health_only = true;
+  auto server = GatewayServer::Start(options, &handler, nullptr, {"readiness"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  grpc::GenericStub stub(testing::Connect((*server)->address()));
+  EXPECT_EQ(RawCall(stub, kHealthCheckMethod, Request("")).response, kServing);
+  EXPECT_EQ(RawCall(stub, kHealthCheckMethod, Request("readiness")).response,
+            kServing);
+  EXPECT_EQ(RawCall(stub, "/formance.ledger.v2.LedgerService/GetInfo", "x")
+                .status.error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(RawCall(stub,
+                    "/grpc.reflection.v1alpha.ServerReflection/"
+                    "ServerReflectionInfo",
+                    "")
+                .status.error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  (*server)->Shutdown(absl::ZeroDuration());
+}
+
 TEST_F(HealthServiceTest, WatchOfAnUnknownServiceSaysSo) {
   WatchStream watch(stub_.get(), "no.Such");
   std::string message;
