@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
   fgw::GatewayEngine* e = engine->get();
   fgw::AppBackend backend;
   backend.handler = e->handler();
+  backend.streams = e->stream_handler();
   backend.reflection = e->reflection();
   backend.service_names = e->service_names();
   backend.shutdown = [e] { e->Shutdown(); };

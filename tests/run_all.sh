@@ -4,7 +4,8 @@
 #   contract (all 276 rpcs through the gateway against Prism validating the official spec),
 #   Node @grpc/grpc-js client, fakes (the fake ledger's self-test), clients (Go, Python, Node and
 #   Java programs with generated stubs, formance-grpc-cli, deploy/quickstart.sh, against the
-#   gateway and the stateful fake ledger), fault injection (exactly-once writes), system (no secret in any
+#   gateway and the stateful fake ledger), fault injection (exactly-once writes), the Stream rpcs
+#   against a paging fake (order, resume, pit, flow control, cancel, exports), system (no secret in any
 #   output at trace level; 1,000 calls in flight against a 1 s upstream), hostile input, callers
 #   (TLS, mTLS, API keys, the caller policy: tests/callers), operations (admin probes, /metrics,
 #   trace context, JSON logs, drain, reload), the deploy files (manifests validated offline, the
@@ -45,6 +46,7 @@ suite proto bash tests/proto/run_proto_tests.sh
 suite fakes /usr/bin/python3 -m unittest discover -s tests/fakes -p 'test_*.py'
 suite clients /usr/bin/python3 -m unittest discover -s tests/clients -p '*_test.py' -v
 [[ -f tests/fault/run_fault_test.sh ]] && suite fault bash tests/fault/run_fault_test.sh
+suite stream bash tests/stream/run_stream_test.sh
 [[ -f tests/system/run_system_tests.sh ]] && suite system bash tests/system/run_system_tests.sh
 suite hostile bash tests/hostile/run_hostile_test.sh
 suite callers bash tests/callers/run_callers_test.sh

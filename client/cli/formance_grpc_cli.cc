@@ -4,6 +4,9 @@
 // (server_reflection.h), so it describes whatever the running gateway serves. It speaks
 // proto3 JSON (big integers are strings).
 //
+// A server-streaming method (the Stream rpcs: ledger.v2.StreamTransactions) prints one JSON
+// line per message (stream_printer.h).
+//
 // Exit status: 0 on OK (health: iff SERVING), 1 on a gRPC error (code name, message and
 // ErrorInfo on stderr, status_output.h) or when no gateway answers, 2 on usage.
 #include <iostream>
@@ -18,6 +21,7 @@
 #include "client/cli/cli_options.h"
 #include "client/cli/server_reflection.h"
 #include "client/cli/status_output.h"
+#include "client/cli/stream_printer.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
@@ -168,8 +172,8 @@ int Call(grpc::Channel* channel, ServerReflection& reflection,
   absl::StatusOr<const MethodDescriptor*> method =
       ResolveMethod(reflection, opts.args[0]);
   if (!method.ok()) return Fail(method.status());
-  if ((*method)->client_streaming() || (*method)->server_streaming()) {
-    std::cerr << (*method)->full_name() << " is a streaming method\n";
+  if ((*method)->client_streaming()) {
+    std::cerr << (*method)->full_name() << " is a client-streaming method\n";
     return 2;
   }
   std::string json = opts.data.empty() ? "{}" : opts.data;
@@ -184,6 +188,13 @@ int Call(grpc::Channel* channel, ServerReflection& reflection,
               << (*method)->input_type()->full_name() << ": "
               << parsed.message() << "\n";
     return 2;
+  }
+  // Stream rpcs: JSON lines (stream_printer.h).
+  if ((*method)->server_streaming()) {
+    return PrintStream(
+        std::shared_ptr<grpc::Channel>(channel, [](auto*) {}), *method,
+        *request, *factory.GetPrototype((*method)->output_type()),
+        opts.metadata, absl::Now() + opts.timeout, std::cout, std::cerr);
   }
   std::string path = absl::StrCat("/", (*method)->service()->full_name(), "/",
                                   (*method)->name());

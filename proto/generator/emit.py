@@ -141,9 +141,17 @@ def render_service(package, service, rpcs, uses_models):
     body = ["// Route: google.api.http; REST facts: (formance.gateway.v1.method).", "service %s {" % service]
     for r in sorted(rpcs, key=lambda r: r.order):
         body += comment_lines(r.comments, "  ")
-        body.append("  rpc %s(%s) returns (%s) {" % (r.name, r.request.name, r.response.name))
+        stream = "stream " if r.server_streaming else ""
+        body.append("  rpc %s(%s) returns (%s%s) {" % (r.name, r.request.name, stream, r.response.name))
         if r.deprecated:
             body.append("    option deprecated = true;")
+        if r.server_streaming:  # Served from its list's route (streams.py): no REST rule of its own.
+            body.append("    option (%s.method) = {" % OPT)
+            body += text_message(r.rules, "      ")
+            body.append("    };")
+            body.append("  }")
+            body.append("")
+            continue
         body.append("    option (google.api.http) = {")
         if r.method == "head":
             body.append("      custom: {kind: \"HEAD\", path: %s}" % quote(r.path))

@@ -64,6 +64,10 @@ Rules (the contract users and the runtime engine rely on):
   Optional or nullable scalars/enums are proto3 `optional`.
 * Enums: <ENUM_NAME>_UNSPECIFIED = 0, values prefixed with the UPPER_SNAKE enum name, each with
   its wire string in (formance.gateway.v1.wire_value); duplicates dropped.
+* Streams (streams.py): beside every cursor-paginated list (`cursor` query parameter, 2xx
+  `cursor` object with repeated `data` and `next`) a server-streaming Stream<Rest> rpc with no
+  google.api.http rule: MethodRules.stream names the list; Stream<Rest>Request copies the list
+  request's fields and numbers; Stream<Rest>Response is `item` + resume `cursor`.
 * Field, enum value and rpc numbers come from field_numbers.lock (see lock.py); removed entries
   become `reserved`. Files list messages and enums alphabetically, rpcs in lock order.
 * Comments hold only facts: route, operationId, scopes, SDK name, JSON names, required,
@@ -84,6 +88,7 @@ from emit import render_models, render_service  # noqa: E402
 from lock import FieldLock  # noqa: E402
 from naming import pascal_case, rpc_name  # noqa: E402
 from schema_mapper import PackageMapper, Spec  # noqa: E402
+from streams import add_stream_rpcs  # noqa: E402
 from service_mapper import HTTP_METHODS, ServiceMapper, json_schema_of, success_codes  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -175,6 +180,7 @@ def generate(doc, lock, tsv=None, log=None):
         for (path, method, item, op, row), n in zip(ops, names):
             sdk = row["sdk_function"] if row else ""
             sm.add_operation(path, method, item, op, n, sdk)
+        add_stream_rpcs(sm, pm)
         for w in pm.warnings:
             if log:
                 log("warning: %s: %s" % (package, w))
@@ -183,9 +189,12 @@ def generate(doc, lock, tsv=None, log=None):
         for r in sm.rpcs:
             r.order = lock.number("%s.%s/%s" % (package, service, r.name))
         all_msgs = list(pm.messages.values()) + [m for r in sm.rpcs for m in (r.request, r.response)]
+        copies = {r.request.name: r.stream_of.request for r in sm.rpcs if r.server_streaming}
         for m in all_msgs:
+            source = {f.name: f for f in copies[m.name].fields} if m.name in copies else {}
             for f in m.fields:
-                f.number = lock.number("%s.%s.%s" % (package, m.name, f.name))
+                key = "%s.%s.%s" % (package, m.name, f.name)
+                f.number = lock.number_as(key, source[f.name].number) if f.name in source else lock.number(key)
         for e in pm.enums.values():
             from naming import upper_snake
             lock.fixed("%s.%s.%s_UNSPECIFIED" % (package, e.name, upper_snake(e.name)), 0)

@@ -65,6 +65,17 @@ class FieldLock:
         self._max[self._scope(key)] = n
         return n
 
+    def number_as(self, key, n):
+        """The number of `key`, assigning `n` when new (a stream request copies its list's numbers)."""
+        self.used.add(key)
+        if key in self.entries:
+            self.entries[key][1] = False
+            return self.entries[key][0]
+        self.entries[key] = [n, False]
+        self._max_in_scope(self._scope(key))
+        self._max[self._scope(key)] = max(self._max.get(self._scope(key), 0), n)
+        return n
+
     def fixed(self, key, n):
         """Pin `key` to `n` (enum zero values)."""
         self.used.add(key)

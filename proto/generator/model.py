@@ -58,6 +58,8 @@ class Rpc:
         self.comments = []
         self.deprecated = False
         self.order = 0
+        self.server_streaming = False  # streams.py: a Stream rpc beside a paginated list
+        self.stream_of = None          # ... and that list's Rpc
 
 
 class TypeRef:

@@ -129,7 +129,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
   server_options.authenticates_callers = app->backend_.authenticates_callers;
   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
       server_options, app->backend_.handler, app->backend_.reflection,
-      app->backend_.service_names);
+      app->backend_.service_names, app->backend_.streams);
   if (!server.ok()) return server.status();
   app->server_ = std::move(*server);
   if (absl::Status admin = app->StartAdmin(config); !admin.ok()) {

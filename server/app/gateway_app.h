@@ -64,6 +64,7 @@ inline constexpr char kReadinessService[] = "readiness";
 // What serves the calls. `handler` and `reflection` must outlive the GatewayApp.
 struct AppBackend {
   UnaryCallHandler* handler = nullptr;
+  StreamCallHandler* streams = nullptr;  // The Stream rpcs; may be null.
   const ReflectionSource* reflection = nullptr;
   std::vector<std::string> service_names;
   // Runs once, after the server has drained (GatewayEngine::Shutdown). May be empty.

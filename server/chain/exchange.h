@@ -35,6 +35,7 @@
 #include "server/metrics/metrics.h"
 #include "server/policy/caller_credential.h"
 #include "server/upstream/http_message.h"
+#include "server/upstream/transport.h"
 #include "server/util/cancellation.h"
 #include "server/util/clock.h"
 #include "server/util/reloadable_duration.h"
@@ -61,6 +62,9 @@ struct UpstreamCallSpec {
 struct CallOptions {
   std::optional<int> max_attempts;  // Capped by retry.max_attempts.
   bool bypass_cache = false;
+  // Not from metadata: a Stream rpc that takes the body as it arrives (transport.h BodySink).
+  // The transport filter hands it to the transport, which keeps it until the request is over.
+  std::shared_ptr<BodySink> body_sink;
 };
 
 // What the caller hands the chain besides the request.

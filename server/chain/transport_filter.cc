@@ -12,6 +12,7 @@ void TransportFilter::Send(const std::shared_ptr<Exchange>& x,
   options.deadline =
       std::min(x->deadline(), x->clock()->Now() + attempt_timeout_);
   options.cancellation = &x->cancellation();
+  options.body_sink = x->options().body_sink;
   // `x` rides along: the transport watches its cancellation until `done`.
   transport_->Send(std::move(request), options,
                    [x, done = std::move(done)](Reply reply) mutable {

@@ -16,6 +16,8 @@
 #include "server/engine/caller_tokens.h"
 #include "server/engine/method_table.h"
 #include "server/engine/served_methods.h"
+#include "server/engine/stream_handler.h"
+#include "server/engine/stream_methods.h"
 #include "server/engine/transcoding_handler.h"
 #include "server/grpc/pool_reflection_source.h"
 #include "server/policy/policy_store.h"
@@ -211,16 +213,28 @@ absl::StatusOr<std::unique_ptr<GatewayEngine>> GatewayEngine::Create(
   engine->handler_ = std::make_unique<TranscodingHandler>(
       engine->descriptors_.get(), engine->methods_.get(), engine->chain_.get(),
       clock, config.limits.upstream);
+  absl::StatusOr<std::unique_ptr<const StreamMethods>> streams =
+      StreamMethods::Compile(*engine->descriptors_, *engine->methods_);
+  if (!streams.ok()) return streams.status();
+  engine->streams_ = *std::move(streams);
+  engine->stream_handler_ = std::make_unique<StreamHandler>(
+      engine->descriptors_.get(), engine->streams_.get(), engine->chain_.get(),
+      clock, config.limits.upstream);
   engine->reflection_ =
       std::make_unique<PoolReflectionSource>(engine->descriptors_->pool());
   engine->AddScrapeValues();
-  spdlog::info("route table loaded: {} operations in {} services",
-               engine->routes_->size(),
-               engine->descriptors_->services().size());
+  spdlog::info(
+      "route table loaded: {} operations and {} streams in {} services",
+      engine->routes_->size(), engine->streams_->size(),
+      engine->descriptors_->services().size());
   return engine;
 }
 
 UnaryCallHandler* GatewayEngine::handler() { return handler_.get(); }
+
+StreamCallHandler* GatewayEngine::stream_handler() {
+  return stream_handler_.get();
+}
 
 ReflectionSource* GatewayEngine::reflection() { return reflection_.get(); }
 

@@ -2,8 +2,8 @@
 // route table built from their google.api.http rules, the method table compiled from it, the
 // upstream transport, the token source, the response cache, the calls-in-flight limit, the
 // caller policy (policy_store.h, compiled against the served methods) and the upstream filter
-// chain; exposes them as the UnaryCallHandler the generic gRPC service calls
-// and as the ReflectionSource server reflection reads.
+// chain; exposes them as the UnaryCallHandler the generic gRPC service calls, the
+// StreamCallHandler of the Stream rpcs and the ReflectionSource server reflection reads.
 //
 // Metrics: the engine owns the PrometheusMetrics every component records into (metrics());
 // besides the per-call series it exposes, read at scrape time: fgw_calls_in_flight,
@@ -37,6 +37,7 @@
 #include "server/config/gateway_config.h"
 #include "server/grpc/call_handler.h"
 #include "server/grpc/reflection_service.h"
+#include "server/grpc/stream_call_handler.h"
 #include "server/metrics/prometheus_metrics.h"
 #include "server/upstream/transport.h"
 #include "server/util/clock.h"
@@ -55,6 +56,8 @@ class MethodTable;
 class UpstreamChain;
 class TranscodingHandler;
 class PoolReflectionSource;
+class StreamMethods;
+class StreamHandler;
 
 class GatewayEngine {
  public:
@@ -74,6 +77,8 @@ class GatewayEngine {
   ~GatewayEngine();
 
   UnaryCallHandler* handler();
+  // The Stream rpcs beside the paginated lists (stream_handler.h).
+  StreamCallHandler* stream_handler();
   ReflectionSource* reflection();
   // Fully qualified names of the Formance services ("formance.ledger.v2.LedgerService").
   std::vector<std::string> service_names() const;
@@ -115,6 +120,8 @@ class GatewayEngine {
   std::unique_ptr<UpstreamChain> chain_;
   std::unique_ptr<TranscodingHandler> handler_;
   std::unique_ptr<PoolReflectionSource> reflection_;
+  std::unique_ptr<const StreamMethods> streams_;
+  std::unique_ptr<StreamHandler> stream_handler_;
 };
 
 }  // namespace fgw

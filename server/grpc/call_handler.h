@@ -29,6 +29,8 @@
 //    replies built on the I/O thread); under load the I/O thread shares the decoding of big
 //    pages instead of queueing behind one thread (pages of 100 at c=16: 2.4k calls/s against
 //    1.6k). Only the gRPC layer (ServerCall::Resume) knows this; the handler never does.
+// A Stream rpc (stream_call_handler.h) runs each page as such a call; its next page starts from
+// the write completion of the previous page's messages, on the call's gRPC thread (item 1).
 // No lock is held across a callback anywhere on this path.
 #ifndef FGW_SERVER_GRPC_CALL_HANDLER_H_
 #define FGW_SERVER_GRPC_CALL_HANDLER_H_

@@ -14,6 +14,7 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "server/config/listen_address.h"
+#include "server/grpc/stream_reactor.h"
 #include "server/grpc/unary_reactor.h"
 #include "spdlog/spdlog.h"
 
@@ -109,10 +110,12 @@ absl::Status CheckExposure(const ServerOptions& options,
 
 GatewayServer::GatewayServer(std::vector<std::string> service_names,
                              const ReflectionSource* reflection,
-                             UnaryCallHandler* handler, bool tls,
+                             UnaryCallHandler* handler,
+                             StreamCallHandler* streams, bool tls,
                              bool health_only)
     : service_names_(std::move(service_names)),
       handler_(health_only ? nullptr : handler),
+      streams_(health_only ? nullptr : streams),
       reflection_(reflection, service_names_),
       health_(service_names_),
       reactors_([this, health_only](
@@ -125,6 +128,9 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
             !health_only) {
           return reflection_.NewReactor();
         }
+        if (streams_ != nullptr && streams_->IsStream(method)) {
+          return std::make_unique<StreamReactor>(streams_, tls_);
+        }
         return std::make_unique<UnaryReactor>(handler_,
                                               tls_);  // Null: UNIMPLEMENTED.
       }),
@@ -132,8 +138,8 @@ GatewayServer::GatewayServer(std::vector<std::string> service_names,
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const ServerOptions& options, UnaryCallHandler* handler,
-    const ReflectionSource* reflection,
-    std::vector<std::string> service_names) {
+    const ReflectionSource* reflection, std::vector<std::string> service_names,
+    StreamCallHandler* streams) {
   absl::StatusOr<ListenAddress> listen = ParseListenAddress(options.listen);
   if (!listen.ok()) return listen.status();
   if (options.max_message_bytes < 1) {
@@ -160,7 +166,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<GatewayServer> self(
-      new GatewayServer(std::move(service_names), reflection, handler,
+      new GatewayServer(std::move(service_names), reflection, handler, streams,
                         options.tls.enabled(), options.health_only));
 
   // Health is served by our own reactors: gRPC's default service is a callback service,

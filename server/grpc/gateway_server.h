@@ -1,6 +1,7 @@
 // GatewayServer: the running gRPC server. One grpc::AsyncGenericService serves every method
 // (ServerCall, server_call.h) on `completion_queues` completion queues, each drained by one
-// thread of its own: the Formance methods (UnaryReactor -> the UnaryCallHandler), server
+// thread of its own: the Formance methods (UnaryReactor -> the UnaryCallHandler; the Stream
+// rpcs: StreamReactor -> the StreamCallHandler), server
 // reflection (ReflectionService) and grpc.health.v1.Health (HealthService), which reports ""
 // and every listed service SERVING from Start() until Shutdown(). No other service is
 // registered, so gRPC starts no polling threads besides the queues'.
@@ -45,6 +46,7 @@
 #include "server/grpc/health_service.h"
 #include "server/grpc/reflection_service.h"
 #include "server/grpc/server_call.h"
+#include "server/grpc/stream_call_handler.h"
 
 namespace fgw {
 
@@ -73,12 +75,14 @@ struct ServerOptions {
 
 class GatewayServer {
  public:
-  // `handler` and `reflection` (either may be null) must outlive the server.
-  // `service_names` are listed by reflection and reported SERVING by the health service.
+  // `handler`, `reflection` and `streams` (any may be null) must outlive the server.
+  // `service_names` are listed by reflection and reported SERVING by the health service. A
+  // method streams.IsStream() names is served by a StreamReactor, any other by `handler`.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
       const ServerOptions& options, UnaryCallHandler* handler,
       const ReflectionSource* reflection,
-      std::vector<std::string> service_names);
+      std::vector<std::string> service_names,
+      StreamCallHandler* streams = nullptr);
 
   ~GatewayServer();
   GatewayServer(const GatewayServer&) = delete;
@@ -100,7 +104,7 @@ class GatewayServer {
  private:
   GatewayServer(std::vector<std::string> service_names,
                 const ReflectionSource* reflection, UnaryCallHandler* handler,
-                bool tls, bool health_only);
+                StreamCallHandler* streams, bool tls, bool health_only);
 
   // Stops the completion-queue threads once no call is alive; after server_->Shutdown().
   void StopQueues();
@@ -110,6 +114,7 @@ class GatewayServer {
   // queue_threads_, calls_). HealthService and CallTracker lock for themselves.
   const std::vector<std::string> service_names_;
   UnaryCallHandler* const handler_;
+  StreamCallHandler* const streams_;
   ReflectionService reflection_;
   HealthService health_;
   const ReactorFactory reactors_;

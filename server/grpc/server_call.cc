@@ -132,7 +132,10 @@ void ServerCall::PumpLocked() {
       EndOp();  // The finish; the operation just started keeps ops_ above zero.
     } else {
       writing_ = true;
-      stream_.Write(write_buffer_, &written_);
+      // More queued behind it (a Stream rpc's page): gRPC may hold it to send with the next.
+      grpc::WriteOptions options;
+      if (!writes_.empty()) options.set_buffer_hint();
+      stream_.Write(write_buffer_, options, &written_);
     }
     return;
   }
@@ -144,22 +147,46 @@ void ServerCall::PumpLocked() {
   }
 }
 
+void ServerCall::NotifyWhenDrained(absl::AnyInvocable<void()> fn) {
+  absl::AnyInvocable<void()> dropped;  // Destroyed outside the lock.
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_claimed_) {
+      dropped = std::move(fn);
+      return;
+    }
+    if (writing_ || !writes_.empty()) {
+      dropped = std::move(drained_);
+      drained_ = std::move(fn);
+      return;
+    }
+  }
+  fn();
+}
+
 void ServerCall::OnWritten(bool /*ok*/) {
+  absl::AnyInvocable<void()> drained;
   {
     absl::MutexLock lock(&mu_);
     writing_ = false;
     PumpLocked();
+    if (!writing_ && writes_.empty() && !finish_claimed_) {
+      drained = std::move(drained_);
+    }
   }
+  if (drained) drained();
   EndOp();
 }
 
 void ServerCall::OnDone(bool /*ok*/) {
   if (ctx_.IsCancelled()) {
     bool abandoned = false;
+    absl::AnyInvocable<void()> dropped;  // Destroyed outside the lock.
     {
       absl::MutexLock lock(&mu_);
       finish_claimed_ = true;
       writes_.clear();
+      dropped = std::move(drained_);
       if (!finish_started_) finish_started_ = abandoned = true;
     }
     if (abandoned)
@@ -169,7 +196,15 @@ void ServerCall::OnDone(bool /*ok*/) {
   EndOp();
 }
 
-void ServerCall::OnFinished(bool /*ok*/) { EndOp(); }
+void ServerCall::OnFinished(bool /*ok*/) {
+  absl::AnyInvocable<void()> dropped;  // Destroyed outside the lock.
+  {
+    absl::MutexLock lock(&mu_);
+    dropped = std::move(drained_);
+  }
+  dropped = nullptr;
+  EndOp();
+}
 
 void ServerCall::Resume(absl::AnyInvocable<void()> fn) {
   if (current_queue == queue_->cq ||

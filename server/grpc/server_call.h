@@ -127,6 +127,13 @@ class ServerCall {
 
   // Queues a response message; sent in order. Ignored once Finish() was called.
   void Write(std::string message) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `fn` once every message queued so far has been written (gRPC's transport took it,
+  // which it does only as the client's flow-control window allows): on the queue's thread, or
+  // inline when nothing is queued. Dropped (destroyed unrun) once the call is finished or
+  // cancelled first: here when it already is (so `fn` must not be the only owner of the
+  // caller), else on the queue's thread. One at a time: a second one replaces the first.
+  void NotifyWhenDrained(absl::AnyInvocable<void()> fn)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Ends the call once the queued messages are out; with `last_message`, sends it with the
   // status in one operation. Only the first Finish() counts; false if the call was already
   // finished or cancelled.
@@ -191,6 +198,7 @@ class ServerCall {
   bool finish_started_ ABSL_GUARDED_BY(mu_) =
       false;  // Or abandoned (cancelled).
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  absl::AnyInvocable<void()> drained_ ABSL_GUARDED_BY(mu_);
 
   // Operations outstanding on the queue, plus one until the finish is started or abandoned.
   std::atomic<int> ops_{2};

@@ -150,6 +150,8 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
   for (const google::protobuf::ServiceDescriptor* service :
        descriptors.services()) {
     for (int i = 0; i < service->method_count(); ++i) {
+      // Stream rpcs are served from their list's route (MethodRules.stream).
+      if (service->method(i)->server_streaming()) continue;
       absl::StatusOr<Route> route = BuildRoute(service->method(i));
       if (!route.ok()) return route.status();
       table->routes_.push_back(*std::move(route));

@@ -43,7 +43,8 @@ struct Route {
 
 class RouteTable {
  public:
-  // Builds a route for every method of descriptors.services().
+  // Builds a route for every unary method of descriptors.services() (server-streaming rpcs
+  // have no REST route of their own: MethodRules.stream names the list they page through).
   // INVALID_ARGUMENT naming the method when: it has no google.api.http rule, the rule has no
   // pattern or an unsupported custom verb, the path template does not parse, a path variable
   // names no field (or a repeated/message field), body/response_body names no field.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/upstream/connection_slots.h"
 #include "server/upstream/http_field.h"
+#include "server/upstream/sink_streambuf.h"
 #include "spdlog/spdlog.h"
 // cpprestsdk defines a macro U() that breaks fmt (spdlog) templates unless turned off.
 #define _TURN_OFF_PLATFORM_STRING
@@ -49,6 +50,8 @@ struct SendState {
   std::atomic<bool> head_written{false};
   // Set when the result is handed over: a timer re-armed after that cancels itself.
   std::atomic<bool> finished{false};
+  // Set when the body goes to a BodySink: the size limit does not apply (one chunk is held).
+  std::atomic<bool> streaming{false};
   pplx::cancellation_token_source cts;
   // The request's one timer: armed for the connection-setup bound first when that comes before
   // the deadline, then re-armed (from the clock's thread) for the deadline.
@@ -274,23 +277,26 @@ void CpprestTransport::Send(HttpRequest request, const SendOptions& options,
     return;
   }
   Cancellation* cancellation = options.cancellation;
+  std::shared_ptr<BodySink> body_sink = options.body_sink;
   std::shared_ptr<ConnectionSlots> slots = impl_->slots;
-  slots->Acquire(
-      deadline, cancellation,
-      [this, slots, request = std::move(request), deadline, cancellation,
-       done = std::move(done)](absl::Status granted) mutable {
-        if (!granted.ok()) {
-          done(MarkNotSent(std::move(granted)));
-          return;
-        }
-        SendOnSlot(std::move(request), deadline, cancellation,
-                   std::make_shared<SlotLease>(std::move(slots)),
-                   std::move(done));
-      });
+  slots->Acquire(deadline, cancellation,
+                 [this, slots, request = std::move(request), deadline,
+                  cancellation, body_sink = std::move(body_sink),
+                  done = std::move(done)](absl::Status granted) mutable {
+                   if (!granted.ok()) {
+                     done(MarkNotSent(std::move(granted)));
+                     return;
+                   }
+                   SendOnSlot(std::move(request), deadline, cancellation,
+                              std::move(body_sink),
+                              std::make_shared<SlotLease>(std::move(slots)),
+                              std::move(done));
+                 });
 }
 
 void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
                                   Cancellation* cancellation,
+                                  std::shared_ptr<BodySink> body_sink,
                                   std::shared_ptr<SlotLease> lease,
                                   Callback done) {
   const absl::Time now = clock_->Now();
@@ -340,7 +346,16 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
   }
 
   concurrency::streams::container_buffer<std::string> body_buffer;
-  message.set_response_stream(concurrency::streams::ostream(body_buffer));
+  // A body sink takes the body chunk by chunk (sink_streambuf.h); otherwise it is collected.
+  std::shared_ptr<SinkStreambuf> sink_buffer;
+  if (body_sink != nullptr) {
+    sink_buffer = std::make_shared<SinkStreambuf>(
+        body_sink, static_cast<size_t>(options_.limits.max_response_bytes));
+    message.set_response_stream(concurrency::streams::ostream(
+        concurrency::streams::streambuf<uint8_t>(sink_buffer)));
+  } else {
+    message.set_response_stream(concurrency::streams::ostream(body_buffer));
+  }
 
   auto state = std::make_shared<SendState>();
   state->cancellation = cancellation;
@@ -353,7 +368,8 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
                                    utility::size64_t bytes) {
     if (direction == http::message_direction::upload) {
       state->head_written.store(true, std::memory_order_release);
-    } else if (bytes > static_cast<uint64_t>(max_response_bytes)) {
+    } else if (bytes > static_cast<uint64_t>(max_response_bytes) &&
+               !state->streaming.load(std::memory_order_acquire)) {
       Abort expected = Abort::kNone;
       state->abort.compare_exchange_strong(expected, Abort::kTooLarge);
       throw ResponseTooLarge();
@@ -420,17 +436,24 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
 
   try {
     http_client->request(message, state->cts.get_token())
-        .then([state, max_response_bytes](http::http_response response) {
+        .then([state, max_response_bytes, sink_buffer,
+               body_sink](http::http_response response) {
+          if (sink_buffer != nullptr) {
+            const bool stream = body_sink->WantsBody(response.status_code());
+            state->streaming.store(stream, std::memory_order_release);
+            sink_buffer->Decide(stream);
+          }
           // Refuse a declared length over the limit before its body is read.
           utility::size64_t length = 0;
-          if (response.headers().match(http::header_names::content_length,
+          if (!state->streaming.load(std::memory_order_acquire) &&
+              response.headers().match(http::header_names::content_length,
                                        length) &&
               length > static_cast<uint64_t>(max_response_bytes)) {
             state->AbortWith(Abort::kTooLarge);
           }
           return response.content_ready();
         })
-        .then([state, body_buffer, finish, fail,
+        .then([state, body_buffer, sink_buffer, finish, fail,
                http_client](pplx::task<http::http_response> task) mutable {
           absl::StatusOr<HttpResponse> result;
           try {
@@ -444,7 +467,9 @@ void CpprestTransport::SendOnSlot(HttpRequest request, absl::Time deadline,
             out.headers.reserve(response.headers().size());
             for (const auto& [name, value] : response.headers())
               out.headers.emplace_back(name, value);
-            out.body = std::move(body_buffer.collection());
+            out.body = sink_buffer != nullptr
+                           ? sink_buffer->Collected()
+                           : std::move(body_buffer.collection());
             result = std::move(out);
           } catch (...) {
             result = fail(std::current_exception());

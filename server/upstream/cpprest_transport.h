@@ -111,8 +111,9 @@ class CpprestTransport : public Transport {
                    std::unique_ptr<Impl> impl);
   // Sends `request` while `lease` holds a connection slot.
   void SendOnSlot(HttpRequest request, absl::Time deadline,
-                  Cancellation* cancellation, std::shared_ptr<SlotLease> lease,
-                  Callback done);
+                  Cancellation* cancellation,
+                  std::shared_ptr<BodySink> body_sink,
+                  std::shared_ptr<SlotLease> lease, Callback done);
 
   const TransportOptions options_;
   Clock* const clock_;

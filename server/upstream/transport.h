@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -30,10 +31,28 @@
 
 namespace fgw {
 
+// Takes a response body chunk by chunk as it arrives (ledger v2 ExportLogs) instead of whole in
+// HttpResponse::body. Calls are never concurrent; the transport keeps the sink until the
+// request is over (after `done`'s answer, if chunks are still being read).
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // Once the status and headers are in, before any chunk: true to take the body as chunks
+  // (HttpResponse::body then stays empty and limits.max_response_bytes does not apply: the
+  // transport holds one chunk at a time), false to get it whole as usual (an error reply).
+  virtual bool WantsBody(int status) = 0;
+  // The next chunk. The transport reads no more from the connection until `more` runs (once,
+  // from any thread): flow control back to the upstream. A sink that gives up (its caller went
+  // away) still runs `more`; the request's cancellation then ends it.
+  virtual void OnChunk(std::string chunk, std::function<void()> more) = 0;
+};
+
 struct SendOptions {
   absl::Time deadline = absl::InfiniteFuture();
   // Optional; not owned; must outlive the call.
   Cancellation* cancellation = nullptr;
+  // Optional. Transports that cannot stream a body ignore it (the body then arrives whole).
+  std::shared_ptr<BodySink> body_sink;
 };
 
 class Transport {

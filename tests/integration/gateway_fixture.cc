@@ -112,7 +112,7 @@ void GatewayFixture::StartGateway(GatewayConfig config) {
   options.listen = "127.0.0.1:0";
   auto server =
       GatewayServer::Start(options, engine_->handler(), engine_->reflection(),
-                           engine_->service_names());
+                           engine_->service_names(), engine_->stream_handler());
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = *std::move(server);
   channel_ = grpc::CreateChannel(server_->address(),

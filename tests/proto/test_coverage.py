@@ -1,4 +1,5 @@
-"""Coverage of the committed protos against the spec: every operation is exactly one annotated rpc.
+"""Coverage of the committed protos against the spec: every operation is exactly one annotated rpc,
+and every cursor-paginated list has exactly one Stream rpc beside it (proto/generator/streams.py).
 
 Builds a descriptor set with protoc and reads the google.api.http and gateway options with
 python3-protobuf (the option modules are compiled with protoc --python_out into a temp dir).
@@ -74,12 +75,26 @@ class CoverageTest(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def all_methods(self):
+        for fd in self.fds.file:
+            msgs = {m.name: m for m in fd.message_type}
+            for svc in fd.service:
+                for m in svc.method:
+                    yield fd, svc, msgs, m
+
+    def streams(self):
+        return [dict(pkg=fd.package, svc=svc.name, rpc=m, rules=m.options.Extensions[self.options.method],
+                     req=msgs[m.input_type.rsplit(".", 1)[1]], resp=msgs[m.output_type.rsplit(".", 1)[1]])
+                for fd, svc, msgs, m in self.all_methods() if m.server_streaming]
+
     def rpcs(self):
         out = []
         for fd in self.fds.file:
             msgs = {m.name: m for m in fd.message_type}
             for svc in fd.service:
                 for m in svc.method:
+                    if m.server_streaming:
+                        continue  # Stream rpcs: test_streams_beside_every_cursor_list.
                     http = m.options.Extensions[self.annotations.http]
                     kind = http.WhichOneof("pattern")
                     if kind == "custom":
@@ -148,6 +163,59 @@ class CoverageTest(unittest.TestCase):
             else:
                 self.assertFalse(r["rules"].no_security, path)
                 self.assertTrue(r["rules"].oauth2_scopes, path)
+
+    def test_streams_beside_every_cursor_list(self):
+        rpcs = {(r["pkg"], r["rpc"].name): r for r in self.rpcs()}
+        # The lists whose 2xx page is {cursor: {data: [...], next}} and whose request takes a cursor.
+        lists = set()
+        for (pkg, name), r in rpcs.items():
+            fields = {f.name: f for f in r["req"].field}
+            resp = {f.name: f for f in r["resp"].field}
+            if "cursor" in fields and "cursor" in resp and r["verb"] == "get" and not r["http"].response_body:
+                lists.add((pkg, name))
+        streams = [s for s in self.streams() if not s["rules"].stream.raw_body]
+        self.assertEqual(len(streams), 50)
+        self.assertEqual(len(lists), 50)
+        covered = set()
+        for s in streams:
+            name = s["rpc"].name
+            self.assertTrue(name.startswith("Stream"), name)
+            self.assertFalse(s["rpc"].client_streaming, name)
+            self.assertFalse(s["rpc"].options.HasExtension(self.annotations.http), name)
+            rules = s["rules"].stream
+            key = (s["pkg"], rules.list_rpc)
+            self.assertIn(key, lists, name)
+            self.assertNotIn(key, covered, "two streams for %s" % (key,))
+            covered.add(key)
+            lst = rpcs[key]
+            self.assertEqual(s["rpc"].options.deprecated, lst["rpc"].options.deprecated, name)
+            # Same request, field for field: the bytes of one parse as the other.
+            # (Map entries are nested types of their message: compared by their own name.)
+            strip = lambda m: [(f.name, f.number, f.type, f.label, f.json_name,  # noqa: E731
+                                f.type_name.replace("." + m.name + ".", ".<msg>.")) for f in m.field]
+            self.assertEqual(strip(s["req"]), strip(lst["req"]), name)
+            entries = lambda m: [[(f.name, f.number, f.type, f.type_name) for f in e.field]  # noqa: E731
+                                 for e in m.nested_type]
+            self.assertEqual(entries(s["req"]), entries(lst["req"]), name)
+            self.assertEqual([(f.name, f.number) for f in s["resp"].field], [("item", 1), ("cursor", 2)], name)
+            self.assertEqual((rules.items_field, rules.next_cursor_field, rules.cursor_field),
+                             ("cursor.data", "cursor.next", "cursor"), name)
+            has_pit = any(f.name == "pit" for f in lst["req"].field)
+            self.assertEqual(rules.pit_field, "pit" if has_pit else "", name)
+        self.assertEqual(covered, lists)
+        pinned = sorted((s["pkg"], s["rpc"].name) for s in self.streams() if s["rules"].stream.pit_field)
+        self.assertEqual(pinned, [("formance.ledger.v2", "StreamAccounts"), ("formance.ledger.v2", "StreamLogs"),
+                                  ("formance.ledger.v2", "StreamTransactions")])
+
+    def test_export_logs_streams_its_body(self):
+        raw = [s for s in self.streams() if s["rules"].stream.raw_body]
+        self.assertEqual([(s["pkg"], s["rpc"].name, s["rules"].stream.list_rpc) for s in raw],
+                         [("formance.ledger.v2", "StreamExportLogs", "ExportLogs")])
+        s = raw[0]
+        self.assertFalse(s["rpc"].options.HasExtension(self.annotations.http))
+        self.assertEqual([(f.name, f.number, f.type) for f in s["resp"].field], [("chunk", 1, 12)])  # bytes
+        export = {r["rpc"].name: r for r in self.rpcs() if r["pkg"] == "formance.ledger.v2"}["ExportLogs"]
+        self.assertEqual([(f.name, f.number) for f in s["req"].field], [(f.name, f.number) for f in export["req"].field])
 
     def test_one_service_per_package(self):
         pkgs = {}

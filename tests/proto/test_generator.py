@@ -406,5 +406,84 @@ def compile_files(files):
                        cwd=d, check=True)
 
 
+
+def cursor_spec(extra_param=None):
+    params = [{"name": "ledger", "in": "path", "required": True, "schema": {"type": "string"}},
+              {"name": "pageSize", "in": "query", "schema": {"type": "integer", "format": "int64"}},
+              {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+              {"name": "pit", "in": "query", "schema": {"type": "string", "format": "date-time"}}]
+    if extra_param:
+        params.insert(1, extra_param)
+    page = {"type": "object", "required": ["cursor"], "properties": {"cursor": {
+        "type": "object", "required": ["data", "hasMore"], "properties": {
+            "hasMore": {"type": "boolean"}, "next": {"type": "string"},
+            "data": {"type": "array", "items": ref("LedgerV2Volume")}}}}}
+    return spec({
+        "/api/ledger/v2/{ledger}/volumes": {"get": op("v2ListVolumes", parameters=params, responses=json_resp(page))},
+        # Not a cursor list: no cursor parameter.
+        "/api/ledger/v2/{ledger}/plain": {"get": op("v2ListPlain", parameters=params[:1], responses=json_resp(page))},
+    }, {"LedgerV2Volume": SCHEMAS["LedgerV2Volume"]})
+
+
+class StreamTest(unittest.TestCase):
+    def test_stream_beside_a_cursor_list(self):
+        lock = FieldLock()
+        files = generate(cursor_spec(), lock)
+        svc = files["formance/ledger/v2/service.proto"]
+        self.assertIn("rpc StreamVolumes(StreamVolumesRequest) returns (stream StreamVolumesResponse) {", svc)
+        self.assertNotIn("StreamPlain", svc)
+        self.assertIn('list_rpc: "ListVolumes"', svc)
+        self.assertIn('pit_field: "pit"', svc)
+        self.assertIn('has_more_field: "cursor.has_more"', svc)
+        rpc = re.search(r"rpc StreamVolumes\(.*?\n  \}", svc, re.S).group(0)
+        self.assertNotIn("google.api.http", rpc)
+        self.assertEqual(message_block(svc, "StreamVolumesRequest"), message_block(svc, "ListVolumesRequest"))
+        resp = message_block(svc, "StreamVolumesResponse")
+        self.assertIn("V2Volume item = 1;", resp)
+        self.assertIn("string cursor = 2;", resp)
+        self.assertGreater(lock.entries["formance.ledger.v2.LedgerService/StreamVolumes"][0],
+                           lock.entries["formance.ledger.v2.LedgerService/ListPlain"][0])
+
+    def test_stream_request_numbers_follow_the_list_and_stay_locked(self):
+        lock = FieldLock()
+        generate(cursor_spec(), lock)
+        text = lock.dumps()
+        # The list gains a parameter before the others: its new field gets the next number,
+        # and the stream's copy gets that same number; nothing else moves.
+        lock2 = FieldLock.load_text(text)
+        files = generate(cursor_spec({"name": "sort", "in": "query", "schema": {"type": "string"}}), lock2)
+        svc = files["formance/ledger/v2/service.proto"]
+        self.assertEqual(message_block(svc, "StreamVolumesRequest"), message_block(svc, "ListVolumesRequest"))
+        self.assertIn("optional string sort = 5;", message_block(svc, "StreamVolumesRequest"))
+        for k, (n, _) in FieldLock.load_text(text).entries.items():
+            self.assertEqual(lock2.entries[k][0], n, k)
+
+    def test_export_streams_its_body(self):
+        doc = spec({"/api/ledger/v2/{ledger}/logs/export": {"post": op("v2ExportLogs", parameters=[
+            {"name": "ledger", "in": "path", "required": True, "schema": {"type": "string"}}],
+            responses={"200": {"description": "OK"}, "default": {"description": "the export",
+                                                                 "content": {"*/*": {"schema": {
+                                                                     "type": "string", "format": "binary"}}}}})}},
+            {})
+        svc = generate(doc, FieldLock())["formance/ledger/v2/service.proto"]
+        self.assertIn("rpc StreamExportLogs(StreamExportLogsRequest) returns (stream StreamExportLogsResponse) {",
+                      svc)
+        self.assertIn('stream: {list_rpc: "ExportLogs", raw_body: true}', svc)
+        self.assertIn("bytes chunk = 1;", message_block(svc, "StreamExportLogsResponse"))
+        self.assertEqual(message_block(svc, "StreamExportLogsRequest"), message_block(svc, "ExportLogsRequest"))
+
+    def test_stream_compiles(self):
+        files = generate(cursor_spec(), FieldLock())
+        with tempfile.TemporaryDirectory() as d:
+            for rel, text in files.items():
+                p = os.path.join(d, rel)
+                os.makedirs(os.path.dirname(p), exist_ok=True)
+                with open(p, "w") as f:
+                    f.write(text)
+            subprocess.run(["protoc", "-I", d, "-I", os.path.join(REPO, "proto"), "-I", GOOGLEAPIS,
+                            "-I", "/usr/include", "--descriptor_set_out=/dev/null"] + sorted(files),
+                           cwd=d, check=True)
+
+
 if __name__ == "__main__":
     unittest.main()
