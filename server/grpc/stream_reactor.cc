@@ -1,13 +1,12 @@
 #include "server/grpc/stream_reactor.h"
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/grpc/caller_credential_extractor.h"
+#include "server/grpc/incoming_call.h"
 #include "server/grpc/outgoing_metadata.h"
 #include "server/grpc/status_conversion.h"
 #include "spdlog/spdlog.h"
@@ -92,24 +91,8 @@ void StreamReactor::Dispatch(ServerCall* call) {
     return;
   }
   if (cancellation_.IsCancelled()) return;
-  IncomingCall incoming;
-  incoming.method = ctx.method();
-  const auto deadline = ctx.deadline();  // time_point::max() when none.
-  incoming.deadline = deadline == std::chrono::system_clock::time_point::max()
-                          ? absl::InfiniteFuture()
-                          : absl::FromChrono(deadline);
-  incoming.peer = ctx.peer();
-  incoming.cancellation = &cancellation_;
-  incoming.metadata.reserve(ctx.client_metadata().size());
-  for (const auto& [key, value] : ctx.client_metadata()) {
-    incoming.metadata.emplace_back(std::string(key.data(), key.size()),
-                                   std::string(value.data(), value.size()));
-  }
-  std::shared_ptr<const grpc::AuthContext> auth;
-  if (read_certificate_) auth = ctx.auth_context();
-  incoming.credential =
-      ExtractCallerCredential(auth.get(), incoming.metadata, incoming.peer);
-  RemoveCredentialMetadata(&incoming.metadata);
+  IncomingCall incoming =
+      ReadIncomingCall(ctx, &cancellation_, read_certificate_);
   handler_->HandleStream(incoming, std::move(request_),
                          std::make_shared<CallSink>(call));
 }

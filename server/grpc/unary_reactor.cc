@@ -1,11 +1,10 @@
 #include "server/grpc/unary_reactor.h"
 
-#include <chrono>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/grpc/caller_credential_extractor.h"
+#include "server/grpc/incoming_call.h"
 #include "server/grpc/outgoing_metadata.h"
 #include "server/grpc/status_conversion.h"
 #include "spdlog/spdlog.h"
@@ -75,25 +74,8 @@ void UnaryReactor::Dispatch(ServerCall* call) {
     return;
   }
   if (cancellation_.IsCancelled()) return;
-  IncomingCall incoming;
-  incoming.method = ctx.method();
-  const auto deadline = ctx.deadline();  // time_point::max() when none.
-  incoming.deadline = deadline == std::chrono::system_clock::time_point::max()
-                          ? absl::InfiniteFuture()
-                          : absl::FromChrono(deadline);
-  incoming.peer = ctx.peer();
-  incoming.cancellation = &cancellation_;
-  incoming.metadata.reserve(ctx.client_metadata().size());
-  for (const auto& [key, value] : ctx.client_metadata()) {
-    // gRPC delivers metadata keys lower-case already (HTTP/2).
-    incoming.metadata.emplace_back(std::string(key.data(), key.size()),
-                                   std::string(value.data(), value.size()));
-  }
-  std::shared_ptr<const grpc::AuthContext> auth;
-  if (read_certificate_) auth = ctx.auth_context();
-  incoming.credential =
-      ExtractCallerCredential(auth.get(), incoming.metadata, incoming.peer);
-  RemoveCredentialMetadata(&incoming.metadata);
+  IncomingCall incoming =
+      ReadIncomingCall(ctx, &cancellation_, read_certificate_);
   auto ref = std::make_shared<HandlerRef>(call);
   handler_->HandleUnary(
       incoming, std::move(request_), [ref](CallResult result) {
